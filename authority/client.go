@@ -1,0 +1,197 @@
+package authority
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+// Client talks to one authorization server as one registered client. It is
+// safe for concurrent use. Create it with [New].
+type Client struct {
+	cfg        Config
+	httpClient *http.Client
+	now        func() time.Time
+	identity   string
+	signingAlg jwa.SignatureAlgorithm // for private_key_jwt
+
+	// discovering is a one-slot semaphore held while discovery runs, so
+	// that one goroutine fetches and the others wait on their own context.
+	discovering chan struct{}
+	mu          sync.Mutex // guards endpoint
+	endpoint    *endpoint  // nil until resolved
+}
+
+// endpoint is what a Client needs to call the token endpoint, resolved once.
+type endpoint struct {
+	meta   Metadata
+	method AuthMethod
+}
+
+// New validates cfg and returns a Client. It makes no request: discovery
+// runs on first use, or call [Client.Metadata] to run it eagerly.
+func New(cfg Config) (*Client, error) {
+	if cfg.ClientID == "" {
+		return nil, errors.New("authority: Config.ClientID is required")
+	}
+	if cfg.Issuer == "" && cfg.TokenURL == "" {
+		return nil, errors.New("authority: Config needs Issuer or TokenURL")
+	}
+	for name, raw := range map[string]string{"Issuer": cfg.Issuer, "TokenURL": cfg.TokenURL} {
+		if raw == "" {
+			continue
+		}
+		if err := checkEndpointURL(raw); err != nil {
+			return nil, fmt.Errorf("authority: Config.%s: %w", name, err)
+		}
+	}
+	c := &Client{
+		cfg:         cfg,
+		httpClient:  cfg.HTTPClient,
+		now:         cfg.Now,
+		discovering: make(chan struct{}, 1),
+	}
+	if c.httpClient == nil {
+		c.httpClient = &http.Client{Timeout: defaultHTTPTimeout}
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.cfg.DefaultLifetime <= 0 {
+		c.cfg.DefaultLifetime = defaultLifetime
+	}
+	if c.cfg.AssertionLifetime <= 0 {
+		c.cfg.AssertionLifetime = defaultAssertionLifetime
+	}
+	switch cfg.AuthMethod {
+	case "", AuthNone:
+	case AuthClientSecretBasic, AuthClientSecretPost:
+		if cfg.ClientSecret == "" {
+			return nil, fmt.Errorf("authority: %s needs Config.ClientSecret", cfg.AuthMethod)
+		}
+	case AuthPrivateKeyJWT:
+		if cfg.PrivateKey == nil {
+			return nil, errors.New("authority: private_key_jwt needs Config.PrivateKey")
+		}
+	default:
+		return nil, fmt.Errorf("authority: unknown Config.AuthMethod %q", cfg.AuthMethod)
+	}
+	if cfg.PrivateKey != nil {
+		alg, err := signingAlgorithm(cfg.PrivateKey)
+		if err != nil {
+			return nil, err
+		}
+		c.signingAlg = alg
+	}
+	issuer := cfg.Issuer
+	if issuer == "" {
+		issuer = cfg.TokenURL
+	}
+	c.identity = fmt.Sprintf("%d:%s%d:%s", len(issuer), issuer, len(cfg.ClientID), cfg.ClientID)
+	if cfg.TokenURL != "" {
+		c.endpoint = &endpoint{
+			meta:   Metadata{Issuer: cfg.Issuer, TokenEndpoint: cfg.TokenURL},
+			method: chooseAuthMethod(cfg, nil),
+		}
+	}
+	return c, nil
+}
+
+// Identity names the authorization server and the client: two Clients with
+// the same Identity obtain tokens from the same place under the same name.
+// Caches use it as part of their key.
+func (c *Client) Identity() string { return c.identity }
+
+// ClientID returns the configured client identifier.
+func (c *Client) ClientID() string { return c.cfg.ClientID }
+
+func checkEndpointURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return fmt.Errorf("scheme must be https or http, not %q", u.Scheme)
+	}
+	if u.Host == "" {
+		return errors.New("no host")
+	}
+	if u.User != nil {
+		return errors.New("credentials in the URL are not allowed")
+	}
+	if u.Fragment != "" {
+		return errors.New("a fragment is not allowed")
+	}
+	return nil
+}
+
+// chooseAuthMethod picks client authentication from the configuration and,
+// when discovery ran, the methods the server supports.
+func chooseAuthMethod(cfg Config, supported []string) AuthMethod {
+	if cfg.AuthMethod != "" {
+		return cfg.AuthMethod
+	}
+	has := func(m AuthMethod) bool {
+		if len(supported) == 0 {
+			// RFC 8414 §2: the default is client_secret_basic.
+			return m == AuthClientSecretBasic
+		}
+		for _, s := range supported {
+			if s == string(m) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case cfg.PrivateKey != nil && (has(AuthPrivateKeyJWT) || len(supported) == 0):
+		return AuthPrivateKeyJWT
+	case cfg.ClientSecret != "" && has(AuthClientSecretBasic):
+		return AuthClientSecretBasic
+	case cfg.ClientSecret != "" && has(AuthClientSecretPost):
+		return AuthClientSecretPost
+	case cfg.ClientSecret != "":
+		return AuthClientSecretBasic
+	case cfg.PrivateKey != nil:
+		return AuthPrivateKeyJWT
+	}
+	return AuthNone
+}
+
+func signingAlgorithm(k jwk.Key) (jwa.SignatureAlgorithm, error) {
+	private, err := jwk.IsPrivateKey(k)
+	if err != nil || !private {
+		return "", errors.New("authority: Config.PrivateKey must be a private RSA, EC or OKP key")
+	}
+	if a := k.Algorithm(); a != nil && a.String() != "" {
+		var alg jwa.SignatureAlgorithm
+		if err := alg.Accept(a.String()); err != nil || alg == jwa.NoSignature {
+			return "", fmt.Errorf("authority: Config.PrivateKey has unusable alg %q", a.String())
+		}
+		return alg, nil
+	}
+	switch key := k.(type) {
+	case jwk.RSAPrivateKey:
+		return jwa.RS256, nil
+	case jwk.ECDSAPrivateKey:
+		switch key.Crv() {
+		case jwa.P256:
+			return jwa.ES256, nil
+		case jwa.P384:
+			return jwa.ES384, nil
+		case jwa.P521:
+			return jwa.ES512, nil
+		}
+	case jwk.OKPPrivateKey:
+		if key.Crv() == jwa.Ed25519 {
+			return jwa.EdDSA, nil
+		}
+	}
+	return "", errors.New("authority: cannot infer a signing algorithm for Config.PrivateKey; set its alg")
+}

@@ -1,0 +1,154 @@
+package authority
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Metadata is the part of an authorization server's metadata (RFC 8414 §2,
+// OpenID Connect Discovery §3) this package uses.
+type Metadata struct {
+	Issuer                            string   `json:"issuer"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri,omitempty"`
+	GrantTypesSupported               []string `json:"grant_types_supported,omitempty"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported,omitempty"`
+	TokenEndpointAuthSigningAlgs      []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
+}
+
+// discoveryError is a failed discovery: which documents were tried and why.
+// It is temporary when any document failed for a reason that may pass.
+type discoveryError struct {
+	attempts  []string
+	temporary bool
+}
+
+func (e *discoveryError) Error() string {
+	return "authority: discovery failed: " + strings.Join(e.attempts, "; ")
+}
+
+// Metadata returns the authorization server's metadata, running discovery
+// on the first call. With Config.TokenURL set it returns the configured
+// endpoint and makes no request. A failed discovery is not remembered: the
+// next call tries again.
+func (c *Client) Metadata(ctx context.Context) (Metadata, error) {
+	ep, err := c.resolve(ctx)
+	if err != nil {
+		return Metadata{}, err
+	}
+	return ep.meta, nil
+}
+
+// resolve returns the token endpoint and authentication method, running
+// discovery once. Concurrent callers wait for one discovery, each on its
+// own context.
+func (c *Client) resolve(ctx context.Context) (*endpoint, error) {
+	if ep := c.resolved(); ep != nil {
+		return ep, nil
+	}
+	select {
+	case c.discovering <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("authority: waiting for discovery: %w", ctx.Err())
+	}
+	defer func() { <-c.discovering }()
+	if ep := c.resolved(); ep != nil {
+		return ep, nil
+	}
+	meta, err := c.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ep := &endpoint{meta: meta, method: chooseAuthMethod(c.cfg, meta.TokenEndpointAuthMethodsSupported)}
+	c.mu.Lock()
+	c.endpoint = ep
+	c.mu.Unlock()
+	return ep, nil
+}
+
+func (c *Client) resolved() *endpoint {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.endpoint
+}
+
+// discoveryURLs lists the metadata documents for issuer in the order they
+// are tried: RFC 8414 §3.1 (well-known inserted before the path), OpenID
+// Connect (appended), and, for an issuer with a path, the RFC 8414 name
+// appended as Keycloak also serves it.
+func discoveryURLs(issuer string) []string {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return nil
+	}
+	path := strings.TrimSuffix(u.Path, "/")
+	base := u.Scheme + "://" + u.Host
+	urls := []string{
+		base + "/.well-known/oauth-authorization-server" + path,
+		base + path + "/.well-known/openid-configuration",
+	}
+	if path != "" {
+		urls = append(urls, base+path+"/.well-known/oauth-authorization-server")
+	}
+	return urls
+}
+
+func (c *Client) discover(ctx context.Context) (Metadata, error) {
+	derr := &discoveryError{}
+	for _, doc := range discoveryURLs(c.cfg.Issuer) {
+		meta, temporary, err := c.fetchMetadata(ctx, doc)
+		if err == nil {
+			return meta, nil
+		}
+		if ctx.Err() != nil {
+			return Metadata{}, fmt.Errorf("authority: discovery: %w", ctx.Err())
+		}
+		derr.attempts = append(derr.attempts, fmt.Sprintf("%s: %v", doc, err))
+		derr.temporary = derr.temporary || temporary
+	}
+	return Metadata{}, derr
+}
+
+// fetchMetadata fetches and checks one metadata document. temporary says
+// whether the failure may pass (network, 5xx, 429).
+func (c *Client) fetchMetadata(ctx context.Context, doc string) (meta Metadata, temporary bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, doc, nil)
+	if err != nil {
+		return Metadata{}, false, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		return Metadata{}, true, fmt.Errorf("request failed: %w", errors.Unwrap(err))
+	}
+	body, readErr := readBody(resp)
+	switch {
+	case resp.StatusCode != http.StatusOK:
+		temp := resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
+		return Metadata{}, temp, fmt.Errorf("HTTP %d", resp.StatusCode)
+	case readErr != nil:
+		return Metadata{}, true, readErr
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return Metadata{}, false, fmt.Errorf("content type %q is not JSON", mt)
+	}
+	if err := json.Unmarshal(body, &meta); err != nil {
+		return Metadata{}, false, errors.New("document is not valid JSON")
+	}
+	if meta.Issuer != c.cfg.Issuer {
+		return Metadata{}, false, fmt.Errorf("issuer %q does not match the configured %q", sanitize(meta.Issuer, 200, nil), c.cfg.Issuer)
+	}
+	if meta.TokenEndpoint == "" {
+		return Metadata{}, false, errors.New("no token_endpoint")
+	}
+	if err := checkEndpointURL(meta.TokenEndpoint); err != nil {
+		return Metadata{}, false, fmt.Errorf("token_endpoint: %w", err)
+	}
+	return meta, false, nil
+}

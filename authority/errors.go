@@ -1,0 +1,176 @@
+package authority
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ErrorCode is an OAuth 2.0 error code (RFC 6749 §5.2, RFC 8693 §2.2.2). The
+// constants below match an [*Error] with the same code under [errors.Is]:
+//
+//	if errors.Is(err, authority.ErrInvalidGrant) { ... }
+type ErrorCode string
+
+// Error codes an authorization server answers with.
+const (
+	ErrInvalidRequest       ErrorCode = "invalid_request"
+	ErrInvalidClient        ErrorCode = "invalid_client"
+	ErrInvalidGrant         ErrorCode = "invalid_grant"
+	ErrUnauthorizedClient   ErrorCode = "unauthorized_client"
+	ErrUnsupportedGrantType ErrorCode = "unsupported_grant_type"
+	ErrInvalidScope         ErrorCode = "invalid_scope"
+	ErrInvalidTarget        ErrorCode = "invalid_target"
+	ErrAccessDenied         ErrorCode = "access_denied"
+	ErrServerError          ErrorCode = "server_error"
+	ErrTemporarilyUnavail   ErrorCode = "temporarily_unavailable"
+)
+
+// Error returns the code itself, so an ErrorCode can stand as a sentinel.
+func (c ErrorCode) Error() string { return "authority: " + string(c) }
+
+// Error is a refusal from the authorization server: an RFC 6749 §5.2 error
+// response, a non-2xx reply without one (an HTML page, an empty body), or a
+// 2xx reply that is not a usable token response. Network failures and
+// timeouts are not *Error: they are returned wrapped with %w.
+//
+// Error never holds a token, a secret or a whole response body; Description
+// and Excerpt are sanitized (control characters removed, any credential of
+// the request redacted, length capped).
+type Error struct {
+	// Grant is the grant_type of the request that failed.
+	Grant string
+	// StatusCode is the HTTP status of the reply.
+	StatusCode int
+	// Code is the OAuth error code ("error"); empty when the reply had none.
+	Code string
+	// Description is the server's "error_description", for the operator.
+	Description string
+	// URI is the server's "error_uri".
+	URI string
+	// RetryAfter is the server's Retry-After, when it sent one (429, 503).
+	RetryAfter time.Duration
+	// ContentType is the reply's Content-Type when it was not an OAuth error.
+	ContentType string
+	// Excerpt is a short sanitized start of a reply that was not an OAuth
+	// error response, to help the operator recognise a proxy's error page.
+	Excerpt string
+	// Malformed is set when a 2xx reply could not be used as a token.
+	Malformed bool
+}
+
+// Error describes the refusal without any token or secret.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("authority: ")
+	if e.Grant != "" {
+		b.WriteString(grantName(e.Grant))
+		b.WriteString(": ")
+	}
+	switch {
+	case e.Malformed:
+		fmt.Fprintf(&b, "malformed token response (HTTP %d)", e.StatusCode)
+		if e.Description != "" {
+			b.WriteString(": ")
+			b.WriteString(e.Description)
+		}
+		return b.String()
+	case e.Code != "":
+		b.WriteString(e.Code)
+		if e.Description != "" {
+			b.WriteString(": ")
+			b.WriteString(e.Description)
+		}
+		fmt.Fprintf(&b, " (HTTP %d)", e.StatusCode)
+	default:
+		fmt.Fprintf(&b, "token endpoint returned HTTP %d", e.StatusCode)
+		if e.ContentType != "" {
+			fmt.Fprintf(&b, " with %s", e.ContentType)
+		}
+		if e.Description != "" {
+			b.WriteString(": ")
+			b.WriteString(e.Description)
+		}
+		if e.Excerpt != "" {
+			fmt.Fprintf(&b, ": %q", e.Excerpt)
+		}
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, "; retry after %s", e.RetryAfter)
+	}
+	return b.String()
+}
+
+// Is reports whether target is the [ErrorCode] of e.
+func (e *Error) Is(target error) bool {
+	c, ok := target.(ErrorCode)
+	return ok && e.Code != "" && string(c) == e.Code
+}
+
+// Temporary reports whether the same request may succeed later: a 5xx, 408
+// or 429 reply, an OAuth server_error or temporarily_unavailable, or a 2xx
+// reply that was not a usable token response. Every other refusal
+// (invalid_grant, invalid_client, invalid_target, invalid_scope,
+// unauthorized_client, access_denied, invalid_request, other 4xx) is
+// permanent.
+func (e *Error) Temporary() bool {
+	switch {
+	case e.Malformed:
+		return true
+	case e.StatusCode >= 500, e.StatusCode == http.StatusTooManyRequests, e.StatusCode == http.StatusRequestTimeout:
+		return true
+	case e.Code == string(ErrServerError), e.Code == string(ErrTemporarilyUnavail):
+		return true
+	}
+	return false
+}
+
+// IsTemporary reports whether err is worth retrying later: a temporary
+// [*Error], a network failure, or a timeout. A context cancelled by the
+// caller is not temporary.
+func IsTemporary(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae.Temporary()
+	}
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	var de *discoveryError
+	return errors.As(err, &de) && de.temporary
+}
+
+// IsPermanent reports whether err is a refusal by the authorization server
+// that repeating the same request will not change (see [Error.Temporary]).
+func IsPermanent(err error) bool {
+	var ae *Error
+	return errors.As(err, &ae) && !ae.Temporary()
+}
+
+func grantName(grant string) string {
+	switch grant {
+	case GrantTokenExchange:
+		return "token exchange"
+	case GrantClientCredentials:
+		return "client credentials"
+	case GrantPassword:
+		return "password grant"
+	case GrantRefreshToken:
+		return "refresh"
+	}
+	return grant
+}

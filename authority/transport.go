@@ -1,0 +1,81 @@
+package authority
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// postForm sends one token request for grant and parses the reply. secrets
+// are the credentials in form; they are redacted from anything the server
+// echoes into an error.
+func (c *Client) postForm(ctx context.Context, grant string, form url.Values, secrets ...string) (*Token, error) {
+	ep, err := c.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	form.Set("grant_type", grant)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.meta.TokenEndpoint, nil)
+	if err != nil {
+		return nil, fmt.Errorf("authority: %s: building request: %w", grantName(grant), err)
+	}
+	if err := c.authenticate(req, form, ep); err != nil {
+		return nil, err
+	}
+	body := form.Encode()
+	req.Body = io.NopCloser(strings.NewReader(body))
+	req.ContentLength = int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+
+	sentAt := c.now()
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		// *url.Error names the token endpoint, which holds no secret; the
+		// form travels in the body and is never part of the message.
+		return nil, fmt.Errorf("authority: %s: %w", grantName(grant), err)
+	}
+	raw, readErr := readBody(resp)
+	if readErr != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("authority: %s: %w", grantName(grant), ctx.Err())
+	}
+	secrets = append(secrets, c.cfg.ClientSecret, form.Get("client_assertion"))
+	reply := response{
+		status:      resp.StatusCode,
+		contentType: resp.Header.Get("Content-Type"),
+		retryAfter:  resp.Header.Get("Retry-After"),
+		body:        raw,
+		tooLarge:    readErr == errBodyTooLarge,
+		readErr:     readErr,
+	}
+	tok, err := reply.token(sentAt, c.cfg.DefaultLifetime, c.now, secrets)
+	if err != nil {
+		if ae, ok := err.(*Error); ok {
+			ae.Grant = grant
+		}
+		return nil, err
+	}
+	return tok, nil
+}
+
+// errBodyTooLarge reports a body over maxResponseBytes.
+var errBodyTooLarge = fmt.Errorf("body exceeds %d bytes", maxResponseBytes)
+
+// readBody reads at most maxResponseBytes of resp's body, then drains a
+// little more so the connection can be reused, and closes it.
+func readBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxResponseBytes {
+		return nil, errBodyTooLarge
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+	return body, nil
+}
