@@ -1,0 +1,101 @@
+package authority_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestInjectedFaults(t *testing.T) {
+	tests := []struct {
+		name       string
+		fault      testutil.Fault
+		temporary  bool
+		oauthError bool // the error is an *authority.Error
+		code       authority.ErrorCode
+		retryAfter time.Duration
+		text       string
+	}{
+		{name: "500 empty", fault: testutil.Fault{Status: 500}, temporary: true, oauthError: true, text: "HTTP 500"},
+		{name: "503 retry-after", fault: testutil.Fault{Status: 503, Header: http.Header{"Retry-After": {"12"}}}, temporary: true, oauthError: true, retryAfter: 12 * time.Second, text: "retry after 12s"},
+		{name: "429 oauth", fault: testutil.Fault{Kind: testutil.FaultOAuthError, Status: 429, Body: "slow_down", Header: http.Header{"Retry-After": {"3"}}}, temporary: true, oauthError: true, retryAfter: 3 * time.Second},
+		{name: "server_error", fault: testutil.Fault{Kind: testutil.FaultOAuthError, Status: 500}, temporary: true, oauthError: true, code: authority.ErrServerError},
+		{name: "invalid_grant", fault: testutil.Fault{Kind: testutil.FaultOAuthError, Status: 400, Body: "invalid_grant"}, oauthError: true, code: authority.ErrInvalidGrant},
+		{name: "access_denied 403", fault: testutil.Fault{Kind: testutil.FaultOAuthError, Status: 403, Body: "access_denied"}, oauthError: true, code: authority.ErrAccessDenied},
+		{name: "malformed json", fault: testutil.Fault{Kind: testutil.FaultMalformedJSON}, temporary: true, oauthError: true, text: "malformed token response"},
+		{name: "html page", fault: testutil.Fault{Kind: testutil.FaultHTML, Status: 502}, temporary: true, oauthError: true, text: "text/html"},
+		{name: "html 404", fault: testutil.Fault{Kind: testutil.FaultHTML, Status: 404}, oauthError: true, text: "HTTP 404"},
+		{name: "oversize", fault: testutil.Fault{Kind: testutil.FaultOversize}, temporary: true, oauthError: true, text: "exceeds"},
+		{name: "empty 200", fault: testutil.Fault{Kind: testutil.FaultEmpty}, temporary: true, oauthError: true, text: "empty body"},
+		{name: "dropped connection", fault: testutil.Fault{Kind: testutil.FaultDrop}, temporary: true},
+		{name: "raw text", fault: testutil.Fault{Kind: testutil.FaultRaw, Status: 400, Body: "nope", Header: http.Header{"Content-Type": {"text/plain"}}}, oauthError: true, text: `"nope"`},
+	}
+	a := newAuthority(t, testutil.Options{})
+	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"})
+	subject := a.UserToken("alice", "web", "gateway")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a.InjectFaults(1, tt.fault)
+			_, err := c.Exchange(context.Background(), authority.ExchangeRequest{SubjectToken: subject, Audiences: []string{"orders"}})
+			require.Error(t, err)
+			assert.Equal(t, tt.temporary, authority.IsTemporary(err), "IsTemporary: %v", err)
+			var ae *authority.Error
+			assert.Equal(t, tt.oauthError, errors.As(err, &ae), "*authority.Error: %v", err)
+			if tt.code != "" {
+				assert.ErrorIs(t, err, tt.code)
+			}
+			if ae != nil {
+				assert.Equal(t, tt.retryAfter, ae.RetryAfter)
+				assert.Equal(t, authority.GrantTokenExchange, ae.Grant)
+			}
+			if tt.text != "" {
+				assert.Contains(t, err.Error(), tt.text)
+			}
+			assert.NotContains(t, err.Error(), subject)
+			assert.NotContains(t, err.Error(), "gateway-secret")
+			assert.Less(t, len(err.Error()), 600)
+		})
+	}
+	// The authority still works after every fault.
+	_, err := c.Exchange(context.Background(), authority.ExchangeRequest{SubjectToken: subject, Audiences: []string{"orders"}})
+	require.NoError(t, err)
+}
+
+func TestContextCancellation(t *testing.T) {
+	a := newAuthority(t, testutil.Options{})
+	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"})
+	a.InjectFaults(1, testutil.Fault{Status: 500, Delay: time.Minute})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.ClientCredentials(ctx, authority.ClientCredentialsRequest{})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 30*time.Second, "the call returns when its context ends, not when the server answers")
+	assert.True(t, authority.IsTemporary(err))
+
+	canceled, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	_, err = c.ClientCredentials(canceled, authority.ClientCredentialsRequest{})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.False(t, authority.IsTemporary(err))
+}
+
+func TestUnreachableAuthority(t *testing.T) {
+	a := newAuthority(t, testutil.Options{})
+	url := a.TokenURL()
+	a.Close()
+	c, err := authority.New(authority.Config{TokenURL: url, ClientID: "gateway", ClientSecret: "gateway-secret"})
+	require.NoError(t, err)
+	_, err = c.ClientCredentials(context.Background(), authority.ClientCredentialsRequest{})
+	require.Error(t, err)
+	assert.True(t, authority.IsTemporary(err))
+	assert.False(t, authority.IsPermanent(err))
+}

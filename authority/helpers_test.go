@@ -1,0 +1,80 @@
+package authority_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/testutil"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+	"github.com/stretchr/testify/require"
+)
+
+// newAuthority starts a testutil authority with the clients and users the
+// tests share.
+func newAuthority(t *testing.T, opts testutil.Options) *testutil.Authority {
+	t.Helper()
+	a := testutil.NewAuthority(t, opts)
+	a.AddClient(testutil.Client{ID: "gateway", Secret: "gateway-secret", ExchangeAudiences: []string{"orders", "billing"}})
+	a.AddClient(testutil.Client{ID: "poster", Secret: "poster secret&=", AuthMethod: "client_secret_post"})
+	a.AddClient(testutil.Client{ID: "public", AuthMethod: "none"})
+	a.AddUser("alice", "wonderland")
+	return a
+}
+
+// newClient builds an authority.Client for the test authority.
+func newClient(t *testing.T, a *testutil.Authority, cfg authority.Config) *authority.Client {
+	t.Helper()
+	if cfg.Issuer == "" && cfg.TokenURL == "" {
+		cfg.TokenURL = a.TokenURL()
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = a.Client()
+	}
+	c, err := authority.New(cfg)
+	require.NoError(t, err)
+	return c
+}
+
+// claims parses a token the test authority issued, without verifying it.
+func claims(t *testing.T, raw string) jwt.Token {
+	t.Helper()
+	tok, err := jwt.ParseInsecure([]byte(raw))
+	require.NoError(t, err)
+	return tok
+}
+
+func newECKey(t *testing.T) jwk.Key {
+	t.Helper()
+	raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	k, err := jwk.FromRaw(raw)
+	require.NoError(t, err)
+	require.NoError(t, k.Set(jwk.KeyIDKey, "client-key-1"))
+	return k
+}
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex // guards now
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Now().Truncate(time.Second)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}

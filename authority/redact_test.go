@@ -1,0 +1,54 @@
+package authority_test
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/stretchr/testify/assert"
+)
+
+func TestNothingPrintsASecret(t *testing.T) {
+	const access, refresh, secret, password, subject, actor = "AT-secret-value", "RT-secret-value", "client-secret-value", "password-value", "subject-token-value", "actor-token-value"
+	tok := authority.Token{AccessToken: access, RefreshToken: refresh, TokenType: "Bearer", Scope: "a b", Expiry: time.Unix(1e9, 0)}
+	values := []any{
+		tok, &tok,
+		struct{ T authority.Token }{tok},
+		authority.Config{ClientID: "id", ClientSecret: secret, TokenURL: "https://as/token"},
+		authority.PasswordRequest{Username: "alice", Password: password},
+		authority.RefreshRequest{RefreshToken: refresh},
+		authority.ExchangeRequest{SubjectToken: subject, ActorToken: actor, Audiences: []string{"orders"}},
+	}
+	for _, v := range values {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+			out := fmt.Sprintf(verb, v)
+			for _, s := range []string{access, refresh, secret, password, subject, actor} {
+				assert.NotContains(t, out, s, "%s of %T", verb, v)
+			}
+		}
+	}
+	assert.Contains(t, fmt.Sprint(tok), "access_token=[redacted]")
+	assert.Contains(t, fmt.Sprint(authority.Token{}), "refresh_token=none")
+
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	logger.Info("got token", "token", tok, "ptr", &tok)
+	assert.NotContains(t, buf.String(), access)
+	assert.NotContains(t, buf.String(), refresh)
+	assert.Contains(t, buf.String(), `"scope":"a b"`)
+}
+
+func TestTokenExpiry(t *testing.T) {
+	now := time.Unix(1000, 0)
+	tok := &authority.Token{AccessToken: "x", Expiry: now.Add(time.Minute)}
+	assert.False(t, tok.Expired(now))
+	assert.True(t, tok.Expired(now.Add(time.Minute)))
+	assert.False(t, tok.ExpiresWithin(now, 59*time.Second))
+	assert.True(t, tok.ExpiresWithin(now, time.Minute))
+	var none *authority.Token
+	assert.True(t, none.Expired(now))
+	assert.True(t, none.ExpiresWithin(now, 0))
+}

@@ -1,0 +1,171 @@
+package authority_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTokenSourceOneRequestForManyCallers(t *testing.T) {
+	a := newAuthority(t, testutil.Options{})
+	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"})
+	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{Scopes: []string{"svc"}}, authority.TokenSourceOptions{})
+
+	var wg sync.WaitGroup
+	tokens := make([]string, 100)
+	start := make(chan struct{})
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			tok, err := ts.Token(context.Background())
+			if assert.NoError(t, err) {
+				tokens[i] = tok.AccessToken
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	assert.Equal(t, 1, a.Count(authority.GrantClientCredentials))
+	for _, tok := range tokens {
+		assert.Equal(t, tokens[0], tok)
+	}
+}
+
+func TestTokenSourceRenewal(t *testing.T) {
+	clock := newFakeClock()
+	a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 2 * time.Minute})
+	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now})
+	ts := authority.NewTokenSource(c, authority.PasswordRequest{Username: "alice", Password: "wonderland"}, authority.TokenSourceOptions{Skew: 30 * time.Second})
+	ctx := context.Background()
+
+	first, err := ts.Token(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, a.Count(authority.GrantPassword))
+
+	clock.Advance(time.Minute) // 60s left: outside the skew
+	same, err := ts.Token(ctx)
+	require.NoError(t, err)
+	assert.Same(t, first, same)
+	assert.Equal(t, 0, a.Count(authority.GrantRefreshToken))
+
+	clock.Advance(61 * time.Second) // expired: callers wait for the refresh
+	renewed, err := ts.Token(ctx)
+	require.NoError(t, err)
+	assert.NotEqual(t, first.AccessToken, renewed.AccessToken)
+	assert.Equal(t, 1, a.Count(authority.GrantRefreshToken), "renewal uses the refresh token")
+	assert.Equal(t, 1, a.Count(authority.GrantPassword))
+
+	// The session is removed: the refresh is refused with invalid_grant
+	// and the source falls back to a fresh password grant.
+	a.RevokeUserSessions("alice")
+	clock.Advance(3 * time.Minute)
+	fresh, err := ts.Token(ctx)
+	require.NoError(t, err)
+	assert.NotEqual(t, renewed.AccessToken, fresh.AccessToken)
+	assert.Equal(t, 2, a.Count(authority.GrantRefreshToken))
+	assert.Equal(t, 2, a.Count(authority.GrantPassword))
+}
+
+func TestTokenSourceRefreshAhead(t *testing.T) {
+	clock := newFakeClock()
+	a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 2 * time.Minute})
+	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now})
+	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{Skew: 30 * time.Second})
+	ctx := context.Background()
+
+	first, err := ts.Token(ctx)
+	require.NoError(t, err)
+	clock.Advance(100 * time.Second) // 20s left: inside the skew
+	got, err := ts.Token(ctx)
+	require.NoError(t, err)
+	assert.Same(t, first, got, "inside the skew the caller gets the current token without waiting")
+
+	require.Eventually(t, func() bool {
+		tok, err := ts.Token(ctx)
+		return err == nil && tok.AccessToken != first.AccessToken
+	}, 10*time.Second, time.Millisecond, "a background renewal replaces the token")
+	assert.Equal(t, 2, a.Count(authority.GrantClientCredentials))
+}
+
+func TestTokenSourceInvalidate(t *testing.T) {
+	a := newAuthority(t, testutil.Options{})
+	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"})
+	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{})
+	ctx := context.Background()
+
+	first, err := ts.Token(ctx)
+	require.NoError(t, err)
+	ts.Invalidate(first)
+	second, err := ts.Token(ctx)
+	require.NoError(t, err)
+	assert.NotEqual(t, first.AccessToken, second.AccessToken)
+
+	ts.Invalidate(first) // stale: the source has moved on
+	third, err := ts.Token(ctx)
+	require.NoError(t, err)
+	assert.Same(t, second, third)
+	assert.Equal(t, 2, a.Count(authority.GrantClientCredentials))
+
+	ts.Invalidate(nil)
+	_, err = ts.Token(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 3, a.Count(authority.GrantClientCredentials))
+}
+
+func TestTokenSourceErrorsAndCancellation(t *testing.T) {
+	a := newAuthority(t, testutil.Options{})
+	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"})
+	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{RenewTimeout: 5 * time.Second})
+
+	a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultOAuthError, Status: 401, Body: "invalid_client"})
+	_, err := ts.Token(context.Background())
+	require.ErrorIs(t, err, authority.ErrInvalidClient)
+
+	// A slow authority: the impatient caller returns at once, the renewal
+	// goes on and a patient caller gets its token.
+	a.InjectFaults(1, testutil.Fault{Status: 503, Delay: 300 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err = ts.Token(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	_, err = ts.Token(context.Background())
+	if err != nil {
+		// The patient caller may have joined the renewal that met the
+		// 503; the next one succeeds.
+		assert.True(t, authority.IsTemporary(err))
+		_, err = ts.Token(context.Background())
+	}
+	require.NoError(t, err)
+}
+
+func TestNewTokenSourcePanicsWithoutClient(t *testing.T) {
+	assert.PanicsWithValue(t, "authority: NewTokenSource needs a Client and a Grant", func() {
+		authority.NewTokenSource(nil, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{})
+	})
+}
+
+func TestOAuth2Adapter(t *testing.T) {
+	a := newAuthority(t, testutil.Options{})
+	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"})
+	ts := authority.NewTokenSource(c, authority.PasswordRequest{Username: "alice", Password: "wonderland", Scopes: []string{"profile"}}, authority.TokenSourceOptions{})
+	ot, err := ts.OAuth2().Token()
+	require.NoError(t, err)
+	assert.True(t, ot.Valid())
+	assert.Equal(t, "Bearer", ot.Type())
+	assert.Empty(t, ot.RefreshToken, "the refresh token stays inside the TokenSource")
+	assert.Equal(t, "profile", ot.Extra("scope"))
+
+	a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultOAuthError, Status: 401, Body: "invalid_client"})
+	ts.Invalidate(nil)
+	_, err = ts.OAuth2().Token()
+	require.Error(t, err)
+}

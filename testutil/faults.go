@@ -1,0 +1,156 @@
+package testutil
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// FaultKind selects how an injected [Fault] answers.
+type FaultKind int
+
+const (
+	// FaultStatus answers with Status and an empty body.
+	FaultStatus FaultKind = iota
+	// FaultOAuthError answers with Status and the JSON body
+	// {"error": Body}, or {"error": "server_error"} when Body is empty.
+	FaultOAuthError
+	// FaultMalformedJSON answers with truncated JSON, status 200 by default.
+	FaultMalformedJSON
+	// FaultHTML answers with an HTML error page.
+	FaultHTML
+	// FaultOversize answers with a 2 MiB body that starts like a token
+	// response, status 200 by default.
+	FaultOversize
+	// FaultDrop hijacks the connection and closes it without a response.
+	FaultDrop
+	// FaultEmpty answers 200 with an empty body (Status overrides).
+	FaultEmpty
+	// FaultRaw answers with Status and Body as given; set Content-Type in
+	// Header.
+	FaultRaw
+)
+
+// Fault is one injected failure of the token endpoint or of discovery.
+type Fault struct {
+	// Status is the HTTP status. If zero: 200 for FaultMalformedJSON,
+	// FaultOversize and FaultEmpty, 500 otherwise.
+	Status int
+	// Delay is waited before answering. The wait ends early, without an
+	// answer, when the client goes away or the server closes.
+	Delay time.Duration
+	// Kind selects the answer; the zero value is FaultStatus.
+	Kind FaultKind
+	// Header holds extra response headers, e.g. Retry-After.
+	Header http.Header
+	// Body is the body of FaultRaw and the error code of FaultOAuthError.
+	Body string
+}
+
+// InjectFaults queues f for the next n token-endpoint requests. Faults are
+// served first in, first out; several calls append to the queue.
+func (a *Authority) InjectFaults(n int, f Fault) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for range n {
+		a.tokenFaults = append(a.tokenFaults, cloneFault(f))
+	}
+}
+
+// FailDiscovery queues f for the next n discovery document requests, like
+// [Authority.InjectFaults].
+func (a *Authority) FailDiscovery(n int, f Fault) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for range n {
+		a.discoveryFaults = append(a.discoveryFaults, cloneFault(f))
+	}
+}
+
+func cloneFault(f Fault) Fault {
+	f.Header = f.Header.Clone()
+	return f
+}
+
+// popFault takes the first queued fault. Callers hold a.mu.
+func popFault(q *[]Fault) (Fault, bool) {
+	if len(*q) == 0 {
+		return Fault{}, false
+	}
+	f := (*q)[0]
+	*q = (*q)[1:]
+	return f, true
+}
+
+func (a *Authority) serveFault(w http.ResponseWriter, r *http.Request, f Fault) {
+	if f.Delay > 0 {
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		case <-a.done:
+			return
+		}
+	}
+	serveFault(w, f)
+}
+
+func serveFault(w http.ResponseWriter, f Fault) {
+	status := f.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+		switch f.Kind {
+		case FaultMalformedJSON, FaultOversize, FaultEmpty:
+			status = http.StatusOK
+		}
+	}
+	if f.Kind == FaultDrop {
+		hj, ok := w.(http.Hijacker)
+		if !ok {
+			panic(http.ErrAbortHandler) // closes the connection on HTTP/2
+		}
+		conn, _, err := hj.Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+		return
+	}
+	h := w.Header()
+	for k, vs := range f.Header {
+		h[k] = append([]string(nil), vs...)
+	}
+	setType := func(ct string) {
+		if h.Get("Content-Type") == "" {
+			h.Set("Content-Type", ct)
+		}
+	}
+	var body string
+	switch f.Kind {
+	case FaultStatus, FaultEmpty:
+	case FaultOAuthError:
+		code := f.Body
+		if code == "" {
+			code = "server_error"
+		}
+		setType("application/json")
+		body = `{"error":"` + strings.ReplaceAll(code, `"`, `\"`) + `"}`
+	case FaultMalformedJSON:
+		setType("application/json")
+		body = `{"access_token":"eyJhbGciOi","token_type":"Bearer","expires_in":30`
+	case FaultHTML:
+		setType("text/html; charset=utf-8")
+		body = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
+	case FaultOversize:
+		setType("application/json")
+		body = `{"access_token":"` + strings.Repeat("A", 2<<20) + `","token_type":"Bearer"}`
+	case FaultRaw:
+		body = f.Body
+	}
+	if body == "" {
+		h.Set("Content-Length", "0")
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}

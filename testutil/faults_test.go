@@ -1,0 +1,163 @@
+package testutil
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFaults(t *testing.T) {
+	tests := []struct {
+		name     string
+		fault    Fault
+		status   int
+		ctype    string
+		body     func(t *testing.T, body []byte)
+		dropped  bool
+		retryHdr string
+	}{
+		{name: "status", fault: Fault{Kind: FaultStatus, Status: 503, Header: http.Header{"Retry-After": {"1"}}}, status: 503, retryHdr: "1",
+			body: func(t *testing.T, b []byte) { assert.Empty(t, b) }},
+		{name: "status default", fault: Fault{Kind: FaultStatus}, status: 500},
+		{name: "oauth error", fault: Fault{Kind: FaultOAuthError, Status: 400, Body: "invalid_grant"}, status: 400, ctype: "application/json",
+			body: func(t *testing.T, b []byte) { assert.JSONEq(t, `{"error":"invalid_grant"}`, string(b)) }},
+		{name: "oauth error default", fault: Fault{Kind: FaultOAuthError}, status: 500, ctype: "application/json",
+			body: func(t *testing.T, b []byte) { assert.JSONEq(t, `{"error":"server_error"}`, string(b)) }},
+		{name: "malformed json", fault: Fault{Kind: FaultMalformedJSON}, status: 200, ctype: "application/json",
+			body: func(t *testing.T, b []byte) {
+				assert.True(t, strings.HasPrefix(string(b), "{"))
+				assert.False(t, strings.HasSuffix(string(b), "}"))
+			}},
+		{name: "html", fault: Fault{Kind: FaultHTML, Status: 502}, status: 502, ctype: "text/html; charset=utf-8",
+			body: func(t *testing.T, b []byte) { assert.Contains(t, string(b), "<html>") }},
+		{name: "oversize", fault: Fault{Kind: FaultOversize}, status: 200, ctype: "application/json",
+			body: func(t *testing.T, b []byte) {
+				assert.Greater(t, len(b), 1<<20)
+				assert.True(t, strings.HasPrefix(string(b), `{"access_token":"`))
+			}},
+		{name: "empty", fault: Fault{Kind: FaultEmpty}, status: 200, body: func(t *testing.T, b []byte) { assert.Empty(t, b) }},
+		{name: "raw", fault: Fault{Kind: FaultRaw, Status: 429, Body: "slow down", Header: http.Header{"Content-Type": {"text/plain"}}}, status: 429, ctype: "text/plain",
+			body: func(t *testing.T, b []byte) { assert.Equal(t, "slow down", string(b)) }},
+		{name: "drop", fault: Fault{Kind: FaultDrop}, dropped: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := NewAuthority(t, Options{})
+			a.AddClient(Client{ID: "c", Secret: "s"})
+			a.InjectFaults(1, tt.fault)
+			resp, err := a.Client().PostForm(a.TokenURL(), form("grant_type", GrantClientCredentials, "client_id", "c", "client_secret", "x"))
+			if tt.dropped {
+				require.Error(t, err)
+			} else {
+				require.NoError(t, err)
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				require.NoError(t, err)
+				assert.Equal(t, tt.status, resp.StatusCode)
+				if tt.ctype != "" {
+					assert.Equal(t, tt.ctype, resp.Header.Get("Content-Type"))
+				}
+				if tt.retryHdr != "" {
+					assert.Equal(t, tt.retryHdr, resp.Header.Get("Retry-After"))
+				}
+				if tt.body != nil {
+					tt.body(t, body)
+				}
+			}
+			assert.Equal(t, 0, a.Count(GrantClientCredentials), "faults are not counted")
+			assert.Equal(t, 1, a.FaultsServed())
+			// The queue is empty again: the next request reaches the grant.
+			r := postToken(t, a, form("grant_type", GrantClientCredentials), withBasic("c", "s"))
+			requireToken(t, r)
+			assert.Equal(t, 1, a.Count(GrantClientCredentials))
+		})
+	}
+}
+
+func TestFaultQueueOrder(t *testing.T) {
+	a := NewAuthority(t, Options{})
+	a.InjectFaults(2, Fault{Kind: FaultStatus, Status: 502})
+	a.InjectFaults(1, Fault{Kind: FaultStatus, Status: 503})
+	var got []int
+	for range 4 {
+		resp, err := a.Client().PostForm(a.TokenURL(), form("grant_type", "x"))
+		require.NoError(t, err)
+		resp.Body.Close()
+		got = append(got, resp.StatusCode)
+	}
+	assert.Equal(t, []int{502, 502, 503, 400}, got)
+}
+
+func TestFaultDelay(t *testing.T) {
+	t.Run("answers after delay", func(t *testing.T) {
+		a := NewAuthority(t, Options{})
+		a.InjectFaults(1, Fault{Kind: FaultStatus, Status: 504, Delay: 50 * time.Millisecond})
+		start := time.Now()
+		resp, err := a.Client().PostForm(a.TokenURL(), form("grant_type", "x"))
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, 504, resp.StatusCode)
+		assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+	})
+	t.Run("client cancellation", func(t *testing.T) {
+		a := NewAuthority(t, Options{})
+		a.InjectFaults(1, Fault{Kind: FaultStatus, Delay: time.Hour})
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, a.TokenURL(), strings.NewReader("grant_type=x"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		_, err := a.Client().Do(req)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		closed := make(chan struct{})
+		go func() { a.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close blocked by a delayed fault")
+		}
+	})
+	t.Run("close while client waits", func(t *testing.T) {
+		a := NewAuthority(t, Options{})
+		a.InjectFaults(1, Fault{Kind: FaultStatus, Delay: time.Hour})
+		errc := make(chan error, 1)
+		go func() {
+			resp, err := a.Client().PostForm(a.TokenURL(), form("grant_type", "x"))
+			if err == nil {
+				resp.Body.Close()
+			}
+			errc <- err
+		}()
+		require.Eventually(t, func() bool { return a.FaultsServed() == 1 }, 5*time.Second, time.Millisecond)
+		done := make(chan struct{})
+		go func() { a.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close blocked by a delayed fault")
+		}
+		<-errc
+	})
+}
+
+func TestFailDiscovery(t *testing.T) {
+	a := NewAuthority(t, Options{})
+	a.FailDiscovery(1, Fault{Kind: FaultHTML, Status: 503})
+	a.InjectFaults(1, Fault{Kind: FaultStatus}) // token faults are a separate queue
+	get := func() int {
+		resp, err := a.Client().Get(a.DiscoveryURL())
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, 503, get())
+	assert.Equal(t, 200, get())
+	assert.Equal(t, 2, a.DiscoveryCount())
+	a.Reset()
+	assert.Equal(t, 0, a.DiscoveryCount())
+}
