@@ -1,0 +1,158 @@
+package middleware
+
+import (
+	"cmp"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/lestrrat-go/jwx/v2/jwt"
+)
+
+// DefaultMaxTokenSize is the largest token [Bearer] accepts unless
+// [Options.MaxTokenSize] says otherwise: 16 KiB.
+const DefaultMaxTokenSize = 16 << 10
+
+// Options configures [Bearer]. The zero value is valid: a required bearer token
+// of at most 16 KiB, passed on unvalidated (opaque), refusals answered with
+// [WriteError] under realm "api".
+type Options struct {
+	// Realm is the realm of the WWW-Authenticate challenge. Default "api".
+	Realm string
+
+	// MaxTokenSize is the largest token accepted, in bytes; larger ones are
+	// refused with 400 invalid_request. Default [DefaultMaxTokenSize].
+	MaxTokenSize int
+
+	// Optional passes requests without an Authorization header on to the next
+	// handler, anonymous: TokenFromContext reports false. A header that is
+	// present but empty, malformed, of another scheme or invalid is still refused.
+	Optional bool
+
+	// Validator, if set, validates every token as a JWT and stores its claims
+	// (see [ClaimsFromContext]). If nil, tokens are opaque and pass on unchanged.
+	Validator *Validator
+
+	// RequiredScopes must all be granted by the token's "scope" (space-separated
+	// string) or "scp" (array) claim, or the request is refused with 403
+	// insufficient_scope. Requires Validator.
+	RequiredScopes []string
+
+	// ErrorResponder writes the response for a refusal; err is an [*Error].
+	// If nil, [WriteError] with Realm is used.
+	ErrorResponder func(w http.ResponseWriter, r *http.Request, err error)
+
+	// OnRefusal, if set, is called for every refusal before the response is
+	// written, for logging or metrics. err is an [*Error] and never contains the
+	// token; the request's Authorization header does, so do not log r.Header.
+	OnRefusal func(r *http.Request, err error)
+}
+
+// Bearer returns middleware that authenticates requests with an OAuth 2.0 bearer
+// token (RFC 6750) and stores the token (and, with a Validator, its claims) in
+// the request context for [TokenFromContext] and [ClaimsFromContext].
+//
+// Only the Authorization header is accepted (RFC 6750 §2.1). A request whose
+// query string has an access_token parameter is refused with 400
+// invalid_request, as is one whose form body was already parsed (r.PostForm is
+// non-nil) and has one; the body itself is never read, so an unparsed form body
+// is left to the handler.
+//
+// Bearer panics, with a message starting "middleware:", on options that can
+// only be a programming error: a negative MaxTokenSize, RequiredScopes without
+// a Validator, or a scope that is not a valid RFC 6749 scope-token.
+func Bearer(opts Options) func(http.Handler) http.Handler {
+	b := newBearer(opts)
+	return func(next http.Handler) http.Handler {
+		if next == nil {
+			panic("middleware: Bearer: nil next handler")
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b.serve(w, r, next)
+		})
+	}
+}
+
+// bearer is the precomputed form of Options.
+type bearer struct {
+	realm     string
+	maxSize   int
+	optional  bool
+	validator *Validator
+	scopes    []string
+	scopeList string // scopes joined by spaces, for the challenge
+	respond   func(http.ResponseWriter, *http.Request, error)
+	onRefusal func(*http.Request, error)
+}
+
+func newBearer(opts Options) *bearer {
+	if opts.MaxTokenSize < 0 {
+		panic("middleware: Options.MaxTokenSize must not be negative")
+	}
+	if len(opts.RequiredScopes) > 0 && opts.Validator == nil {
+		panic("middleware: Options.RequiredScopes needs a Validator: opaque tokens have no scopes")
+	}
+	for _, s := range opts.RequiredScopes {
+		if !isScopeToken(s) {
+			panic("middleware: Options.RequiredScopes: invalid scope " + strconv.Quote(s))
+		}
+	}
+	b := &bearer{
+		realm:     cmp.Or(opts.Realm, "api"),
+		maxSize:   cmp.Or(opts.MaxTokenSize, DefaultMaxTokenSize),
+		optional:  opts.Optional,
+		validator: opts.Validator,
+		scopes:    append([]string(nil), opts.RequiredScopes...),
+		scopeList: strings.Join(opts.RequiredScopes, " "),
+		respond:   opts.ErrorResponder,
+		onRefusal: opts.OnRefusal,
+	}
+	if b.respond == nil {
+		realm := b.realm
+		b.respond = func(w http.ResponseWriter, _ *http.Request, err error) { WriteError(w, realm, err) }
+	}
+	return b
+}
+
+func (b *bearer) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if e := tokenOutsideHeader(r); e != nil {
+		b.refuse(w, r, e)
+		return
+	}
+	values := r.Header.Values("Authorization")
+	if len(values) == 0 && b.optional {
+		next.ServeHTTP(w, r)
+		return
+	}
+	tok, e := parseAuthorization(values, b.maxSize)
+	if e != nil {
+		b.refuse(w, r, e)
+		return
+	}
+	var claims jwt.Token
+	if b.validator != nil {
+		var err error
+		if claims, err = b.validator.Validate(r.Context(), tok); err != nil {
+			b.refuse(w, r, err)
+			return
+		}
+		if len(b.scopes) > 0 && !hasScopes(claims, b.scopes) {
+			b.refuse(w, r, &Error{
+				Code:        CodeInsufficientScope,
+				Description: "token lacks a required scope",
+				Status:      http.StatusForbidden,
+				Scope:       b.scopeList,
+				Err:         ErrInsufficientScope,
+			})
+			return
+		}
+	}
+	next.ServeHTTP(w, r.WithContext(withAuth(r.Context(), tok, claims)))
+}
+
+func (b *bearer) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if b.onRefusal != nil {
+		b.onRefusal(r, err)
+	}
+	b.respond(w, r, err)
+}

@@ -1,0 +1,77 @@
+package middleware
+
+import (
+	"context"
+
+	"github.com/lestrrat-go/jwx/v2/jwt"
+)
+
+// infoKey is the context key under which a *authInfo is found.
+type infoKey struct{}
+
+// authInfo is what the middleware knows about the caller.
+type authInfo struct {
+	token  string
+	claims jwt.Token // nil unless a Validator ran
+}
+
+// authContext carries an authInfo. It is a single allocation (the parent plus the
+// value), where context.WithValue plus a separate value would take two, and its
+// String method does not print the token the way context.WithValue's does.
+type authContext struct {
+	context.Context
+	info authInfo
+}
+
+// Value returns the stored *authInfo for infoKey and defers to the parent otherwise.
+func (c *authContext) Value(key any) any {
+	if _, ok := key.(infoKey); ok {
+		return &c.info
+	}
+	return c.Context.Value(key)
+}
+
+// String describes the context without revealing the token.
+func (c *authContext) String() string {
+	return contextName(c.Context) + ".WithBearerToken(<redacted>)"
+}
+
+func contextName(ctx context.Context) string {
+	if s, ok := ctx.(interface{ String() string }); ok {
+		return s.String()
+	}
+	return "context"
+}
+
+func withAuth(ctx context.Context, token string, claims jwt.Token) context.Context {
+	return &authContext{Context: ctx, info: authInfo{token: token, claims: claims}}
+}
+
+// NewContext returns a copy of ctx carrying the subject (inbound bearer) token,
+// for code that does not run behind the middleware, such as a queue worker that
+// acts for the user who queued the job. Claims stored by an earlier middleware
+// are not carried over: they belong to another token.
+func NewContext(ctx context.Context, token string) context.Context {
+	return withAuth(ctx, token, nil)
+}
+
+// TokenFromContext returns the bearer token stored by the middleware or by
+// [NewContext]; ok is false when there is none or it is empty. It does not
+// allocate.
+func TokenFromContext(ctx context.Context) (string, bool) {
+	info, ok := ctx.Value(infoKey{}).(*authInfo)
+	if !ok || info.token == "" {
+		return "", false
+	}
+	return info.token, true
+}
+
+// ClaimsFromContext returns the validated JWT when the middleware ran with a
+// [Validator] and accepted the token; ok is false otherwise.
+func ClaimsFromContext(ctx context.Context) (jwt.Token, bool) {
+	info, ok := ctx.Value(infoKey{}).(*authInfo)
+	if !ok || info.claims == nil {
+		return nil, false
+	}
+	return info.claims, true
+}

@@ -1,0 +1,107 @@
+package middleware
+
+import (
+	"errors"
+	"net/http"
+)
+
+// RFC 6750 §3.1 error codes, the values of [Error.Code].
+const (
+	CodeInvalidRequest    = "invalid_request"
+	CodeInvalidToken      = "invalid_token"
+	CodeInsufficientScope = "insufficient_scope"
+)
+
+// Sentinel errors for [errors.Is]. Every refusal is an [*Error] that wraps
+// exactly one of them. None of them, nor any *Error, contains the token.
+var (
+	// ErrMissingToken: the request has no Authorization header (401, no error code).
+	ErrMissingToken = errors.New("middleware: missing bearer token")
+	// ErrUnsupportedScheme: the Authorization header uses a scheme other than
+	// Bearer, such as Basic (401, no error code).
+	ErrUnsupportedScheme = errors.New("middleware: authorization scheme is not Bearer")
+	// ErrMalformedHeader: the Authorization header is empty or not
+	// "Bearer" 1*SP token68 (400 invalid_request).
+	ErrMalformedHeader = errors.New("middleware: malformed authorization header")
+	// ErrMultipleHeaders: more than one Authorization header (400 invalid_request).
+	ErrMultipleHeaders = errors.New("middleware: multiple authorization headers")
+	// ErrTokenTooLarge: the token exceeds [Options.MaxTokenSize] (400 invalid_request).
+	ErrTokenTooLarge = errors.New("middleware: bearer token too large")
+	// ErrTokenInQuery: an access_token in the query string or in a parsed form
+	// body (400 invalid_request).
+	ErrTokenInQuery = errors.New("middleware: bearer token in query or form")
+
+	// ErrMalformedToken: the token is not a compact JWS whose payload is a JSON
+	// object (401 invalid_token).
+	ErrMalformedToken = errors.New("middleware: malformed token")
+	// ErrUnsupportedAlgorithm: the token's alg is not allowed; "none" and HMAC
+	// never are (401 invalid_token).
+	ErrUnsupportedAlgorithm = errors.New("middleware: unsupported signing algorithm")
+	// ErrUnknownKey: no key of the authorization server's key set matches the
+	// token's kid and alg, even after a refetch (401 invalid_token).
+	ErrUnknownKey = errors.New("middleware: unknown signing key")
+	// ErrInvalidSignature: the signature does not verify (401 invalid_token).
+	ErrInvalidSignature = errors.New("middleware: invalid token signature")
+	// ErrMissingClaim: a required claim (exp, iss or aud) is absent (401 invalid_token).
+	ErrMissingClaim = errors.New("middleware: token lacks a required claim")
+	// ErrExpired: exp is in the past, beyond the leeway (401 invalid_token).
+	ErrExpired = errors.New("middleware: token expired")
+	// ErrNotYetValid: nbf or iat is in the future, beyond the leeway (401 invalid_token).
+	ErrNotYetValid = errors.New("middleware: token not yet valid")
+	// ErrInvalidIssuer: iss is not the configured issuer (401 invalid_token).
+	ErrInvalidIssuer = errors.New("middleware: issuer mismatch")
+	// ErrInvalidAudience: aud names none of the configured audiences (401 invalid_token).
+	ErrInvalidAudience = errors.New("middleware: audience mismatch")
+	// ErrKeysUnavailable: the key set could not be fetched in time, or the
+	// request's context ended while waiting for it (401 invalid_token).
+	ErrKeysUnavailable = errors.New("middleware: signing keys unavailable")
+
+	// ErrInsufficientScope: the token lacks a required scope (403 insufficient_scope).
+	ErrInsufficientScope = errors.New("middleware: insufficient scope")
+)
+
+// Error is a refusal, carrying what RFC 6750 §3 puts on the wire. It never
+// contains the token. Use [errors.Is] with the sentinels (ErrExpired, ...) to
+// tell refusals apart.
+type Error struct {
+	// Code is the RFC 6750 error code (CodeInvalidRequest, CodeInvalidToken,
+	// CodeInsufficientScope), or empty when the request carried no bearer
+	// credentials at all (RFC 6750 §3.1).
+	Code string
+	// Description is the error_description: a short human-readable reason,
+	// such as "token expired". It never contains the token.
+	Description string
+	// Status is the HTTP status: 400, 401 or 403.
+	Status int
+	// Scope lists the required scopes, space-separated, for insufficient_scope.
+	Scope string
+	// Err is the cause, a sentinel such as ErrExpired, possibly wrapping more.
+	Err error
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	if e.Code == "" {
+		return "middleware: " + e.Description
+	}
+	return "middleware: " + e.Code + ": " + e.Description
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+func requestError(cause error, desc string) *Error {
+	return &Error{Code: CodeInvalidRequest, Description: desc, Status: http.StatusBadRequest, Err: cause}
+}
+
+func tokenError(cause error, desc string) *Error {
+	return &Error{Code: CodeInvalidToken, Description: desc, Status: http.StatusUnauthorized, Err: cause}
+}
+
+func missingError() *Error {
+	return &Error{Description: "bearer token required", Status: http.StatusUnauthorized, Err: ErrMissingToken}
+}
+
+func schemeError() *Error {
+	return &Error{Description: "authorization scheme must be Bearer", Status: http.StatusUnauthorized, Err: ErrUnsupportedScheme}
+}

@@ -1,0 +1,164 @@
+package middleware
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
+)
+
+// Defaults of [ValidatorConfig].
+const (
+	DefaultLeeway             = 30 * time.Second
+	DefaultRefreshInterval    = 15 * time.Minute
+	DefaultMinRefetchInterval = time.Minute
+	DefaultFetchTimeout       = 10 * time.Second
+)
+
+// DefaultAlgorithms returns the algorithms a [Validator] accepts unless
+// [ValidatorConfig.Algorithms] says otherwise: every asymmetric JWS algorithm
+// jwx supports. "none" and the HMAC algorithms are never accepted.
+func DefaultAlgorithms() []jwa.SignatureAlgorithm {
+	return []jwa.SignatureAlgorithm{
+		jwa.RS256, jwa.RS384, jwa.RS512,
+		jwa.PS256, jwa.PS384, jwa.PS512,
+		jwa.ES256, jwa.ES384, jwa.ES512,
+		jwa.EdDSA,
+	}
+}
+
+// ValidatorConfig configures [NewValidator]. Issuer and Audience are required.
+type ValidatorConfig struct {
+	// Issuer is the authorization server's issuer identifier; a token's "iss"
+	// must equal it exactly. Required.
+	Issuer string
+
+	// JWKSURL is where the signing keys are published. If empty, it is found
+	// by discovery from Issuer: the OpenID Connect document
+	// (Issuer + "/.well-known/openid-configuration"), then RFC 8414 metadata
+	// ("/.well-known/oauth-authorization-server"); the document's issuer must
+	// equal Issuer.
+	JWKSURL string
+
+	// Audience lists the audiences this service answers to; a token's "aud"
+	// must contain at least one of them. Required.
+	Audience []string
+
+	// Algorithms lists the accepted "alg" values. Default [DefaultAlgorithms].
+	// "none" and HS256/HS384/HS512 are refused by NewValidator: keys come from a
+	// public key set, and a public key must never serve as an HMAC secret.
+	Algorithms []jwa.SignatureAlgorithm
+
+	// Leeway is the clock skew tolerated for "exp", "nbf" and "iat".
+	// Default [DefaultLeeway] (30s); negative means none.
+	Leeway time.Duration
+
+	// RefreshInterval is the age after which the key set is refetched in the
+	// background, while the current keys keep serving. Default 15 minutes.
+	RefreshInterval time.Duration
+
+	// MinRefetchInterval rate-limits the refetch that a token with an unknown
+	// "kid" triggers: after one such refetch, unknown kids are refused without a
+	// fetch until the interval has passed (the fetch at construction does not
+	// count). It also spaces out background refresh attempts while the server
+	// fails. Concurrent requests share one fetch. Default 1 minute.
+	MinRefetchInterval time.Duration
+
+	// FetchTimeout bounds each discovery and key set request, including
+	// background ones. Default 10 seconds.
+	FetchTimeout time.Duration
+
+	// HTTPClient fetches discovery documents and key sets. If nil,
+	// http.DefaultClient is used. Bodies are read up to 1 MiB.
+	HTTPClient *http.Client
+
+	// Now returns the current time for the "exp", "nbf" and "iat" checks.
+	// If nil, time.Now is used. Key refresh timing always uses the real clock.
+	Now func() time.Time
+}
+
+// Validator validates JWT bearer tokens against an authorization server's
+// signing keys, issuer and audience. Create one with [NewValidator]; it is safe
+// for concurrent use and starts no goroutine except, on demand, one key set
+// fetch at a time.
+type Validator struct {
+	issuer    string
+	audiences []string
+	algs      map[jwa.SignatureAlgorithm]jws.Verifier
+	leeway    time.Duration
+	now       func() time.Time
+	keys      *keyCache
+}
+
+// NewValidator returns a Validator for cfg. It runs discovery (when JWKSURL is
+// empty) and fetches the key set before returning, under ctx, so that a
+// misconfigured or unreachable authorization server is reported at startup.
+func NewValidator(ctx context.Context, cfg ValidatorConfig) (*Validator, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("middleware: ValidatorConfig.Issuer is required")
+	}
+	if len(cfg.Audience) == 0 || slices.Contains(cfg.Audience, "") {
+		return nil, errors.New("middleware: ValidatorConfig.Audience is required and must not contain empty values")
+	}
+	for _, d := range []time.Duration{cfg.RefreshInterval, cfg.MinRefetchInterval, cfg.FetchTimeout} {
+		if d < 0 {
+			return nil, errors.New("middleware: ValidatorConfig intervals and timeouts must not be negative")
+		}
+	}
+	v := &Validator{
+		issuer:    cfg.Issuer,
+		audiences: slices.Clone(cfg.Audience),
+		algs:      make(map[jwa.SignatureAlgorithm]jws.Verifier),
+		leeway:    max(cmp.Or(cfg.Leeway, DefaultLeeway), 0),
+		now:       cfg.Now,
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	algs := cfg.Algorithms
+	if len(algs) == 0 {
+		algs = DefaultAlgorithms()
+	}
+	for _, alg := range algs {
+		switch alg {
+		case jwa.NoSignature, jwa.HS256, jwa.HS384, jwa.HS512:
+			return nil, fmt.Errorf("middleware: algorithm %q is not allowed with a public key set", alg)
+		}
+		verifier, err := jws.NewVerifier(alg)
+		if err != nil {
+			return nil, fmt.Errorf("middleware: algorithm %q: %w", alg, err)
+		}
+		v.algs[alg] = verifier
+	}
+	client := cmp.Or(cfg.HTTPClient, http.DefaultClient)
+	timeout := cmp.Or(cfg.FetchTimeout, DefaultFetchTimeout)
+	jwksURL := cfg.JWKSURL
+	if jwksURL == "" {
+		dctx, cancel := context.WithTimeout(ctx, timeout)
+		u, err := discoverJWKS(dctx, client, cfg.Issuer)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		jwksURL = u
+	} else if err := checkHTTPURL(jwksURL); err != nil {
+		return nil, fmt.Errorf("middleware: ValidatorConfig.JWKSURL: %w", err)
+	}
+	v.keys = &keyCache{
+		url:        jwksURL,
+		client:     client,
+		timeout:    timeout,
+		refresh:    cmp.Or(cfg.RefreshInterval, DefaultRefreshInterval),
+		minRefetch: cmp.Or(cfg.MinRefetchInterval, DefaultMinRefetchInterval),
+	}
+	if err := v.keys.load(ctx); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
