@@ -1,0 +1,126 @@
+package exchange_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/exchange"
+	"github.com/go-tokenexchange/tokenexchange/testutil"
+)
+
+func TestNegativeCache(t *testing.T) {
+	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
+	subject := e.subject("alice")
+	unknown := exchange.Target{Audiences: []string{"api-unknown"}}
+
+	_, err := e.x.Exchange(context.Background(), subject, unknown)
+	require.ErrorIs(t, err, authority.ErrInvalidTarget)
+	assert.True(t, authority.IsPermanent(err))
+	noToken(t, err, subject)
+
+	_, err = e.x.Exchange(context.Background(), subject, unknown)
+	require.ErrorIs(t, err, authority.ErrInvalidTarget, "remembered")
+	assert.Contains(t, err.Error(), "exchange: refused recently")
+	assert.Equal(t, 1, e.exchanges())
+	assert.Equal(t, uint64(1), e.x.Stats().NegativeHits)
+
+	// Only this key is refused.
+	_, err = e.x.Exchange(context.Background(), subject, exchange.Target{Audiences: []string{"api-a"}})
+	require.NoError(t, err)
+
+	e.clock.Advance(exchange.DefaultNegativeTTL)
+	_, err = e.x.Exchange(context.Background(), subject, unknown)
+	require.ErrorIs(t, err, authority.ErrInvalidTarget)
+	assert.Equal(t, 3, e.exchanges(), "asked again after the negative TTL")
+}
+
+func TestNegativeCacheOff(t *testing.T) {
+	e := newEnv(t, exchange.Options{NegativeTTL: -1}, testutil.Options{}, nil)
+	subject := e.subject("alice")
+	for range 2 {
+		_, err := e.x.Exchange(context.Background(), subject, exchange.Target{Audiences: []string{"api-unknown"}})
+		require.ErrorIs(t, err, authority.ErrInvalidTarget)
+	}
+	assert.Equal(t, 2, e.exchanges())
+}
+
+func TestRevokedSubjectIsRefused(t *testing.T) {
+	// RFC 8693 §2.2.2: an unacceptable subject token is invalid_request.
+	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
+	expired := e.a.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(-time.Minute), IssuedAt: t0.Add(-time.Hour)})
+	_, err := e.x.Exchange(context.Background(), expired, exchange.Target{})
+	require.ErrorIs(t, err, authority.ErrInvalidRequest)
+	noToken(t, err, expired)
+}
+
+func TestAuthorityFaults(t *testing.T) {
+	tests := []struct {
+		name      string
+		fault     testutil.Fault
+		temporary bool
+		asError   bool // the error is an *authority.Error
+	}{
+		{"500", testutil.Fault{Kind: testutil.FaultStatus, Status: 500}, true, true},
+		{"503 retry after", testutil.Fault{Kind: testutil.FaultStatus, Status: 503, Header: http.Header{"Retry-After": {"7"}}}, true, true},
+		{"429", testutil.Fault{Kind: testutil.FaultStatus, Status: 429}, true, true},
+		{"invalid_grant", testutil.Fault{Kind: testutil.FaultOAuthError, Status: 400, Body: "invalid_grant"}, false, true},
+		{"server_error", testutil.Fault{Kind: testutil.FaultOAuthError}, true, true},
+		{"malformed JSON", testutil.Fault{Kind: testutil.FaultMalformedJSON}, true, true},
+		{"HTML", testutil.Fault{Kind: testutil.FaultHTML, Status: 502}, true, true},
+		{"oversize", testutil.Fault{Kind: testutil.FaultOversize}, true, true},
+		{"empty", testutil.Fault{Kind: testutil.FaultEmpty}, true, true},
+		{"raw 400 text", testutil.Fault{Kind: testutil.FaultRaw, Status: 400, Body: "nope", Header: http.Header{"Content-Type": {"text/plain"}}}, false, true},
+		{"dropped connection", testutil.Fault{Kind: testutil.FaultDrop}, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, exchange.Options{NegativeTTL: -1}, testutil.Options{}, nil)
+			subject := e.subject("alice")
+			tgt := exchange.Target{Audiences: []string{"api-a"}}
+			e.a.InjectFaults(1, tc.fault)
+
+			_, err := e.x.Exchange(context.Background(), subject, tgt)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "exchange: ")
+			noToken(t, err, subject)
+			var ae *authority.Error
+			assert.Equal(t, tc.asError, errors.As(err, &ae), "%v", err)
+			assert.Equal(t, tc.temporary, authority.IsTemporary(err), "%v", err)
+			assert.Equal(t, !tc.temporary, authority.IsPermanent(err), "%v", err)
+
+			// Nothing was cached: the next call asks again and succeeds.
+			tok, err := e.x.Exchange(context.Background(), subject, tgt)
+			require.NoError(t, err)
+			assert.Equal(t, "alice", claims(t, tok).Subject())
+			assert.Equal(t, 1, e.a.FaultsServed())
+			assert.Equal(t, uint64(2), e.x.Stats().Exchanges)
+			assert.Equal(t, uint64(1), e.x.Stats().Errors)
+		})
+	}
+}
+
+func TestTemporaryErrorsAreNotRemembered(t *testing.T) {
+	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
+	subject := e.subject("alice")
+	e.a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultStatus, Status: 503})
+	_, err := e.x.Exchange(context.Background(), subject, exchange.Target{})
+	require.Error(t, err)
+	_, err = e.x.Exchange(context.Background(), subject, exchange.Target{})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(0), e.x.Stats().NegativeHits)
+}
+
+func TestFlightTimeout(t *testing.T) {
+	e := newEnv(t, exchange.Options{FlightTimeout: 50 * time.Millisecond}, testutil.Options{}, nil)
+	e.a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultStatus, Delay: time.Hour})
+	_, err := e.x.Exchange(context.Background(), e.subject("alice"), exchange.Target{})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.True(t, authority.IsTemporary(err))
+}

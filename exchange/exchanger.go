@@ -1,0 +1,177 @@
+package exchange
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/maypok86/otter/v2"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/go-tokenexchange/tokenexchange/authority"
+)
+
+// Exchanger exchanges subject tokens for tokens issued for a [Target],
+// caching the results and making one call to the authority for concurrent
+// identical requests. It is safe for concurrent use. Create it with [New].
+type Exchanger struct {
+	client   *authority.Client
+	opts     Options
+	identity [32]byte // digest of client.Identity()
+	cache    Cache
+	negative *otter.Cache[Key, error] // nil when the negative cache is off
+	flights  singleflight.Group       // keyed by string(Key[:])
+	stats    counters
+}
+
+// New returns an Exchanger that obtains tokens from client. It makes no
+// request.
+func New(client *authority.Client, opts Options) (*Exchanger, error) {
+	if client == nil {
+		return nil, errors.New("exchange: New needs an authority.Client")
+	}
+	// With no clock given, otter keeps its own (with periodic clean-ups).
+	userNow := opts.Now
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	x := &Exchanger{
+		client:   client,
+		opts:     opts,
+		identity: identityDigest(client.Identity()),
+		cache:    opts.Cache,
+	}
+	if x.cache == nil {
+		mc, err := NewMemoryCache(MemoryOptions{MaxEntries: opts.MaxEntries, MaxBytes: opts.MaxBytes, Now: userNow})
+		if err != nil {
+			return nil, err
+		}
+		x.cache = mc
+	}
+	if opts.NegativeTTL > 0 {
+		no := &otter.Options[Key, error]{
+			MaximumSize:      DefaultNegativeMaxEntries,
+			ExpiryCalculator: otter.ExpiryCreating[Key, error](opts.NegativeTTL),
+		}
+		if userNow != nil {
+			no.Clock = clock{userNow}
+		}
+		if x.negative, err = otter.New(no); err != nil {
+			return nil, fmt.Errorf("exchange: negative cache: %w", err)
+		}
+	}
+	return x, nil
+}
+
+// Exchange returns a token for target on behalf of the holder of
+// subjectToken, from the cache when it holds a valid one, otherwise from
+// the authority. Concurrent calls with the same key share one request to
+// the authority; if ctx ends first, Exchange returns its error at once and
+// the request goes on for the others.
+//
+// Errors from the authority are returned wrapped: use [errors.As] with
+// *[authority.Error], or [authority.IsTemporary]. They never contain a
+// token. The returned Token is shared with the cache and other callers:
+// it must not be modified.
+//
+// Exchange prepares target on every call; a caller that uses the same
+// target for many requests should [Target.Prepare] it once and call
+// [Exchanger.ExchangePrepared].
+func (x *Exchanger) Exchange(ctx context.Context, subjectToken string, target Target) (*authority.Token, error) {
+	p, err := target.Prepare()
+	if err != nil {
+		return nil, err
+	}
+	return x.ExchangePrepared(ctx, subjectToken, p)
+}
+
+// ExchangePrepared is [Exchanger.Exchange] with a prepared target.
+func (x *Exchanger) ExchangePrepared(ctx context.Context, subjectToken string, p *Prepared) (*authority.Token, error) {
+	if subjectToken == "" {
+		return nil, errors.New("exchange: empty subject token")
+	}
+	if p == nil {
+		return nil, errors.New("exchange: nil target")
+	}
+	actor, actorSum, err := p.actorToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := makeKey(subjectToken, &p.digest, &x.identity, actorSum)
+	if e, ok := x.cache.Get(key); ok && e != nil && e.Token != nil {
+		now := x.opts.Now()
+		if now.Before(e.Expires) {
+			x.stats.hit(&key)
+			if e.claimRefresh(now.UnixNano(), now.Add(refreshRetry).UnixNano()) {
+				x.refresh(ctx, key, subjectToken, actor, p)
+			}
+			return e.Token, nil
+		}
+	}
+	if x.negative != nil {
+		if err, ok := x.negative.GetIfPresent(key); ok {
+			x.stats.negativeHits.Add(1)
+			return nil, fmt.Errorf("exchange: refused recently: %w", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("exchange: %w", err)
+	}
+	return x.wait(ctx, key, subjectToken, actor, p)
+}
+
+// wait joins or starts the flight for key and waits for its result or for
+// the end of ctx, whichever comes first.
+func (x *Exchanger) wait(ctx context.Context, key Key, subjectToken, actor string, p *Prepared) (*authority.Token, error) {
+	x.stats.misses.Add(1)
+	ch := x.flights.DoChan(string(key[:]), func() (any, error) {
+		return x.flight(ctx, key, subjectToken, actor, p, false)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*authority.Token), nil
+	case <-ctx.Done():
+		x.stats.canceled.Add(1)
+		return nil, fmt.Errorf("exchange: waiting for the authority: %w", ctx.Err())
+	}
+}
+
+// Invalidate removes the cached token for subjectToken and target, for
+// when a downstream service refused it. It reports whether an entry was
+// cached. With an actor, the key uses the actor's current token.
+func (x *Exchanger) Invalidate(subjectToken string, target Target) bool {
+	p, err := target.Prepare()
+	if err != nil {
+		return false
+	}
+	return x.InvalidatePrepared(subjectToken, p)
+}
+
+// InvalidatePrepared is [Exchanger.Invalidate] with a prepared target.
+// With an actor, the key uses the actor token of p's latest exchange.
+func (x *Exchanger) InvalidatePrepared(subjectToken string, p *Prepared) bool {
+	if subjectToken == "" || p == nil {
+		return false
+	}
+	var actorSum *[32]byte
+	if p.actor != nil {
+		last := p.lastActor.Load()
+		if last == nil {
+			_, sum, err := p.actorToken(context.Background())
+			if err != nil {
+				return false
+			}
+			actorSum = sum
+		} else {
+			actorSum = &last.sum
+		}
+	}
+	key := makeKey(subjectToken, &p.digest, &x.identity, actorSum)
+	_, ok := x.cache.Get(key)
+	x.cache.Delete(key)
+	return ok
+}

@@ -1,0 +1,135 @@
+package exchange
+
+import (
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// Defaults of the in-memory cache.
+const (
+	// DefaultMaxEntries bounds the entries of a [MemoryCache].
+	DefaultMaxEntries = 100_000
+	// DefaultMaxBytes bounds the estimated bytes of a [MemoryCache]
+	// (256 MiB).
+	DefaultMaxBytes = 256 << 20
+)
+
+// MemoryOptions configures a [MemoryCache]. The zero value is valid.
+type MemoryOptions struct {
+	// MaxEntries bounds the number of entries. Default [DefaultMaxEntries].
+	MaxEntries int
+	// MaxBytes bounds the estimated size of the entries ([Entry.Size]).
+	// Default [DefaultMaxBytes].
+	MaxBytes int64
+	// Now is the clock used for expiry. If nil, the wall clock, and
+	// expired entries are also removed by a periodic clean-up; with a Now
+	// they are removed during the maintenance that reads and writes do.
+	Now func() time.Time
+}
+
+// MemoryCache is the in-memory [Cache]: a W-TinyLFU cache (otter v2) with
+// per-entry expiry, bounded both in entries and in bytes. When either bound
+// is reached the entries least likely to be used again are evicted. It is
+// safe for concurrent use and may be shared by several Exchangers (their
+// keys differ by client identity).
+type MemoryCache struct {
+	c         *otter.Cache[Key, memItem]
+	evictions atomic.Uint64
+}
+
+var _ Cache = (*MemoryCache)(nil)
+
+// memItem carries the TTL to the expiry calculator.
+type memItem struct {
+	e   *Entry
+	ttl time.Duration
+}
+
+// NewMemoryCache returns an empty MemoryCache.
+//
+// otter bounds a cache either by count or by weight, not both; both bounds
+// hold by weighing each entry at least MaxBytes/MaxEntries: the total
+// weight stays under MaxBytes, so the count stays under MaxEntries, and the
+// bytes (never above the weight) under MaxBytes.
+func NewMemoryCache(opts MemoryOptions) (*MemoryCache, error) {
+	if opts.MaxEntries < 0 || opts.MaxBytes < 0 {
+		return nil, errors.New("exchange: MemoryOptions.MaxEntries and MaxBytes must not be negative")
+	}
+	if opts.MaxEntries == 0 {
+		opts.MaxEntries = DefaultMaxEntries
+	}
+	if opts.MaxBytes == 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	floor := (opts.MaxBytes + int64(opts.MaxEntries) - 1) / int64(opts.MaxEntries)
+	if floor > 1<<31 {
+		return nil, errors.New("exchange: MemoryOptions.MaxBytes/MaxEntries is too large")
+	}
+	m := &MemoryCache{}
+	o := &otter.Options[Key, memItem]{
+		MaximumWeight: uint64(opts.MaxBytes),
+		Weigher: func(_ Key, it memItem) uint32 {
+			return uint32(max(int64(it.e.Size()), floor))
+		},
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[Key, memItem]) time.Duration {
+			return e.Value.ttl
+		}),
+		OnAtomicDeletion: func(e otter.DeletionEvent[Key, memItem]) {
+			if e.Cause == otter.CauseOverflow {
+				m.evictions.Add(1)
+			}
+		},
+	}
+	if opts.Now != nil {
+		o.Clock = clock{opts.Now}
+	}
+	c, err := otter.New(o)
+	if err != nil {
+		return nil, err
+	}
+	m.c = c
+	return m, nil
+}
+
+// Get implements [Cache].
+func (m *MemoryCache) Get(key Key) (*Entry, bool) {
+	it, ok := m.c.GetIfPresent(key)
+	return it.e, ok
+}
+
+// Set implements [Cache].
+func (m *MemoryCache) Set(key Key, e *Entry, ttl time.Duration) {
+	if e == nil || ttl <= 0 {
+		m.c.Invalidate(key)
+		return
+	}
+	m.c.Set(key, memItem{e: e, ttl: ttl})
+}
+
+// Delete implements [Cache].
+func (m *MemoryCache) Delete(key Key) { m.c.Invalidate(key) }
+
+// Len returns the number of entries, counting some that have expired or
+// are about to be evicted.
+func (m *MemoryCache) Len() int { return m.c.EstimatedSize() }
+
+// Weight returns the total weight of the entries: their estimated bytes,
+// each counted at least MaxBytes/MaxEntries.
+func (m *MemoryCache) Weight() uint64 { return m.c.WeightedSize() }
+
+// Evictions returns how many entries were evicted to keep the bounds.
+func (m *MemoryCache) Evictions() uint64 { return m.evictions.Load() }
+
+// CleanUp performs pending maintenance now: eviction down to the bounds
+// and removal of expired entries. It is never required.
+func (m *MemoryCache) CleanUp() { m.c.CleanUp() }
+
+// clock adapts a Now function to otter's Clock. It has no ticks: expired
+// entries are removed during the maintenance that reads and writes do.
+type clock struct{ now func() time.Time }
+
+func (c clock) NowNano() int64                      { return c.now().UnixNano() }
+func (c clock) Tick(time.Duration) <-chan time.Time { return nil }

@@ -1,0 +1,109 @@
+package exchange
+
+import (
+	"errors"
+	"time"
+)
+
+// Defaults for the zero [Options].
+const (
+	// DefaultSkew is subtracted from every entry's lifetime.
+	DefaultSkew = 30 * time.Second
+	// DefaultRefreshAhead is the fraction of an entry's life after which a
+	// hit starts a background refresh.
+	DefaultRefreshAhead = 0.75
+	// DefaultRefreshJitter is the largest fraction of an entry's life by
+	// which its refresh is brought forward at random, so that entries
+	// created together do not refresh together.
+	DefaultRefreshJitter = 0.05
+	// DefaultNegativeTTL is how long a permanent refusal is remembered.
+	DefaultNegativeTTL = 5 * time.Second
+	// DefaultFlightTimeout bounds one exchange with the authority.
+	DefaultFlightTimeout = 10 * time.Second
+	// DefaultNegativeMaxEntries bounds the refusals remembered.
+	DefaultNegativeMaxEntries = 10_000
+)
+
+// refreshRetry is the least time between two refresh attempts of one entry
+// after a refresh did not succeed.
+const refreshRetry = 5 * time.Second
+
+// Options configures an [Exchanger]. The zero value is valid: every field
+// documents its default.
+type Options struct {
+	// Cache stores issued tokens. If nil, a new [MemoryCache] with
+	// MaxEntries, MaxBytes and Now is used.
+	Cache Cache
+	// MaxEntries bounds the entries of the default cache. Default
+	// [DefaultMaxEntries]. Ignored when Cache is set.
+	MaxEntries int
+	// MaxBytes bounds the estimated size of the default cache. Default
+	// [DefaultMaxBytes]. Ignored when Cache is set.
+	MaxBytes int64
+	// Skew is subtracted from every entry's lifetime, so that a token is
+	// not used in its last moments. Default [DefaultSkew]; negative means
+	// none.
+	Skew time.Duration
+	// RefreshAhead is the fraction of an entry's life (between 0 and 1)
+	// after which a hit returns the cached token and starts one background
+	// exchange. Default [DefaultRefreshAhead]; negative disables
+	// refresh-ahead.
+	RefreshAhead float64
+	// RefreshJitter brings each entry's refresh forward by a random part of
+	// its life, at most this fraction. Default [DefaultRefreshJitter];
+	// negative means none.
+	RefreshJitter float64
+	// NegativeTTL is how long a permanent refusal by the authority is
+	// remembered for its key, so that a revoked or bad token does not
+	// hammer the authority. Temporary failures are never remembered.
+	// Default [DefaultNegativeTTL]; negative disables the negative cache.
+	NegativeTTL time.Duration
+	// FlightTimeout bounds one shared exchange with the authority. It runs
+	// independently of the contexts of the callers waiting for it. Default
+	// [DefaultFlightTimeout].
+	FlightTimeout time.Duration
+	// Now is the clock. If nil, time.Now.
+	Now func() time.Time
+}
+
+// withDefaults validates o and fills in its defaults.
+func (o Options) withDefaults() (Options, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	switch {
+	case o.Skew == 0:
+		o.Skew = DefaultSkew
+	case o.Skew < 0:
+		o.Skew = 0
+	}
+	switch {
+	case o.RefreshAhead == 0:
+		o.RefreshAhead = DefaultRefreshAhead
+	case o.RefreshAhead < 0:
+		o.RefreshAhead = 0
+	case o.RefreshAhead >= 1:
+		return o, errors.New("exchange: Options.RefreshAhead must be below 1")
+	}
+	switch {
+	case o.RefreshJitter == 0:
+		o.RefreshJitter = DefaultRefreshJitter
+	case o.RefreshJitter < 0:
+		o.RefreshJitter = 0
+	case o.RefreshJitter >= 1:
+		return o, errors.New("exchange: Options.RefreshJitter must be below 1")
+	}
+	switch {
+	case o.NegativeTTL == 0:
+		o.NegativeTTL = DefaultNegativeTTL
+	case o.NegativeTTL < 0:
+		o.NegativeTTL = 0
+	}
+	if o.FlightTimeout <= 0 {
+		o.FlightTimeout = DefaultFlightTimeout
+	}
+	if o.MaxEntries < 0 || o.MaxBytes < 0 {
+		return o, errors.New("exchange: Options.MaxEntries and MaxBytes must not be negative")
+	}
+	return o, nil
+}
