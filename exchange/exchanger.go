@@ -141,19 +141,22 @@ func (x *Exchanger) wait(ctx context.Context, key Key, subjectToken, actor strin
 }
 
 // Invalidate removes the cached token for subjectToken and target, for
-// when a downstream service refused it. It reports whether an entry was
-// cached. With an actor, the key uses the actor's current token.
-func (x *Exchanger) Invalidate(subjectToken string, target Target) bool {
+// when a downstream service refused it. When refused is not nil, the entry
+// is removed only while it still holds that token, so that a token another
+// request has already renewed is not thrown away; a nil refused removes
+// whatever is cached. It reports whether an entry was removed. With an
+// actor, the key uses the actor's current token.
+func (x *Exchanger) Invalidate(subjectToken string, target Target, refused *authority.Token) bool {
 	p, err := target.Prepare()
 	if err != nil {
 		return false
 	}
-	return x.InvalidatePrepared(subjectToken, p)
+	return x.InvalidatePrepared(subjectToken, p, refused)
 }
 
 // InvalidatePrepared is [Exchanger.Invalidate] with a prepared target.
 // With an actor, the key uses the actor token of p's latest exchange.
-func (x *Exchanger) InvalidatePrepared(subjectToken string, p *Prepared) bool {
+func (x *Exchanger) InvalidatePrepared(subjectToken string, p *Prepared, refused *authority.Token) bool {
 	if subjectToken == "" || p == nil {
 		return false
 	}
@@ -171,7 +174,13 @@ func (x *Exchanger) InvalidatePrepared(subjectToken string, p *Prepared) bool {
 		}
 	}
 	key := makeKey(subjectToken, &p.digest, &x.identity, actorSum)
-	_, ok := x.cache.Get(key)
+	e, ok := x.cache.Get(key)
+	if !ok || e == nil {
+		return false
+	}
+	if refused != nil && e.Token != nil && e.Token.AccessToken != refused.AccessToken {
+		return false
+	}
 	x.cache.Delete(key)
-	return ok
+	return true
 }

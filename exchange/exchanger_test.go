@@ -260,9 +260,10 @@ func TestInvalidate(t *testing.T) {
 	first, err := e.x.Exchange(context.Background(), subject, tgt)
 	require.NoError(t, err)
 
-	assert.False(t, e.x.Invalidate(subject, exchange.Target{Audiences: []string{"api-b"}}))
-	assert.True(t, e.x.Invalidate(subject, tgt))
-	assert.False(t, e.x.Invalidate(subject, tgt))
+	assert.False(t, e.x.Invalidate(subject, exchange.Target{Audiences: []string{"api-b"}}, nil))
+	assert.False(t, e.x.Invalidate(subject, tgt, &authority.Token{AccessToken: "another token"}), "a token already renewed is kept")
+	assert.True(t, e.x.Invalidate(subject, tgt, nil))
+	assert.False(t, e.x.Invalidate(subject, tgt, nil))
 
 	second, err := e.x.Exchange(context.Background(), subject, tgt)
 	require.NoError(t, err)
