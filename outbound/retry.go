@@ -1,0 +1,53 @@
+package outbound
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-tokenexchange/tokenexchange/authority"
+)
+
+// maxDrain bounds what is read from a discarded response so that its
+// connection can be reused.
+const maxDrain = 4 << 10
+
+// retry handles a 401 answer to req sent with sent: it resends req once
+// with a fresh token when the body can be replayed. When it cannot, or no
+// fresh token is to be had, resp is returned as it is.
+func (t *Transport) retry(req *http.Request, r *route, subject string, sent *authority.Token, resp *http.Response) (*http.Response, error) {
+	ctx := req.Context()
+	if !replayable(req) {
+		t.logAttrs(ctx, slog.LevelDebug, "outbound: 401 not retried: the body cannot be replayed", slog.String("route", r.name))
+		return resp, nil
+	}
+	if ctx.Err() != nil {
+		return resp, nil
+	}
+	tok, err := r.fresh(ctx, subject, sent)
+	if err != nil {
+		t.logAttrs(ctx, slog.LevelWarn, "outbound: 401 not retried: no fresh token", slog.String("route", r.name), slog.Any("error", err))
+		return resp, nil
+	}
+	out := withToken(req, tok.AccessToken)
+	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
+		if out.Body, err = req.GetBody(); err != nil {
+			t.logAttrs(ctx, slog.LevelWarn, "outbound: 401 not retried: GetBody failed", slog.String("route", r.name), slog.Any("error", err))
+			return resp, nil
+		}
+	}
+	discard(resp)
+	t.logAttrs(ctx, slog.LevelDebug, "outbound: 401: resending once with a fresh token", slog.String("route", r.name))
+	return t.baseRT().RoundTrip(out)
+}
+
+// replayable reports whether req's body can be sent again.
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// discard drains (at most maxDrain bytes) and closes resp's body.
+func discard(resp *http.Response) {
+	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
+	_ = resp.Body.Close()
+}

@@ -1,0 +1,43 @@
+package outbound
+
+import (
+	"context"
+
+	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/exchange"
+)
+
+// TokenSource supplies the service's own token for [ModeOwnToken] routes.
+// [authority.TokenSource] satisfies it.
+type TokenSource interface {
+	// Token returns a valid token. The transport does not modify it.
+	Token(ctx context.Context) (*authority.Token, error)
+	// Invalidate drops tok after a downstream service refused it with 401,
+	// so that the next call to Token returns another one.
+	Invalidate(tok *authority.Token)
+}
+
+var _ TokenSource = (*authority.TokenSource)(nil)
+
+// Route names a destination and the token its requests get.
+type Route struct {
+	// URL is the destination: scheme ("http" or "https"), host, optional
+	// port and optional path prefix, e.g. "https://orders.internal:8443/api".
+	// A missing port is the scheme's default (443 or 80). The host is
+	// compared without regard to case. A path prefix matches on segment
+	// boundaries: "/api" matches "/api" and "/api/x" but not "/apix"; no
+	// path (or "/") matches every path. The longest matching prefix wins.
+	// No user info, query or fragment. Required.
+	URL string
+	// Mode says which token the route's requests get. Required.
+	Mode Mode
+	// Target is what an exchanged token is for. [ModeExchange] only; it
+	// must name at least one audience or resource.
+	Target exchange.Target
+	// Exchanger performs the exchanges of a [ModeExchange] route. If nil,
+	// [Options.Exchanger].
+	Exchanger *exchange.Exchanger
+	// Tokens supplies the token of a [ModeOwnToken] route. Required for
+	// that mode, not allowed for the others.
+	Tokens TokenSource
+}

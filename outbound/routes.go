@@ -1,0 +1,185 @@
+package outbound
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/go-tokenexchange/tokenexchange/exchange"
+)
+
+// origin is a destination's scheme, lower-case host (IPv6 without
+// brackets) and explicit port.
+type origin struct {
+	scheme, host, port string
+}
+
+// route is the validated, precomputed form of a Route.
+type route struct {
+	name     string // the configured URL, for errors and logs
+	prefix   string // clean path prefix without trailing slash; "" matches all
+	mode     Mode
+	target   *exchange.Prepared
+	exchange *exchange.Exchanger
+	tokens   TokenSource
+}
+
+// table maps an origin to its routes, longest prefix first. It is not
+// modified after construction.
+type table map[origin][]*route
+
+// newTable validates routes and builds their table.
+func newTable(routes []Route, x *exchange.Exchanger) (table, error) {
+	t := table{}
+	for i, rt := range routes {
+		o, r, err := compile(rt, x)
+		if err != nil {
+			return nil, fmt.Errorf("outbound: Routes[%d] (%q): %w", i, rt.URL, err)
+		}
+		for _, other := range t[o] {
+			if other.prefix == r.prefix {
+				return nil, fmt.Errorf("outbound: Routes[%d] (%q): same destination as %q", i, rt.URL, other.name)
+			}
+		}
+		t[o] = append(t[o], r)
+	}
+	for _, rs := range t {
+		slices.SortFunc(rs, func(a, b *route) int { return cmp.Compare(len(b.prefix), len(a.prefix)) })
+	}
+	return t, nil
+}
+
+// compile validates one route.
+func compile(rt Route, x *exchange.Exchanger) (origin, *route, error) {
+	o, prefix, err := parseRouteURL(rt.URL)
+	if err != nil {
+		return o, nil, err
+	}
+	r := &route{name: rt.URL, prefix: prefix, mode: rt.Mode}
+	if rt.Mode != ModeExchange && (rt.Exchanger != nil || !isZeroTarget(rt.Target)) {
+		return o, nil, fmt.Errorf("Target and Exchanger are for %s routes only, not %s", ModeExchange, rt.Mode)
+	}
+	if rt.Mode != ModeOwnToken && rt.Tokens != nil {
+		return o, nil, fmt.Errorf("Tokens is for %s routes only, not %s", ModeOwnToken, rt.Mode)
+	}
+	switch rt.Mode {
+	case ModeExchange:
+		r.exchange = cmp.Or(rt.Exchanger, x)
+		if r.exchange == nil {
+			return o, nil, errors.New("exchange route without an Exchanger (set Route.Exchanger or Options.Exchanger)")
+		}
+		if len(rt.Target.Audiences) == 0 && len(rt.Target.Resources) == 0 {
+			return o, nil, errors.New("Target names no audience or resource")
+		}
+		if r.target, err = rt.Target.Prepare(); err != nil {
+			return o, nil, err
+		}
+	case ModeOwnToken:
+		if rt.Tokens == nil {
+			return o, nil, errors.New("own-token route without Tokens")
+		}
+		r.tokens = rt.Tokens
+	case ModePassThrough, ModeNone:
+	case 0:
+		return o, nil, errors.New("Mode is required")
+	default:
+		return o, nil, fmt.Errorf("unknown %s", rt.Mode)
+	}
+	return o, r, nil
+}
+
+func isZeroTarget(t exchange.Target) bool {
+	return len(t.Audiences) == 0 && len(t.Resources) == 0 && len(t.Scopes) == 0 &&
+		t.RequestedTokenType == "" && t.SubjectTokenType == "" && t.Actor == nil && t.ActorTokenType == ""
+}
+
+// parseRouteURL splits a Route.URL into its origin and path prefix.
+func parseRouteURL(raw string) (origin, string, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return origin{}, "", errors.New("URL is required")
+	case err != nil:
+		return origin{}, "", errors.New("URL does not parse")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return origin{}, "", errors.New(`URL scheme must be "http" or "https"`)
+	case u.Opaque != "" || u.Hostname() == "":
+		return origin{}, "", errors.New("URL has no host")
+	case u.User != nil:
+		return origin{}, "", errors.New("URL must not hold user info")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
+		return origin{}, "", errors.New("URL must not have a query or fragment")
+	case strings.ContainsAny(u.Hostname(), "*"):
+		return origin{}, "", errors.New("URL host must not hold a wildcard")
+	}
+	o, ok := originOf(u)
+	if !ok {
+		return origin{}, "", errors.New("URL port is not a number")
+	}
+	prefix := u.Path
+	if prefix != "" && prefix != "/" {
+		if !strings.HasPrefix(prefix, "/") || path.Clean(prefix) != strings.TrimSuffix(prefix, "/") {
+			return origin{}, "", errors.New("URL path is not clean (no //, . or .. segments)")
+		}
+	}
+	return o, strings.TrimSuffix(prefix, "/"), nil
+}
+
+// originOf returns u's origin, with the scheme's default port when u has
+// none. It does not allocate when u's scheme and host are lower case.
+func originOf(u *url.URL) (origin, bool) {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return origin{}, false
+		}
+	}
+	return origin{scheme: scheme, host: strings.ToLower(u.Hostname()), port: port}, true
+}
+
+// match returns the route for u, or nil when no route names it.
+func (t table) match(u *url.URL) *route {
+	if len(t) == 0 || u == nil {
+		return nil
+	}
+	o, ok := originOf(u)
+	if !ok {
+		return nil
+	}
+	rs := t[o]
+	if len(rs) == 0 {
+		return nil
+	}
+	p := u.Path
+	if p == "" {
+		p = "/"
+	}
+	p = path.Clean(p) // "/api/../admin" is "/admin"; does not allocate when clean
+	for _, r := range rs {
+		if hasPathPrefix(p, r.prefix) {
+			return r
+		}
+	}
+	return nil
+}
+
+// hasPathPrefix reports whether p is prefix or below it.
+func hasPathPrefix(p, prefix string) bool {
+	if prefix == "" {
+		return true
+	}
+	return strings.HasPrefix(p, prefix) && (len(p) == len(prefix) || p[len(prefix)] == '/')
+}

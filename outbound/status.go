@@ -1,0 +1,150 @@
+package outbound
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-tokenexchange/tokenexchange/authority"
+)
+
+// Challenges written with a 401 (RFC 6750 §3).
+const (
+	challengeMissing = `Bearer`
+	challengeInvalid = `Bearer error="invalid_token"`
+)
+
+// StatusFor returns the status, and the headers to send with it, that a
+// gateway should answer its caller with when a request through a
+// [Transport] failed with err (as returned by RoundTrip, or wrapped by
+// [http.Client] in a *[url.Error]):
+//
+//   - [ErrNoSubjectToken]: 401 with "WWW-Authenticate: Bearer".
+//   - A [ModeExchange] route whose exchange the authority refused with
+//     invalid_request (RFC 8693 §2.2.2: the subject or actor token was not
+//     accepted) or invalid_grant: 401 with
+//     `WWW-Authenticate: Bearer error="invalid_token"`.
+//   - Such an exchange refused with access_denied: 403.
+//   - The authority unreachable, timing out, answering 5xx, 429 or an
+//     unusable reply ([authority.IsTemporary]): 503, with Retry-After when
+//     the authority sent one.
+//   - Any other refusal by the authority (invalid_target, invalid_client,
+//     unauthorized_client, invalid_scope, ..., and every refusal of a
+//     [ModeOwnToken] route's grant or of an exchange's actor token): 502,
+//     since it is this service's configuration that is wrong.
+//   - [ErrNoRoute]: 502.
+//   - A context canceled by the caller: 502; the caller has gone and will
+//     not read it. [ErrorHandler] logs it at Debug level only.
+//   - Anything else (the downstream service unreachable): 502, as
+//     [net/http/httputil.ReverseProxy] answers by default.
+//
+// A nil err gives 200 and no headers. The returned header is a new map the
+// caller may modify.
+func StatusFor(err error) (int, http.Header) {
+	if err == nil {
+		return http.StatusOK, nil
+	}
+	if errors.Is(err, ErrNoSubjectToken) {
+		return http.StatusUnauthorized, http.Header{"Www-Authenticate": {challengeMissing}}
+	}
+	if errors.Is(err, context.Canceled) {
+		return http.StatusBadGateway, nil
+	}
+	var te *TokenError
+	if !errors.As(err, &te) {
+		return http.StatusBadGateway, nil
+	}
+	var ae *authority.Error
+	if errors.As(te.Err, &ae) {
+		if ae.Temporary() {
+			return unavailable(ae.RetryAfter)
+		}
+		if te.Mode == ModeExchange && ae.Grant == authority.GrantTokenExchange {
+			switch {
+			case errors.Is(ae, authority.ErrInvalidRequest), errors.Is(ae, authority.ErrInvalidGrant):
+				return http.StatusUnauthorized, http.Header{"Www-Authenticate": {challengeInvalid}}
+			case errors.Is(ae, authority.ErrAccessDenied):
+				return http.StatusForbidden, nil
+			}
+		}
+		return http.StatusBadGateway, nil
+	}
+	if authority.IsTemporary(te.Err) {
+		return unavailable(0)
+	}
+	return http.StatusBadGateway, nil
+}
+
+func unavailable(retryAfter time.Duration) (int, http.Header) {
+	if retryAfter <= 0 {
+		return http.StatusServiceUnavailable, nil
+	}
+	secs := int64((retryAfter + time.Second - 1) / time.Second)
+	return http.StatusServiceUnavailable, http.Header{"Retry-After": {strconv.FormatInt(secs, 10)}}
+}
+
+// errorCode is the "error" member of the JSON body written for status and
+// its headers h.
+func errorCode(status int, h http.Header) string {
+	switch status {
+	case http.StatusUnauthorized:
+		if h.Get("WWW-Authenticate") == challengeMissing {
+			return "missing_token"
+		}
+		return "invalid_token"
+	case http.StatusForbidden:
+		return "access_denied"
+	case http.StatusServiceUnavailable:
+		return "temporarily_unavailable"
+	}
+	return "bad_gateway"
+}
+
+// ErrorHandler returns a function that answers a failed outbound request
+// with the status and headers of [StatusFor] and a small JSON body
+// {"error": ..., "error_description": ...} that says nothing about the
+// token or the authority's reply. The error itself goes to logger (at
+// Debug level for a canceled context, Warn otherwise), with the request's
+// method, host and path but not its headers or query; nil logger means
+// silent. Errors from this package and the authority never contain a
+// token.
+//
+// Its signature fits the ErrorHandler of
+// [net/http/httputil.ReverseProxy]; a service calling out with an
+// [http.Client] may call it with the error of Do.
+func ErrorHandler(logger *slog.Logger) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		status, h := StatusFor(err)
+		if logger != nil {
+			level := slog.LevelWarn
+			if errors.Is(err, context.Canceled) {
+				level = slog.LevelDebug
+			}
+			attrs := []slog.Attr{slog.Int("status", status), slog.Any("error", err)}
+			if r != nil && r.URL != nil {
+				attrs = append(attrs, slog.String("method", r.Method), slog.String("host", r.URL.Host), slog.String("path", r.URL.Path))
+			}
+			logger.LogAttrs(contextOf(r), level, "outbound: request failed", attrs...)
+		}
+		dst := w.Header()
+		for k, v := range h {
+			dst[k] = v
+		}
+		dst.Set("Content-Type", "application/json")
+		dst.Set("Cache-Control", "no-store")
+		dst.Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(status)
+		code := errorCode(status, h)
+		_, _ = w.Write([]byte(`{"error":"` + code + `","error_description":"` + http.StatusText(status) + `"}` + "\n"))
+	}
+}
+
+func contextOf(r *http.Request) context.Context {
+	if r == nil {
+		return context.Background()
+	}
+	return r.Context()
+}
