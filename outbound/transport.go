@@ -136,14 +136,41 @@ func (t *Transport) logAttrs(ctx context.Context, level slog.Level, msg string, 
 func withToken(req *http.Request, token string) *http.Request {
 	out := new(http.Request)
 	*out = *req
-	out.Header = req.Header.Clone()
-	if out.Header == nil {
-		out.Header = make(http.Header, 1)
+	out.Header = headerWith(req.Header, token)
+	return out
+}
+
+// headerWith returns a copy of h whose Authorization is "Bearer token", or
+// absent when token is "". Like [http.Header.Clone], the values of every
+// field share one backing array, which also holds the new Authorization
+// value: three allocations in all, whatever the number of fields.
+func headerWith(h http.Header, token string) http.Header {
+	n := 0
+	for k, vv := range h {
+		if k != "Authorization" {
+			n += len(vv)
+		}
 	}
-	if token == "" {
-		delete(out.Header, "Authorization")
-	} else {
-		out.Header["Authorization"] = []string{"Bearer " + token}
+	if token != "" {
+		n++
+	}
+	values := make([]string, n)
+	out := make(http.Header, len(h)+1)
+	for k, vv := range h {
+		if k == "Authorization" {
+			continue
+		}
+		if vv == nil {
+			out[k] = nil // as Clone does
+			continue
+		}
+		m := copy(values, vv)
+		out[k] = values[:m:m]
+		values = values[m:]
+	}
+	if token != "" {
+		values[0] = "Bearer " + token
+		out["Authorization"] = values[:1:1]
 	}
 	return out
 }
