@@ -1,0 +1,110 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+// DefaultListen is the gateway's listen address unless Config.Listen says
+// otherwise.
+const DefaultListen = "127.0.0.1:8080"
+
+// Config is everything a gateway needs. The zero Config (with Listen set)
+// runs the embedded demo.
+type Config struct {
+	// Listen is the TCP address to serve on. Default [DefaultListen].
+	Listen string
+	// Issuer is the authorization server's issuer: its token endpoint is
+	// found by discovery when TokenURL is empty, and inbound tokens must
+	// carry it as "iss". Empty Issuer and TokenURL run the embedded demo.
+	Issuer string
+	// TokenURL is the token endpoint; when set, no discovery is made.
+	TokenURL string
+	// ClientID and ClientSecret authenticate the gateway at the authority.
+	ClientID, ClientSecret string
+	// AuthMethod is the client authentication method; empty means the
+	// authority package's default.
+	AuthMethod string
+	// JWKSURL, when set, turns inbound validation on: tokens must be JWTs
+	// signed by a key of this set, issued by Issuer for Audiences.
+	JWKSURL string
+	// Audiences are the inbound "aud" values accepted. Default ClientID.
+	Audiences []string
+	// SubjectTokenType is the type of the inbound tokens exchanged.
+	// Default the access token type.
+	SubjectTokenType string
+	// Routes is the route table, one route per service.
+	Routes []Route
+	// Walkthrough runs the demo walkthrough (embedded mode only).
+	Walkthrough bool
+
+	// HTTPClient talks to the authority (token endpoint, discovery,
+	// JWKS). If nil, the packages' defaults are used.
+	HTTPClient *http.Client
+	// Base sends the requests to downstream services. If nil, a clone of
+	// http.DefaultTransport with larger idle pools.
+	Base http.RoundTripper
+}
+
+// Embedded reports whether c names no authority, so that the embedded
+// demo provides one.
+func (c Config) Embedded() bool { return c.Issuer == "" && c.TokenURL == "" }
+
+// Validate checks c for a gateway in front of a real authority, or for
+// the embedded demo when c.Embedded.
+func (c Config) Validate() error {
+	if c.Embedded() {
+		switch {
+		case c.ClientID != "" || c.ClientSecret != "" || c.AuthMethod != "":
+			return errors.New("-client-id, -client-secret and -auth-method need -issuer or -token-url")
+		case c.JWKSURL != "" || len(c.Audiences) > 0:
+			return errors.New("-jwks-url and -audience need -issuer or -token-url")
+		case len(c.Routes) > 0:
+			return errors.New("-route needs -issuer or -token-url (the embedded demo has its own routes)")
+		}
+		return nil
+	}
+	for _, u := range []struct{ flag, v string }{{"issuer", c.Issuer}, {"token-url", c.TokenURL}, {"jwks-url", c.JWKSURL}} {
+		if err := checkHTTPURL(u.v); err != nil {
+			return fmt.Errorf("-%s: %w", u.flag, err)
+		}
+	}
+	switch {
+	case c.ClientID == "":
+		return errors.New("-client-id is required with -issuer or -token-url")
+	case c.JWKSURL != "" && c.Issuer == "":
+		return errors.New("-jwks-url needs -issuer, the iss that inbound tokens must carry")
+	case len(c.Routes) == 0:
+		return errors.New("at least one -route is required with -issuer or -token-url")
+	}
+	seen := make(map[string]bool, len(c.Routes))
+	for _, r := range c.Routes {
+		if seen[r.Service] {
+			return fmt.Errorf("-route: service %q given twice", r.Service)
+		}
+		seen[r.Service] = true
+	}
+	return nil
+}
+
+// checkHTTPURL accepts "" or an absolute http or https URL.
+func checkHTTPURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http or https URL", s)
+	}
+	return nil
+}
+
+// inboundAudiences returns the audiences inbound tokens must carry.
+func (c Config) inboundAudiences() []string {
+	if len(c.Audiences) > 0 {
+		return c.Audiences
+	}
+	return []string{c.ClientID}
+}

@@ -1,0 +1,72 @@
+package gateway
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/exchange"
+	"github.com/go-tokenexchange/tokenexchange/outbound"
+)
+
+// newTransport builds the outbound transport from the route table: one
+// outbound route per gateway route, naming the downstream URL plus the
+// route's prefix, since the gateway keeps the whole path.
+func newTransport(cfg Config, client *authority.Client, x *exchange.Exchanger, logger *slog.Logger) (*outbound.Transport, error) {
+	var actor *authority.TokenSource // the gateway's own token, made on first need
+	routes := make([]outbound.Route, 0, len(cfg.Routes))
+	for _, r := range cfg.Routes {
+		or := outbound.Route{URL: r.URL.String() + r.Prefix}
+		switch r.Mode {
+		case ModeExchange:
+			or.Mode = outbound.ModeExchange
+			or.Target = exchange.Target{
+				Audiences:        r.Audiences,
+				Scopes:           r.Scopes,
+				Resources:        r.Resources,
+				SubjectTokenType: cfg.SubjectTokenType,
+			}
+			if r.Actor {
+				if actor == nil {
+					actor = authority.NewTokenSource(client, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{})
+				}
+				or.Target.Actor = actor
+			}
+		case ModeClient:
+			or.Mode = outbound.ModeOwnToken
+			or.Tokens = authority.NewTokenSource(client, authority.ClientCredentialsRequest{
+				Audiences: r.Audiences, Scopes: r.Scopes, Resources: r.Resources,
+			}, authority.TokenSourceOptions{})
+		case ModePassthrough:
+			or.Mode = outbound.ModePassThrough
+		case ModeNone:
+			or.Mode = outbound.ModeNone
+		}
+		routes = append(routes, or)
+	}
+	return outbound.New(outbound.Options{
+		Base:      baseTransport(cfg.Base),
+		Routes:    routes,
+		Exchanger: x,
+		Logger:    logger,
+	})
+}
+
+// baseTransport returns base, or a clone of http.DefaultTransport whose
+// idle pool per host suits a gateway under load.
+func baseTransport(base http.RoundTripper) http.RoundTripper {
+	if base != nil {
+		return base
+	}
+	return NewBaseTransport()
+}
+
+// NewBaseTransport returns a clone of http.DefaultTransport that keeps up
+// to 256 idle connections per downstream host (the default keeps 2, which
+// makes a busy gateway open a connection per request).
+func NewBaseTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 256
+	return t
+}
