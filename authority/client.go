@@ -57,9 +57,14 @@ func New(cfg Config) (*Client, error) {
 		now:         cfg.Now,
 		discovering: make(chan struct{}, 1),
 	}
-	if c.httpClient == nil {
-		c.httpClient = &http.Client{Timeout: defaultHTTPTimeout}
+	// Redirects are not followed: a token request carries credentials,
+	// and a redirect would replay them to wherever it points.
+	hc := http.Client{Timeout: defaultHTTPTimeout}
+	if cfg.HTTPClient != nil {
+		hc = *cfg.HTTPClient
 	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.httpClient = &hc
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -89,11 +94,7 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.signingAlg = alg
 	}
-	issuer := cfg.Issuer
-	if issuer == "" {
-		issuer = cfg.TokenURL
-	}
-	c.identity = fmt.Sprintf("%d:%s%d:%s", len(issuer), issuer, len(cfg.ClientID), cfg.ClientID)
+	c.identity = fmt.Sprintf("%d:%s%d:%s%d:%s", len(cfg.Issuer), cfg.Issuer, len(cfg.TokenURL), cfg.TokenURL, len(cfg.ClientID), cfg.ClientID)
 	if cfg.TokenURL != "" {
 		c.endpoint = &endpoint{
 			meta:   Metadata{Issuer: cfg.Issuer, TokenEndpoint: cfg.TokenURL},
@@ -103,8 +104,9 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// Identity names the authorization server and the client: two Clients with
-// the same Identity obtain tokens from the same place under the same name.
+// Identity names the authorization server (issuer and token endpoint as
+// configured) and the client: two Clients with the same Identity obtain
+// tokens from the same place under the same name.
 // Caches use it as part of their key.
 func (c *Client) Identity() string { return c.identity }
 

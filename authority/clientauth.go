@@ -51,7 +51,6 @@ func (c *Client) clientAssertion(tokenEndpoint string) (string, error) {
 		Audience([]string{tokenEndpoint}).
 		JwtID(hex.EncodeToString(jti[:])).
 		IssuedAt(now).
-		NotBefore(now).
 		Expiration(now.Add(c.cfg.AssertionLifetime)).
 		Build()
 	if err != nil {

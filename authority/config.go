@@ -54,7 +54,9 @@ type Config struct {
 	AuthMethod AuthMethod
 	// HTTPClient sends the requests. If nil, a client with a 30 second
 	// timeout over http.DefaultTransport is used. Every call also honours
-	// its context.
+	// its context. Redirects are never followed, whatever the client's
+	// CheckRedirect says: a token request carries credentials, so a 3xx
+	// reply is an [*Error].
 	HTTPClient *http.Client
 	// DefaultLifetime is the lifetime given to a token whose response
 	// carries no expires_in. Default 60 seconds.

@@ -33,6 +33,10 @@ func (e *discoveryError) Error() string {
 	return "authority: discovery failed: " + strings.Join(e.attempts, "; ")
 }
 
+// Temporary reports whether a document failed for a reason that may pass
+// (network, 5xx, 429).
+func (e *discoveryError) Temporary() bool { return e.temporary }
+
 // Metadata returns the authorization server's metadata, running discovery
 // on the first call. With Config.TokenURL set it returns the configured
 // endpoint and makes no request. A failed discovery is not remembered: the
@@ -49,6 +53,9 @@ func (c *Client) Metadata(ctx context.Context) (Metadata, error) {
 // discovery once. Concurrent callers wait for one discovery, each on its
 // own context.
 func (c *Client) resolve(ctx context.Context) (*endpoint, error) {
+	if c.discovering == nil {
+		return nil, errors.New("authority: Client must be created with New")
+	}
 	if ep := c.resolved(); ep != nil {
 		return ep, nil
 	}
@@ -149,6 +156,9 @@ func (c *Client) fetchMetadata(ctx context.Context, doc string) (meta Metadata, 
 	}
 	if err := checkEndpointURL(meta.TokenEndpoint); err != nil {
 		return Metadata{}, false, fmt.Errorf("token_endpoint: %w", err)
+	}
+	if strings.HasPrefix(c.cfg.Issuer, "https:") && !strings.HasPrefix(meta.TokenEndpoint, "https:") {
+		return Metadata{}, false, errors.New("token_endpoint must use https when the issuer does")
 	}
 	return meta, false, nil
 }

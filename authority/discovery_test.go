@@ -97,6 +97,7 @@ func TestDiscoveryRefusals(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.wantText)
 			assert.False(t, authority.IsTemporary(err))
+			assert.True(t, authority.IsPermanent(err))
 		})
 	}
 }
@@ -135,4 +136,18 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			assert.Contains(t, err.Error(), "authority: ")
 		})
 	}
+}
+
+func TestDiscoveryRefusesPlainHTTPTokenEndpointForHTTPSIssuer(t *testing.T) {
+	var srv *httptest.Server
+	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"issuer":"` + srv.URL + `","token_endpoint":"http://` + srv.Listener.Addr().String() + `/token"}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := authority.New(authority.Config{Issuer: srv.URL, ClientID: "x", ClientSecret: "y", HTTPClient: srv.Client()})
+	require.NoError(t, err)
+	_, err = c.Metadata(context.Background())
+	require.ErrorContains(t, err, "token_endpoint must use https when the issuer does")
+	assert.True(t, authority.IsPermanent(err))
 }

@@ -2,8 +2,11 @@ package authority
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -18,19 +21,20 @@ type ErrorCode string
 
 // Error codes an authorization server answers with.
 const (
-	ErrInvalidRequest       ErrorCode = "invalid_request"
-	ErrInvalidClient        ErrorCode = "invalid_client"
-	ErrInvalidGrant         ErrorCode = "invalid_grant"
-	ErrUnauthorizedClient   ErrorCode = "unauthorized_client"
-	ErrUnsupportedGrantType ErrorCode = "unsupported_grant_type"
-	ErrInvalidScope         ErrorCode = "invalid_scope"
-	ErrInvalidTarget        ErrorCode = "invalid_target"
-	ErrAccessDenied         ErrorCode = "access_denied"
-	ErrServerError          ErrorCode = "server_error"
-	ErrTemporarilyUnavail   ErrorCode = "temporarily_unavailable"
+	ErrInvalidRequest         ErrorCode = "invalid_request"
+	ErrInvalidClient          ErrorCode = "invalid_client"
+	ErrInvalidGrant           ErrorCode = "invalid_grant"
+	ErrUnauthorizedClient     ErrorCode = "unauthorized_client"
+	ErrUnsupportedGrantType   ErrorCode = "unsupported_grant_type"
+	ErrInvalidScope           ErrorCode = "invalid_scope"
+	ErrInvalidTarget          ErrorCode = "invalid_target"
+	ErrAccessDenied           ErrorCode = "access_denied"
+	ErrServerError            ErrorCode = "server_error"
+	ErrTemporarilyUnavailable ErrorCode = "temporarily_unavailable"
 )
 
-// Error returns the code itself, so an ErrorCode can stand as a sentinel.
+// Error returns the code with the package prefix, so that an ErrorCode can
+// stand as a sentinel error.
 func (c ErrorCode) Error() string { return "authority: " + string(c) }
 
 // Error is a refusal from the authorization server: an RFC 6749 §5.2 error
@@ -73,10 +77,17 @@ func (e *Error) Error() string {
 	}
 	switch {
 	case e.Malformed:
-		fmt.Fprintf(&b, "malformed token response (HTTP %d)", e.StatusCode)
+		fmt.Fprintf(&b, "malformed token response (HTTP %d", e.StatusCode)
+		if e.ContentType != "" {
+			fmt.Fprintf(&b, ", %s", e.ContentType)
+		}
+		b.WriteString(")")
 		if e.Description != "" {
 			b.WriteString(": ")
 			b.WriteString(e.Description)
+		}
+		if e.Excerpt != "" {
+			fmt.Fprintf(&b, ": %q", e.Excerpt)
 		}
 		return b.String()
 	case e.Code != "":
@@ -123,15 +134,17 @@ func (e *Error) Temporary() bool {
 		return true
 	case e.StatusCode >= 500, e.StatusCode == http.StatusTooManyRequests, e.StatusCode == http.StatusRequestTimeout:
 		return true
-	case e.Code == string(ErrServerError), e.Code == string(ErrTemporarilyUnavail):
+	case e.Code == string(ErrServerError), e.Code == string(ErrTemporarilyUnavailable):
 		return true
 	}
 	return false
 }
 
 // IsTemporary reports whether err is worth retrying later: a temporary
-// [*Error], a network failure, or a timeout. A context cancelled by the
-// caller is not temporary.
+// [*Error], a network failure, a reply cut off midway, a timeout, or a
+// discovery that failed for one of these reasons. A context cancelled by
+// the caller is not temporary, nor is a TLS certificate the client does
+// not trust: retrying will not change it.
 func IsTemporary(err error) bool {
 	if err == nil {
 		return false
@@ -140,25 +153,43 @@ func IsTemporary(err error) bool {
 	if errors.As(err, &ae) {
 		return ae.Temporary()
 	}
-	if errors.Is(err, context.Canceled) {
-		return false
+	var de *discoveryError
+	if errors.As(err, &de) {
+		return de.temporary
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case errors.Is(err, context.Canceled), isCertificateError(err):
+		return false
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.ErrUnexpectedEOF):
 		return true
 	}
 	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	var de *discoveryError
-	return errors.As(err, &de) && de.temporary
+	return errors.As(err, &ne)
 }
 
 // IsPermanent reports whether err is a refusal by the authorization server
-// that repeating the same request will not change (see [Error.Temporary]).
+// that repeating the same request will not change (see [Error.Temporary]),
+// or a discovery that failed for such a reason (no document, an issuer
+// that does not match).
 func IsPermanent(err error) bool {
 	var ae *Error
-	return errors.As(err, &ae) && !ae.Temporary()
+	if errors.As(err, &ae) {
+		return !ae.Temporary()
+	}
+	var de *discoveryError
+	return errors.As(err, &de) && !de.temporary
+}
+
+// isCertificateError reports whether err is a TLS certificate the client
+// does not accept.
+func isCertificateError(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &hostname) || errors.As(err, &invalid)
 }
 
 func grantName(grant string) string {

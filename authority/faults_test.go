@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +37,12 @@ func TestInjectedFaults(t *testing.T) {
 		{name: "oversize", fault: testutil.Fault{Kind: testutil.FaultOversize}, temporary: true, oauthError: true, text: "exceeds"},
 		{name: "empty 200", fault: testutil.Fault{Kind: testutil.FaultEmpty}, temporary: true, oauthError: true, text: "empty body"},
 		{name: "dropped connection", fault: testutil.Fault{Kind: testutil.FaultDrop}, temporary: true},
+		{name: "reply cut off", fault: testutil.Fault{Kind: testutil.FaultTruncated}, temporary: true, text: "unexpected EOF"},
+		{name: "login page with 200", fault: testutil.Fault{Kind: testutil.FaultRaw, Status: 200, Body: "<html><title>Sign in</title></html>", Header: http.Header{"Content-Type": {"text/html"}}},
+			temporary: true, oauthError: true, text: `malformed token response (HTTP 200, text/html): body is not a JSON object: "<html><title>Sign in`},
+		{name: "error object with 200", fault: testutil.Fault{Kind: testutil.FaultRaw, Status: 200, Body: `{"error":"invalid_grant","error_description":"nope"}`, Header: http.Header{"Content-Type": {"application/json"}}},
+			oauthError: true, code: authority.ErrInvalidGrant, text: "invalid_grant: nope (HTTP 200)"},
+		{name: "redirect", fault: testutil.Fault{Kind: testutil.FaultRaw, Status: 307, Header: http.Header{"Location": {"http://127.0.0.1:1/steal"}}}, oauthError: true, text: "HTTP 307"},
 		{name: "raw text", fault: testutil.Fault{Kind: testutil.FaultRaw, Status: 400, Body: "nope", Header: http.Header{"Content-Type": {"text/plain"}}}, oauthError: true, text: `"nope"`},
 	}
 	a := newAuthority(t, testutil.Options{})
@@ -78,7 +86,7 @@ func TestContextCancellation(t *testing.T) {
 	start := time.Now()
 	_, err := c.ClientCredentials(ctx, authority.ClientCredentialsRequest{})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, time.Since(start), 30*time.Second, "the call returns when its context ends, not when the server answers")
+	assert.Less(t, time.Since(start), 5*time.Second, "the call returns when its context ends, not when the server answers")
 	assert.True(t, authority.IsTemporary(err))
 
 	canceled, cancel2 := context.WithCancel(context.Background())
@@ -98,4 +106,38 @@ func TestUnreachableAuthority(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, authority.IsTemporary(err))
 	assert.False(t, authority.IsPermanent(err))
+}
+
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	var stolen atomic.Int32
+	thief := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { stolen.Add(1) }))
+	t.Cleanup(thief.Close)
+	a := newAuthority(t, testutil.Options{})
+	a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultRaw, Status: http.StatusPermanentRedirect, Header: http.Header{"Location": {thief.URL + "/token"}}})
+	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", HTTPClient: &http.Client{}})
+
+	_, err := c.Exchange(context.Background(), authority.ExchangeRequest{SubjectToken: a.UserToken("alice", "web", "gateway"), Audiences: []string{"orders"}})
+	var ae *authority.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, http.StatusPermanentRedirect, ae.StatusCode)
+	assert.True(t, authority.IsPermanent(err))
+	assert.Zero(t, stolen.Load(), "the form, with the subject token and the client secret, was replayed to the redirect's target")
+}
+
+func TestUntrustedCertificateIsNotTemporary(t *testing.T) {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	c, err := authority.New(authority.Config{TokenURL: srv.URL + "/token", ClientID: "x", ClientSecret: "y"})
+	require.NoError(t, err)
+	_, err = c.ClientCredentials(context.Background(), authority.ClientCredentialsRequest{})
+	require.Error(t, err)
+	assert.False(t, authority.IsTemporary(err), "retrying will not make the certificate trusted: %v", err)
+}
+
+func TestZeroClient(t *testing.T) {
+	var c authority.Client
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := c.ClientCredentials(ctx, authority.ClientCredentialsRequest{})
+	require.ErrorContains(t, err, "must be created with New")
 }

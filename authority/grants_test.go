@@ -2,6 +2,7 @@ package authority_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -23,7 +24,8 @@ func TestClientAuthentication(t *testing.T) {
 		sub   string
 	}{
 		{name: "client_secret_basic", cfg: authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"}, sub: "gateway"},
-		{name: "client_secret_basic with characters to encode", cfg: authority.Config{ClientID: "poster", ClientSecret: "poster secret&=", AuthMethod: authority.AuthClientSecretPost}, sub: "poster"},
+		{name: "client_secret_basic with characters to form-encode", cfg: authority.Config{ClientID: "id:with space", ClientSecret: "s3cr:et+/%"}, sub: "id:with space"},
+		{name: "client_secret_post", cfg: authority.Config{ClientID: "poster", ClientSecret: "poster secret&=", AuthMethod: authority.AuthClientSecretPost}, sub: "poster"},
 		{name: "private_key_jwt", cfg: authority.Config{ClientID: "signer", PrivateKey: key}, sub: "signer"},
 		{name: "none (public client, password grant)", cfg: authority.Config{ClientID: "public"}, sub: "alice",
 			grant: func(ctx context.Context, c *authority.Client) (*authority.Token, error) {
@@ -193,6 +195,17 @@ func TestExchange(t *testing.T) {
 			assert.NotContains(t, err.Error(), tt.req.SubjectToken)
 		})
 	}
+
+	t.Run("requester not in the subject token's audience", func(t *testing.T) {
+		a.AddClient(testutil.Client{ID: "strict", Secret: "strict-secret", RequireSubjectAudience: true})
+		strict := newClient(t, a, authority.Config{ClientID: "strict", ClientSecret: "strict-secret"})
+		_, err := strict.Exchange(ctx, authority.ExchangeRequest{SubjectToken: subject, Audiences: []string{"orders"}})
+		require.ErrorIs(t, err, authority.ErrAccessDenied)
+		var ae *authority.Error
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, http.StatusForbidden, ae.StatusCode)
+		assert.Equal(t, "Client is not within the token audience", ae.Description)
+	})
 
 	_, err = c.Exchange(ctx, authority.ExchangeRequest{})
 	require.Error(t, err, "a subject token is required")

@@ -22,6 +22,7 @@ func newAuthority(t *testing.T, opts testutil.Options) *testutil.Authority {
 	a.AddClient(testutil.Client{ID: "gateway", Secret: "gateway-secret", ExchangeAudiences: []string{"orders", "billing"}})
 	a.AddClient(testutil.Client{ID: "poster", Secret: "poster secret&=", AuthMethod: "client_secret_post"})
 	a.AddClient(testutil.Client{ID: "public", AuthMethod: "none"})
+	a.AddClient(testutil.Client{ID: "id:with space", Secret: "s3cr:et+/%"})
 	a.AddUser("alice", "wonderland")
 	return a
 }

@@ -9,7 +9,9 @@ import (
 // OAuth2 adapts s to golang.org/x/oauth2's TokenSource, for code built on
 // that package (oauth2.NewClient, gRPC credentials). The adapter calls
 // s.Token with a background context; RenewTimeout bounds each renewal. The
-// refresh token stays inside s.
+// refresh token stays inside s. s already caches and renews: do not wrap
+// the adapter in oauth2.ReuseTokenSource, whose cache would outlive a call
+// to [TokenSource.Invalidate].
 func (s *TokenSource) OAuth2() oauth2.TokenSource { return oauth2Source{s} }
 
 type oauth2Source struct{ s *TokenSource }

@@ -1,6 +1,10 @@
 package authority
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+)
 
 // String describes the request without the password.
 func (r PasswordRequest) String() string {
@@ -35,3 +39,78 @@ func (r ExchangeRequest) GoString() string { return r.String() }
 
 // Format prints String for every verb.
 func (r ExchangeRequest) Format(f fmt.State, verb rune) { formatRedacted(f, verb, r.String()) }
+
+// LogValue implements [slog.LogValuer] without the password.
+func (r PasswordRequest) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("username", r.Username), slog.Any("scopes", r.Scopes))
+}
+
+// LogValue implements [slog.LogValuer] without the refresh token.
+func (r RefreshRequest) LogValue() slog.Value {
+	return slog.GroupValue(slog.Any("scopes", r.Scopes))
+}
+
+// LogValue implements [slog.LogValuer] without the subject or actor token.
+func (r ExchangeRequest) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("subject_token_type", r.SubjectTokenType),
+		slog.Bool("actor_token", r.ActorToken != ""),
+		slog.Any("audiences", r.Audiences),
+		slog.Any("resources", r.Resources),
+		slog.Any("scopes", r.Scopes),
+		slog.String("requested_token_type", r.RequestedTokenType),
+	)
+}
+
+// LogValue implements [slog.LogValuer] without the client secret or key.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("issuer", c.Issuer),
+		slog.String("token_url", c.TokenURL),
+		slog.String("client_id", c.ClientID),
+		slog.String("auth_method", string(c.AuthMethod)),
+	)
+}
+
+// MarshalJSON writes the request without the password, so that a JSON log
+// handler marshaling a value that holds it does not leak it.
+func (r PasswordRequest) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Username string   `json:"username"`
+		Password string   `json:"password"`
+		Scopes   []string `json:"scopes,omitempty"`
+	}{r.Username, redacted(r.Password), r.Scopes})
+}
+
+// MarshalJSON writes the request without the refresh token.
+func (r RefreshRequest) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		RefreshToken string   `json:"refresh_token"`
+		Scopes       []string `json:"scopes,omitempty"`
+	}{redacted(r.RefreshToken), r.Scopes})
+}
+
+// MarshalJSON writes the request without the subject or actor token.
+func (r ExchangeRequest) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		SubjectToken       string   `json:"subject_token"`
+		SubjectTokenType   string   `json:"subject_token_type,omitempty"`
+		ActorToken         string   `json:"actor_token"`
+		Audiences          []string `json:"audiences,omitempty"`
+		Resources          []string `json:"resources,omitempty"`
+		Scopes             []string `json:"scopes,omitempty"`
+		RequestedTokenType string   `json:"requested_token_type,omitempty"`
+	}{redacted(r.SubjectToken), r.SubjectTokenType, redacted(r.ActorToken), r.Audiences, r.Resources, r.Scopes, r.RequestedTokenType})
+}
+
+// MarshalJSON writes the configuration without the client secret or key.
+func (c Config) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Issuer       string `json:"issuer,omitempty"`
+		TokenURL     string `json:"token_url,omitempty"`
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+		PrivateKey   string `json:"private_key"`
+		AuthMethod   string `json:"auth_method,omitempty"`
+	}{c.Issuer, c.TokenURL, c.ClientID, redacted(c.ClientSecret), redactedKey(c.PrivateKey), string(c.AuthMethod)})
+}

@@ -2,13 +2,16 @@ package authority_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestNothingPrintsASecret(t *testing.T) {
@@ -33,12 +36,25 @@ func TestNothingPrintsASecret(t *testing.T) {
 	assert.Contains(t, fmt.Sprint(tok), "access_token=[redacted]")
 	assert.Contains(t, fmt.Sprint(authority.Token{}), "refresh_token=none")
 
-	var buf bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&buf, nil))
-	logger.Info("got token", "token", tok, "ptr", &tok)
-	assert.NotContains(t, buf.String(), access)
-	assert.NotContains(t, buf.String(), refresh)
-	assert.Contains(t, buf.String(), `"scope":"a b"`)
+	for name, h := range map[string]func(io.Writer) slog.Handler{
+		"json": func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) },
+		"text": func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) },
+	} {
+		var buf bytes.Buffer
+		logger := slog.New(h(&buf))
+		logger.Info("got token", "token", tok, "ptr", &tok)
+		for _, v := range values {
+			logger.Info("value", "v", v, "wrapped", struct{ V any }{v})
+		}
+		for _, s := range []string{access, refresh, secret, password, subject, actor} {
+			assert.NotContains(t, buf.String(), s, "%s handler", name)
+		}
+		assert.Contains(t, buf.String(), "a b", "%s handler", name)
+	}
+	js, err := json.Marshal(struct{ T *authority.Token }{&tok})
+	require.NoError(t, err)
+	assert.NotContains(t, string(js), access)
+	assert.Contains(t, string(js), `"access_token":"[redacted]"`)
 }
 
 func TestTokenExpiry(t *testing.T) {

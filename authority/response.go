@@ -67,7 +67,17 @@ func (r response) token(sentAt time.Time, defaultLifetime time.Duration, now fun
 	}
 	tok, err := parseTokenJSON(r.body, sentAt, defaultLifetime)
 	if err != nil {
-		return nil, &Error{StatusCode: r.status, Malformed: true, ContentType: mediaType(r.contentType), Description: err.Error()}
+		if e := r.refusal(now, secrets); e.Code != "" {
+			// An error object with a success status: the server refused.
+			return nil, e
+		}
+		e := &Error{StatusCode: r.status, Malformed: true, ContentType: mediaType(r.contentType), Description: err.Error()}
+		if body := bytes.TrimSpace(r.body); len(body) > 0 && body[0] != '{' && body[0] != '[' {
+			// Not JSON at all, such as a login page: show its start. A
+			// JSON body is never excerpted: it may hold a token.
+			e.Excerpt = sanitize(string(body), maxExcerpt, secrets)
+		}
+		return nil, e
 	}
 	return tok, nil
 }

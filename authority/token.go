@@ -1,6 +1,7 @@
 package authority
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -10,8 +11,9 @@ import (
 // Token is a token issued by the authorization server (RFC 6749 §5.1,
 // RFC 8693 §2.2.1).
 //
-// Printing a Token with any fmt verb, or logging it with log/slog, shows its
-// type, scope and expiry but never AccessToken or RefreshToken.
+// Printing a Token with any fmt verb, logging it with log/slog or marshaling
+// it to JSON shows its type, scope and expiry but never AccessToken or
+// RefreshToken.
 type Token struct {
 	// AccessToken is the issued token, sent as "Authorization: Bearer".
 	AccessToken string
@@ -90,6 +92,20 @@ func (t Token) LogValue() slog.Value {
 		attrs = append(attrs, slog.String("scope", t.Scope))
 	}
 	return slog.GroupValue(attrs...)
+}
+
+// MarshalJSON writes the token without its secrets, so that a Token inside
+// a value that a JSON log handler marshals does not leak. To store a token,
+// copy its fields into a type of your own.
+func (t Token) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		TokenType       string    `json:"token_type"`
+		IssuedTokenType string    `json:"issued_token_type,omitempty"`
+		Scope           string    `json:"scope,omitempty"`
+		Expiry          time.Time `json:"expiry"`
+		AccessToken     string    `json:"access_token"`
+		RefreshToken    string    `json:"refresh_token"`
+	}{t.TokenType, t.IssuedTokenType, t.Scope, t.Expiry, redacted(t.AccessToken), redacted(t.RefreshToken)})
 }
 
 // redacted stands in for a secret in printed output: it says whether there

@@ -61,10 +61,18 @@ type TokenSource struct {
 	now          func() time.Time
 	flight       singleflight.Group // one renewal at a time
 
-	mu      sync.Mutex // guards tok and refused
-	tok     *Token
-	refused bool // tok's access token was refused downstream; its refresh token is still usable
+	mu       sync.Mutex // guards the fields below
+	tok      *Token
+	renewAt  time.Time // when a caller starts a background renewal of tok
+	retryAt  time.Time // no background renewal before this, after a failure
+	failures int       // background renewals failed in a row
+	refused  bool      // tok's access token was refused downstream; its refresh token is still usable
 }
+
+// Backoff between failed background renewals: it doubles from
+// minRenewBackoff up to a quarter of the skew (at least minRenewBackoff),
+// or what the server's Retry-After asks.
+const minRenewBackoff = time.Second
 
 // NewTokenSource returns a TokenSource that obtains tokens from c with g.
 // It makes no request until the first call to Token.
@@ -91,32 +99,44 @@ func NewTokenSource(c *Client, g Grant, opts TokenSourceOptions) *TokenSource {
 	return s
 }
 
-// Token returns a valid token. It returns the cached token while that is
-// more than Skew from expiry; within Skew it returns the cached token and
-// starts one background renewal; once the token has expired or was
-// invalidated, callers wait for one renewal, each until its own ctx ends.
+// Token returns a valid token. It returns the cached token until Skew
+// before its expiry (or half its life, for a token that lives less than
+// twice Skew); after that it still returns the cached token but starts one
+// background renewal, retried with backoff if it fails. Once the token has
+// expired or was invalidated, callers wait for one renewal, each until its
+// own ctx ends.
 //
 // The returned Token is shared: do not modify it.
 func (s *TokenSource) Token(ctx context.Context) (*Token, error) {
 	now := s.now()
 	s.mu.Lock()
-	tok, refused := s.tok, s.refused
+	tok, usable := s.tok, s.tok != nil && !s.refused && !s.tok.Expired(now)
+	ahead := usable && !now.Before(s.renewAt) && !now.Before(s.retryAt)
 	s.mu.Unlock()
-	if tok != nil && !refused && !tok.Expired(now) {
-		if tok.ExpiresWithin(now, s.skew) {
+	if usable {
+		if ahead {
 			s.startRenewal(ctx) // refresh ahead; nobody waits
 		}
 		return tok, nil
 	}
-	select {
-	case res := <-s.startRenewal(ctx):
+	// Two rounds at most: a renewal this caller joined may have begun
+	// before an Invalidate of the token it then returns.
+	for range 2 {
+		var res singleflight.Result
+		select {
+		case res = <-s.startRenewal(ctx):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("authority: waiting for token: %w", ctx.Err())
+		}
 		if res.Err != nil {
 			return nil, res.Err
 		}
-		return res.Val.(*Token), nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("authority: waiting for token: %w", ctx.Err())
+		tok = res.Val.(*Token)
+		if !s.isRefused(tok) {
+			return tok, nil
+		}
 	}
+	return nil, errors.New("authority: the token source keeps returning a token that was refused")
 }
 
 // Invalidate drops tok, a token a downstream service refused with 401, so
@@ -131,6 +151,12 @@ func (s *TokenSource) Invalidate(tok *Token) {
 	}
 }
 
+func (s *TokenSource) isRefused(tok *Token) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused && s.tok == tok
+}
+
 // startRenewal joins the renewal in flight or starts one. The renewal keeps
 // ctx's values but not its cancellation, and has its own timeout.
 func (s *TokenSource) startRenewal(ctx context.Context) <-chan singleflight.Result {
@@ -143,12 +169,16 @@ func (s *TokenSource) startRenewal(ctx context.Context) <-chan singleflight.Resu
 }
 
 func (s *TokenSource) renew(ctx context.Context) (*Token, error) {
+	now := s.now()
 	s.mu.Lock()
-	cur, refused := s.tok, s.refused
+	cur := s.tok
+	usable := cur != nil && !s.refused && !cur.Expired(now)
+	wait := now.Before(s.renewAt) || now.Before(s.retryAt)
 	s.mu.Unlock()
-	if cur != nil && !refused && !cur.ExpiresWithin(s.now(), s.skew) {
-		// A renewal that finished just before this one started already
-		// did the work.
+	if usable && wait {
+		// A renewal that ended just before this one started already did
+		// the work, or failed and asked for a pause: the current token
+		// is still good.
 		return cur, nil
 	}
 
@@ -166,11 +196,26 @@ func (s *TokenSource) renew(ctx context.Context) (*Token, error) {
 	} else {
 		tok, err = s.grant.RequestToken(ctx, s.client)
 	}
+	now = s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err != nil {
+		s.failures++
+		s.retryAt = now.Add(s.backoff(err))
 		return nil, err
 	}
-	s.mu.Lock()
-	s.tok, s.refused = tok, false
-	s.mu.Unlock()
+	s.tok, s.refused, s.failures, s.retryAt = tok, false, 0, time.Time{}
+	s.renewAt = tok.Expiry.Add(-min(s.skew, tok.Expiry.Sub(now)/2))
 	return tok, nil
+}
+
+// backoff is the wait before the next background renewal after the
+// failures-th failure in a row. Callers hold s.mu.
+func (s *TokenSource) backoff(err error) time.Duration {
+	d := min(minRenewBackoff<<min(s.failures-1, 16), max(s.skew/4, minRenewBackoff))
+	var ae *Error
+	if errors.As(err, &ae) && ae.RetryAfter > d {
+		d = ae.RetryAfter
+	}
+	return d
 }

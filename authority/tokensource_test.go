@@ -2,6 +2,7 @@ package authority_test
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -130,21 +131,73 @@ func TestTokenSourceErrorsAndCancellation(t *testing.T) {
 	require.ErrorIs(t, err, authority.ErrInvalidClient)
 
 	// A slow authority: the impatient caller returns at once, the renewal
-	// goes on and a patient caller gets its token.
-	a.InjectFaults(1, testutil.Fault{Status: 503, Delay: 300 * time.Millisecond})
+	// goes on, and a patient caller gets its token from that one request.
+	a.Reset()
+	a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultDelay, Delay: 300 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
+	start := time.Now()
 	_, err = ts.Token(ctx)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 250*time.Millisecond, "the impatient caller does not wait for the renewal")
 
-	_, err = ts.Token(context.Background())
-	if err != nil {
-		// The patient caller may have joined the renewal that met the
-		// 503; the next one succeeds.
-		assert.True(t, authority.IsTemporary(err))
-		_, err = ts.Token(context.Background())
-	}
+	tok, err := ts.Token(context.Background())
 	require.NoError(t, err)
+	assert.NotEmpty(t, tok.AccessToken)
+	assert.Equal(t, 1, a.Count(authority.GrantClientCredentials), "the patient caller joined the renewal the impatient one started")
+}
+
+func TestTokenSourceShortLivedToken(t *testing.T) {
+	clock := newFakeClock()
+	a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 20 * time.Second})
+	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now})
+	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{Skew: 30 * time.Second})
+	ctx := context.Background()
+
+	first, err := ts.Token(ctx)
+	require.NoError(t, err)
+	for range 50 {
+		tok, err := ts.Token(ctx)
+		require.NoError(t, err)
+		assert.Same(t, first, tok)
+	}
+	assert.Equal(t, 1, a.Count(authority.GrantClientCredentials), "a token living less than the skew is renewed at half its life, not at once")
+
+	clock.Advance(11 * time.Second) // past half its life: renew in the background
+	_, err = ts.Token(ctx)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return a.Count(authority.GrantClientCredentials) == 2 }, 10*time.Second, time.Millisecond)
+}
+
+func TestTokenSourceBacksOffFailedRenewals(t *testing.T) {
+	clock := newFakeClock()
+	a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 2 * time.Minute})
+	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now})
+	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{Skew: 60 * time.Second})
+	ctx := context.Background()
+	first, err := ts.Token(ctx)
+	require.NoError(t, err)
+
+	a.InjectFaults(1000, testutil.Fault{Status: http.StatusServiceUnavailable})
+	clock.Advance(70 * time.Second) // inside the skew, still valid
+	for range 2000 {
+		tok, err := ts.Token(ctx)
+		require.NoError(t, err, "the current token is served while renewals fail")
+		assert.Same(t, first, tok)
+	}
+	require.Eventually(t, func() bool { return a.FaultsServed() >= 1 }, 10*time.Second, time.Millisecond)
+	for range 2000 {
+		_, _ = ts.Token(ctx)
+	}
+	if !assert.Equal(t, 1, a.FaultsServed(), "a failed renewal waits before the next one") {
+		for _, r := range a.Requests() {
+			t.Log(r.Grant, r.Time)
+		}
+	}
+
+	clock.Advance(20 * time.Second) // past the backoff (at most skew/4 = 15s)
+	_, _ = ts.Token(ctx)
+	require.Eventually(t, func() bool { return a.FaultsServed() >= 2 }, 10*time.Second, time.Millisecond)
 }
 
 func TestNewTokenSourcePanicsWithoutClient(t *testing.T) {

@@ -32,6 +32,11 @@ type Client struct {
 	// TokenLifetime overrides Options.TokenLifetime for tokens issued to
 	// this client. Zero means the authority default.
 	TokenLifetime time.Duration
+	// RequireSubjectAudience makes token exchange check, as Keycloak does,
+	// that the client is in the subject token's "aud"; otherwise the
+	// exchange is refused with 403 access_denied "Client is not within the
+	// token audience".
+	RequireSubjectAudience bool
 }
 
 // registeredClient is an immutable, validated copy of a Client.

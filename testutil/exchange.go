@@ -19,6 +19,9 @@ func (a *Authority) grantTokenExchange(c *registeredClient, form url.Values) (ma
 	if oerr != nil {
 		return nil, oerr
 	}
+	if c.RequireSubjectAudience && !slices.Contains(subject.Audience(), c.ID) {
+		return nil, errorf(http.StatusForbidden, "access_denied", "Client is not within the token audience")
+	}
 	var actor jwt.Token
 	if _, ok := form["actor_token"]; ok {
 		if actor, oerr = a.inputToken(form, "actor_token"); oerr != nil {

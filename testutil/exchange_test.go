@@ -101,9 +101,17 @@ func TestTokenExchange(t *testing.T) {
 	t.Run("scope beyond client", func(t *testing.T) {
 		requireError(t, postToken(t, a, exchangeForm(user, "scope", "write"), withBasic("narrow", "s")), http.StatusBadRequest, "invalid_scope")
 	})
-	assert.Equal(t, 4, a.ExchangesFor("alice"))
-	assert.Equal(t, 4, a.Issued(GrantTokenExchange))
-	assert.Equal(t, 5+len(tests), a.Count(GrantTokenExchange)) // + "scope beyond client"
+	t.Run("requester not in the subject's audience", func(t *testing.T) {
+		a.AddClient(Client{ID: "strict", Secret: "s", RequireSubjectAudience: true})
+		r := postToken(t, a, exchangeForm(user), withBasic("strict", "s"))
+		requireError(t, r, http.StatusForbidden, "access_denied")
+		assert.Equal(t, "Client is not within the token audience", r.str("error_description"))
+		forStrict := a.IssueToken(TokenClaims{Subject: "alice", Audience: []string{"strict"}})
+		requireToken(t, postToken(t, a, exchangeForm(forStrict), withBasic("strict", "s")))
+	})
+	assert.Equal(t, 5, a.ExchangesFor("alice"))
+	assert.Equal(t, 5, a.Issued(GrantTokenExchange))
+	assert.Equal(t, 7+len(tests), a.Count(GrantTokenExchange)) // + "scope beyond client" and the two strict ones
 }
 
 // TestExchangeActChain delegates user -> svc-a -> svc-b -> svc-c; each hop

@@ -29,12 +29,18 @@ const (
 	// FaultRaw answers with Status and Body as given; set Content-Type in
 	// Header.
 	FaultRaw
+	// FaultDelay waits Delay, then answers the request normally: a slow
+	// but working server.
+	FaultDelay
+	// FaultTruncated answers 200 with a Content-Length larger than the
+	// body it writes, then closes the connection: a reply cut off midway.
+	FaultTruncated
 )
 
 // Fault is one injected failure of the token endpoint or of discovery.
 type Fault struct {
 	// Status is the HTTP status. If zero: 200 for FaultMalformedJSON,
-	// FaultOversize and FaultEmpty, 500 otherwise.
+	// FaultOversize, FaultEmpty and FaultTruncated, 500 otherwise.
 	Status int
 	// Delay is waited before answering. The wait ends early, without an
 	// answer, when the client goes away or the server closes.
@@ -82,19 +88,25 @@ func popFault(q *[]Fault) (Fault, bool) {
 	return f, true
 }
 
-func (a *Authority) serveFault(w http.ResponseWriter, r *http.Request, f Fault) {
+// serveFault answers r with f after f.Delay. It reports whether it wrote
+// the answer: false for FaultDelay, whose request is then served normally.
+func (a *Authority) serveFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
 	if f.Delay > 0 {
 		t := time.NewTimer(f.Delay)
 		defer t.Stop()
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
-			return
+			return true
 		case <-a.done:
-			return
+			return true
 		}
 	}
+	if f.Kind == FaultDelay {
+		return false
+	}
 	serveFault(w, f)
+	return true
 }
 
 func serveFault(w http.ResponseWriter, f Fault) {
@@ -102,7 +114,7 @@ func serveFault(w http.ResponseWriter, f Fault) {
 	if status == 0 {
 		status = http.StatusInternalServerError
 		switch f.Kind {
-		case FaultMalformedJSON, FaultOversize, FaultEmpty:
+		case FaultMalformedJSON, FaultOversize, FaultEmpty, FaultTruncated:
 			status = http.StatusOK
 		}
 	}
@@ -147,8 +159,12 @@ func serveFault(w http.ResponseWriter, f Fault) {
 		body = `{"access_token":"` + strings.Repeat("A", 2<<20) + `","token_type":"Bearer"}`
 	case FaultRaw:
 		body = f.Body
+	case FaultTruncated:
+		setType("application/json")
+		body = `{"access_token":"eyJhbGciOi`
+		h.Set("Content-Length", "4096")
 	}
-	if body == "" {
+	if body == "" && f.Kind != FaultTruncated {
 		h.Set("Content-Length", "0")
 	}
 	w.WriteHeader(status)

@@ -45,6 +45,7 @@ func TestFaults(t *testing.T) {
 		{name: "raw", fault: Fault{Kind: FaultRaw, Status: 429, Body: "slow down", Header: http.Header{"Content-Type": {"text/plain"}}}, status: 429, ctype: "text/plain",
 			body: func(t *testing.T, b []byte) { assert.Equal(t, "slow down", string(b)) }},
 		{name: "drop", fault: Fault{Kind: FaultDrop}, dropped: true},
+		{name: "truncated", fault: Fault{Kind: FaultTruncated}, dropped: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,7 +53,12 @@ func TestFaults(t *testing.T) {
 			a.AddClient(Client{ID: "c", Secret: "s"})
 			a.InjectFaults(1, tt.fault)
 			resp, err := a.Client().PostForm(a.TokenURL(), form("grant_type", GrantClientCredentials, "client_id", "c", "client_secret", "x"))
-			if tt.dropped {
+			if tt.dropped && err == nil {
+				// The headers came, the body is cut off.
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+			} else if tt.dropped {
 				require.Error(t, err)
 			} else {
 				require.NoError(t, err)
@@ -78,6 +84,24 @@ func TestFaults(t *testing.T) {
 			assert.Equal(t, 1, a.Count(GrantClientCredentials))
 		})
 	}
+}
+
+func TestFaultDelayThenServe(t *testing.T) {
+	a := NewAuthority(t, Options{})
+	a.AddClient(Client{ID: "c", Secret: "s"})
+	a.InjectFaults(1, Fault{Kind: FaultDelay, Delay: 50 * time.Millisecond})
+	start := time.Now()
+	r := postToken(t, a, form("grant_type", GrantClientCredentials), withBasic("c", "s"))
+	requireToken(t, r)
+	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+	assert.Equal(t, 1, a.Count(GrantClientCredentials), "a delayed request is then served and counted")
+	assert.Equal(t, 1, a.Issued(GrantClientCredentials))
+
+	a.FailDiscovery(1, Fault{Kind: FaultDelay, Delay: 10 * time.Millisecond})
+	resp, err := a.Client().Get(a.DiscoveryURL())
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
 func TestFaultQueueOrder(t *testing.T) {

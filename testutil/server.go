@@ -131,8 +131,7 @@ func (a *Authority) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	a.discovery++
 	f, faulted := popFault(&a.discoveryFaults)
 	a.mu.Unlock()
-	if faulted {
-		a.serveFault(w, r, f)
+	if faulted && a.serveFault(w, r, f) {
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {

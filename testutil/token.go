@@ -37,8 +37,7 @@ func (a *Authority) serveToken(w http.ResponseWriter, r *http.Request) {
 		a.faultsServed++
 	}
 	a.mu.Unlock()
-	if faulted {
-		a.serveFault(w, r, f)
+	if faulted && a.serveFault(w, r, f) {
 		return
 	}
 	if r.Method != http.MethodPost {
