@@ -8,15 +8,24 @@
 //
 //	go run ./examples/chi
 //
-// Against a real authority:
+// Against a real authority (the client secret in the environment: a
+// -client-secret flag shows in ps and in the shell history):
 //
+//	export TX_CLIENT_SECRET=...
 //	go run ./examples/chi -issuer https://kc.example/realms/demo \
-//	  -client-id gateway -client-secret "$SECRET" \
+//	  -client-id gateway \
 //	  -jwks-url https://kc.example/realms/demo/protocol/openid-connect/certs \
 //	  -route '/api/orders=http://127.0.0.1:9001;audience=orders;scope=orders.read'
 //
+// A route is PREFIX=URL[;audience=A][;scope=S][;resource=R][;mode=M][;actor=true].
+// PREFIX is /api/NAME, NAME one path segment of letters, digits and
+// -_.~; a request for /api/NAME/rest goes to URL/api/NAME/rest (nothing
+// is stripped). M is exchange (default), passthrough, client or none;
+// the last three need -jwks-url (or -insecure-skip-validation, for trials).
+//
 // Run with -help for every flag; each is also an environment variable
-// (TX_LISTEN, TX_ISSUER, ...).
+// (TX_LISTEN, TX_ISSUER, ...; TX_ROUTE holds one route per line).
+// -log-level debug shows why inbound tokens are refused.
 package main
 
 import (

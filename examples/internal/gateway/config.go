@@ -3,8 +3,11 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 )
 
 // DefaultListen is the gateway's listen address unless Config.Listen says
@@ -24,12 +27,20 @@ type Config struct {
 	TokenURL string
 	// ClientID and ClientSecret authenticate the gateway at the authority.
 	ClientID, ClientSecret string
-	// AuthMethod is the client authentication method; empty means the
-	// authority package's default.
+	// AuthMethod is the client authentication method: client_secret_basic,
+	// client_secret_post or none; empty means the authority package's
+	// default.
 	AuthMethod string
 	// JWKSURL, when set, turns inbound validation on: tokens must be JWTs
 	// signed by a key of this set, issued by Issuer for Audiences.
 	JWKSURL string
+	// InsecureSkipValidation allows passthrough, client and none routes
+	// without JWKSURL. Without validation the gateway accepts any
+	// well-formed bearer string, and on those routes nothing else checks
+	// it: a caller with a made-up token reaches them (with the gateway's
+	// own identity on client routes). Exchange routes need no such
+	// permission: the authority refuses a bad subject token.
+	InsecureSkipValidation bool
 	// Audiences are the inbound "aud" values accepted. Default ClientID.
 	Audiences []string
 	// SubjectTokenType is the type of the inbound tokens exchanged.
@@ -39,6 +50,9 @@ type Config struct {
 	Routes []Route
 	// Walkthrough runs the demo walkthrough (embedded mode only).
 	Walkthrough bool
+	// LogLevel is the minimum level that [Main] logs. Inbound refusals are
+	// logged at Debug.
+	LogLevel slog.Level
 
 	// HTTPClient talks to the authority (token endpoint, discovery,
 	// JWKS). If nil, the packages' defaults are used.
@@ -55,8 +69,13 @@ func (c Config) Embedded() bool { return c.Issuer == "" && c.TokenURL == "" }
 // Validate checks c for a gateway in front of a real authority, or for
 // the embedded demo when c.Embedded.
 func (c Config) Validate() error {
+	if err := checkListen(c.Listen); err != nil {
+		return fmt.Errorf("-listen: %w", err)
+	}
 	if c.Embedded() {
 		switch {
+		case c.InsecureSkipValidation:
+			return errors.New("-insecure-skip-validation needs -issuer or -token-url (the embedded demo always validates)")
 		case c.ClientID != "" || c.ClientSecret != "" || c.AuthMethod != "":
 			return errors.New("-client-id, -client-secret and -auth-method need -issuer or -token-url")
 		case c.JWKSURL != "" || len(c.Audiences) > 0:
@@ -71,11 +90,16 @@ func (c Config) Validate() error {
 			return fmt.Errorf("-%s: %w", u.flag, err)
 		}
 	}
+	if err := checkAuthMethod(c.AuthMethod); err != nil {
+		return fmt.Errorf("-auth-method: %w", err)
+	}
 	switch {
 	case c.ClientID == "":
 		return errors.New("-client-id is required with -issuer or -token-url")
 	case c.JWKSURL != "" && c.Issuer == "":
 		return errors.New("-jwks-url needs -issuer, the iss that inbound tokens must carry")
+	case c.JWKSURL != "" && c.InsecureSkipValidation:
+		return errors.New("-insecure-skip-validation and -jwks-url contradict each other")
 	case len(c.Routes) == 0:
 		return errors.New("at least one -route is required with -issuer or -token-url")
 	}
@@ -85,8 +109,51 @@ func (c Config) Validate() error {
 			return fmt.Errorf("-route: service %q given twice", r.Service)
 		}
 		seen[r.Service] = true
+		if c.JWKSURL == "" && !c.InsecureSkipValidation && r.Mode != ModeExchange && r.Mode != "" {
+			return fmt.Errorf("-route %s: mode %s needs -jwks-url: without validation any bearer string would reach it (-insecure-skip-validation runs it unvalidated anyway)", r.Prefix, r.Mode)
+		}
 	}
 	return nil
+}
+
+// unvalidated returns the prefixes of the routes on which nothing checks
+// inbound tokens: without JWKSURL, those whose mode makes no exchange.
+func (c Config) unvalidated() []string {
+	if c.JWKSURL != "" {
+		return nil
+	}
+	var prefixes []string
+	for _, r := range c.Routes {
+		if r.Mode != ModeExchange && r.Mode != "" {
+			prefixes = append(prefixes, r.Prefix)
+		}
+	}
+	return prefixes
+}
+
+// checkListen accepts "" or host:port with a numeric port 0..65535.
+func checkListen(s string) error {
+	if s == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%q: the port must be a number from 0 to 65535", s)
+	}
+	return nil
+}
+
+// checkAuthMethod accepts "" or a client authentication method the
+// gateways offer. private_key_jwt needs a key, which they cannot load.
+func checkAuthMethod(m string) error {
+	switch m {
+	case "", "client_secret_basic", "client_secret_post", "none":
+		return nil
+	}
+	return fmt.Errorf("%q: want client_secret_basic, client_secret_post or none", m)
 }
 
 // checkHTTPURL accepts "" or an absolute http or https URL.

@@ -63,7 +63,8 @@ func (d *Demo) Close() {
 func (d *Demo) Configure(cfg Config) Config {
 	cfg.Issuer = d.Authority.Issuer()
 	cfg.TokenURL = d.Authority.TokenURL()
-	cfg.JWKSURL = d.Authority.JWKSURL()
+	cfg.JWKSURL = d.Authority.JWKSURL() // always: the demo validates
+	cfg.InsecureSkipValidation = false
 	cfg.ClientID, cfg.ClientSecret = DemoGatewayID, DemoGatewaySecret
 	cfg.Audiences = []string{DemoGatewayID}
 	cfg.Routes = []Route{

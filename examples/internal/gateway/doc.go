@@ -12,6 +12,13 @@
 //
 //	/api/SERVICE=URL[;audience=A][;scope=S][;resource=R][;mode=M][;actor=true]
 //
-// (see [ParseRoute]). A request for /api/SERVICE/rest is forwarded to
-// URL/api/SERVICE/rest: the gateway strips nothing from the path.
+// where SERVICE is one path segment of letters, digits and -_.~ (see
+// [ParseRoute]). A request for /api/SERVICE/rest is forwarded to
+// URL/api/SERVICE/rest: the gateway strips nothing from the path. A path
+// with dot segments or encoded slashes, dots or backslashes is refused
+// with 400 before it is forwarded.
+//
+// Without a JWKS URL the gateway does not validate inbound tokens; only
+// exchange routes are then allowed (the authority refuses a bad subject
+// token), unless [Config.InsecureSkipValidation] is set.
 package gateway

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -22,9 +23,10 @@ func EnvName(flagName string) string {
 
 // ParseFlags reads a Config from the command-line arguments (without the
 // program name) and from the environment through getenv. Environment
-// values are read first; TX_ROUTE holds routes separated by white space.
-// It returns flag.ErrHelp for -h and -help, and otherwise an error of one
-// line for anything it cannot use.
+// values are read first; TX_ROUTE holds one route per line (a route's
+// scope value may hold spaces). It returns flag.ErrHelp for -h and -help,
+// and otherwise an error of one line for anything it cannot use. An error
+// about a route names its prefix only: the rest may hold a secret.
 func ParseFlags(name string, args []string, getenv func(string) string) (Config, error) {
 	var cfg Config
 	fs := newFlagSet(name, &cfg)
@@ -35,10 +37,7 @@ func ParseFlags(name string, args []string, getenv func(string) string) (Config,
 			return
 		}
 		if rl, ok := f.Value.(*routeList); ok {
-			// A route's error names its prefix, not what may be a secret.
-			if err = rl.setEnv(v); err != nil {
-				err = fmt.Errorf("%s: %v", EnvName(f.Name), err)
-			}
+			rl.setEnv(v)
 		} else if err = f.Value.Set(v); err != nil {
 			err = fmt.Errorf("%s=%q: %v", EnvName(f.Name), v, err)
 		}
@@ -52,6 +51,10 @@ func ParseFlags(name string, args []string, getenv func(string) string) (Config,
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	rl := fs.Lookup("route").Value.(*routeList)
+	if cfg.Routes, err = rl.parse(); err != nil {
+		return Config{}, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
@@ -61,7 +64,22 @@ func ParseFlags(name string, args []string, getenv func(string) string) (Config,
 // Usage writes the flags and their environment variables to w.
 func Usage(w io.Writer, name string) {
 	fs := newFlagSet(name, new(Config))
-	fmt.Fprintf(w, "Usage: %s [flags]\n\nWith no -issuer or -token-url, an embedded authority and two demo services start.\nEvery flag can also be set as an environment variable (shown in brackets).\n\n", name)
+	fmt.Fprintf(w, `Usage: %s [flags]
+
+With no -issuer or -token-url, an embedded authority and two demo services start.
+Every flag can also be set as an environment variable (shown in brackets);
+a flag on the command line wins. Give the client secret as TX_CLIENT_SECRET
+rather than -client-secret, which ps and the shell history show.
+TX_ROUTE holds one route per line.
+
+A route is PREFIX=URL[;option...]: PREFIX is /api/NAME, NAME one path segment
+of letters, digits and -_.~; /api/NAME/rest goes to URL/api/NAME/rest (nothing
+is stripped). Options: audience=A, scope=S (space-separated scopes allowed),
+resource=R (each repeatable), mode=exchange|passthrough|client|none (default
+exchange), actor=true (exchange only: the gateway's token as actor token).
+Routes in mode passthrough, client or none need -jwks-url (or -insecure-skip-validation).
+
+`, name)
 	fs.VisitAll(func(f *flag.Flag) { f.Usage += " [" + EnvName(f.Name) + "]" })
 	fs.SetOutput(w)
 	fs.PrintDefaults()
@@ -76,56 +94,93 @@ func newFlagSet(name string, cfg *Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Issuer, "issuer", "", "authority issuer `URL` (discovery; the iss of inbound tokens)")
 	fs.StringVar(&cfg.TokenURL, "token-url", "", "token endpoint `URL` (no discovery)")
 	fs.StringVar(&cfg.ClientID, "client-id", "", "the gateway's client_id at the authority")
-	fs.StringVar(&cfg.ClientSecret, "client-secret", "", "the gateway's client secret")
+	fs.StringVar(&cfg.ClientSecret, "client-secret", "", "the gateway's client secret (prefer TX_CLIENT_SECRET: a flag shows in ps and shell history)")
 	fs.StringVar(&cfg.AuthMethod, "auth-method", "", "client authentication: client_secret_basic, client_secret_post or none (default by the authority package)")
 	fs.StringVar(&cfg.JWKSURL, "jwks-url", "", "JWK Set `URL`; turns inbound token validation on (needs -issuer)")
+	fs.BoolVar(&cfg.InsecureSkipValidation, "insecure-skip-validation", false, "allow passthrough, client and none routes without -jwks-url: any bearer string then reaches them (trials only)")
 	fs.Var((*listValue)(&cfg.Audiences), "audience", "expected inbound aud, comma-separated `list` (default the client id)")
 	fs.Var((*tokenType)(&cfg.SubjectTokenType), "subject-token-type", "`type` of inbound tokens: access_token (Keycloak's only choice), jwt, id_token or a URN")
-	fs.Var(&routeList{routes: &cfg.Routes}, "route", "`route` PREFIX=URL[;audience=A][;scope=S][;resource=R][;mode=exchange|passthrough|client|none][;actor=true], repeatable")
+	fs.Var(new(routeList), "route", "`route` /api/NAME=URL[;audience=A][;scope=S][;resource=R][;mode=exchange|passthrough|client|none][;actor=true], repeatable; NAME is one path segment of letters, digits and -_.~")
 	fs.BoolVar(&cfg.Walkthrough, "walkthrough", true, "embedded demo: walk through the flow once at start")
+	fs.Var((*logLevel)(&cfg.LogLevel), "log-level", "`level` of the logs: debug (shows inbound refusals), info, warn or error (default info)")
 	return fs
 }
 
-// routeList is the repeatable -route flag. Routes from the environment
-// are replaced, not extended, by the first -route on the command line.
+// routeList is the repeatable -route flag. It only collects the routes'
+// text: ParseFlags parses them after the flags, so that an error names a
+// route by its prefix, where the flag package would print the whole value,
+// which may hold a secret. Routes from the environment are replaced, not
+// extended, by the first -route on the command line.
 type routeList struct {
-	routes  *[]Route
+	raw     []string
 	fromEnv bool
 }
 
-// String implements flag.Value.
-func (l *routeList) String() string {
-	if l == nil || l.routes == nil {
-		return ""
-	}
-	s := make([]string, len(*l.routes))
-	for i, r := range *l.routes {
-		s[i] = r.String()
-	}
-	return strings.Join(s, " ")
-}
+// String implements flag.Value. It shows nothing: a route may hold a
+// secret.
+func (l *routeList) String() string { return "" }
 
-// Set implements flag.Value: it parses and appends one route.
+// Set implements flag.Value: it appends one route, unparsed.
 func (l *routeList) Set(v string) error {
 	if l.fromEnv {
-		*l.routes, l.fromEnv = nil, false
+		l.raw, l.fromEnv = nil, false
 	}
-	r, err := ParseRoute(v)
-	if err != nil {
-		return err
-	}
-	*l.routes = append(*l.routes, r)
+	l.raw = append(l.raw, v)
 	return nil
 }
 
-// setEnv reads routes separated by white space.
-func (l *routeList) setEnv(v string) error {
-	for _, s := range strings.Fields(v) {
-		if err := l.Set(s); err != nil {
-			return err
+// setEnv takes the routes of TX_ROUTE, one per line; blank lines are
+// skipped.
+func (l *routeList) setEnv(v string) {
+	for _, s := range strings.Split(v, "\n") {
+		if s = strings.TrimSpace(s); s != "" {
+			l.raw = append(l.raw, s)
 		}
 	}
 	l.fromEnv = true
+}
+
+// parse parses the collected routes. Its errors name the source (the flag
+// or the variable) and the route's prefix, never the rest of the route.
+func (l *routeList) parse() ([]Route, error) {
+	src := "-route"
+	if l.fromEnv {
+		src = EnvName("route")
+	}
+	routes := make([]Route, 0, len(l.raw))
+	for _, s := range l.raw {
+		r, err := ParseRoute(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", src, err)
+		}
+		routes = append(routes, r)
+	}
+	if len(routes) == 0 {
+		return nil, nil
+	}
+	return routes, nil
+}
+
+// logLevel is the -log-level flag.
+type logLevel slog.Level
+
+// String implements flag.Value.
+func (l *logLevel) String() string { return strings.ToLower(slog.Level(*l).String()) }
+
+// Set implements flag.Value: debug, info, warn or error, in any case.
+func (l *logLevel) Set(v string) error {
+	switch strings.ToLower(v) {
+	case "debug":
+		*l = logLevel(slog.LevelDebug)
+	case "info":
+		*l = logLevel(slog.LevelInfo)
+	case "warn":
+		*l = logLevel(slog.LevelWarn)
+	case "error":
+		*l = logLevel(slog.LevelError)
+	default:
+		return fmt.Errorf("log level %s: want debug, info, warn or error", strconv.Quote(v))
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
@@ -30,13 +31,21 @@ type Gateway struct {
 	log       *slog.Logger
 }
 
-// New assembles a gateway from cfg: the authority client, the exchanger,
-// the outbound transport and, when cfg.JWKSURL is set, the inbound token
-// validator, whose key set it fetches under ctx. Logs go to logger; nil
-// means none.
+// discoveryTimeout bounds the discovery that New makes.
+const discoveryTimeout = 15 * time.Second
+
+// New checks cfg (see [Config.Validate]) and assembles a gateway from it:
+// the authority client, the exchanger, the outbound transport and, when
+// cfg.JWKSURL is set, the inbound token validator, whose key set it
+// fetches under ctx. Without cfg.TokenURL it runs discovery from
+// cfg.Issuer under ctx, so that a wrong issuer fails here rather than on
+// every request. Logs go to logger; nil means none.
 func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Gateway, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	client, err := authority.New(authority.Config{
 		Issuer:       cfg.Issuer,
@@ -49,11 +58,21 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Gateway, error)
 	if err != nil {
 		return nil, err
 	}
+	if cfg.TokenURL == "" {
+		dctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
+		_, err := client.Metadata(dctx)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("discovery from -issuer %s: %w", cfg.Issuer, err)
+		}
+	}
 	x, err := exchange.New(client, exchange.Options{})
 	if err != nil {
 		return nil, err
 	}
-	t, err := newTransport(cfg, client, x, logger)
+	// Each failed request is logged once, by onError; the transport logs
+	// only its 401 retries.
+	t, err := newTransport(cfg, client, x, slog.New(withoutRefusals{logger.Handler()}))
 	if err != nil {
 		return nil, err
 	}
@@ -98,8 +117,11 @@ func newBearer(ctx context.Context, cfg Config, logger *slog.Logger) (func(http.
 			return nil, fmt.Errorf("inbound validation: %w", err)
 		}
 		opts.Validator = v
+	} else if open := cfg.unvalidated(); len(open) > 0 {
+		logger.Warn("INSECURE: inbound tokens are not validated (-insecure-skip-validation, no -jwks-url): any bearer string reaches these routes",
+			"routes", strings.Join(open, ","))
 	} else {
-		logger.Warn("inbound tokens are not validated here (no -jwks-url); the authority checks them at exchange")
+		logger.Warn("inbound tokens are not validated here (no -jwks-url): the authority checks them only when it exchanges them, so every new bearer string costs an exchange request")
 	}
 	return middleware.Bearer(opts), nil
 }
@@ -116,4 +138,31 @@ func (g *Gateway) Stats() exchange.Stats { return g.exchanger.Stats() }
 func (g *Gateway) Healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("ok\n"))
+}
+
+// outboundRefused is the message of the outbound transport's log line
+// for a request it refuses. The gateway's error handler logs the same
+// failure, with its status, so the transport's line is dropped.
+const outboundRefused = "outbound: request refused"
+
+// withoutRefusals is a slog.Handler that drops the outbound transport's
+// refusal lines and passes on everything else (its 401 retries).
+type withoutRefusals struct{ slog.Handler }
+
+// Handle implements slog.Handler.
+func (h withoutRefusals) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == outboundRefused {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// WithAttrs implements slog.Handler.
+func (h withoutRefusals) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return withoutRefusals{h.Handler.WithAttrs(attrs)}
+}
+
+// WithGroup implements slog.Handler.
+func (h withoutRefusals) WithGroup(name string) slog.Handler {
+	return withoutRefusals{h.Handler.WithGroup(name)}
 }

@@ -62,10 +62,16 @@ func (r Route) String() string {
 //
 //	/api/SERVICE=URL[;audience=A][;scope=S][;resource=R][;mode=M][;actor=true]
 //
-// audience, scope and resource may repeat; a scope value may hold several
-// space-separated scopes. M is exchange (the default), passthrough, client
-// or none. actor=true (exchange mode only) sends the gateway's own token
-// as the actor token.
+// SERVICE is one path segment of letters, digits and -_.~ (not . or ..);
+// a request for /api/SERVICE/rest goes to URL/api/SERVICE/rest. URL is an
+// http or https URL without credentials, query or fragment. audience,
+// scope and resource may repeat; a scope value may hold several
+// space-separated scopes ("scope=a b" is "scope=a;scope=b"). M is exchange
+// (the default), passthrough, client or none. actor=true (exchange mode
+// only) sends the gateway's own token as the actor token.
+//
+// Errors name the route by its prefix, and never repeat what follows the
+// "=", which may hold a secret.
 func ParseRoute(s string) (Route, error) {
 	prefix, rest, ok := strings.Cut(s, "=")
 	if !ok {
@@ -113,9 +119,9 @@ func downstreamURL(s string) (*url.URL, error) {
 	case err != nil:
 		return nil, errors.New("downstream URL does not parse (want http://host:port)")
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("downstream URL %q: scheme must be http or https", s)
+		return nil, errors.New("downstream URL: scheme must be http or https")
 	case u.Host == "" || u.Hostname() == "":
-		return nil, fmt.Errorf("downstream URL %q has no host", s)
+		return nil, errors.New("downstream URL has no host")
 	case u.User != nil:
 		return nil, errors.New("downstream URL must not hold credentials")
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Opaque != "":
@@ -129,10 +135,10 @@ func downstreamURL(s string) (*url.URL, error) {
 // setOptions applies the key=value options that follow a route's URL.
 func (r *Route) setOptions(opts []string) error {
 	var haveMode, haveActor bool
-	for _, o := range opts {
+	for i, o := range opts {
 		k, v, ok := strings.Cut(o, "=")
 		if !ok || v == "" {
-			return fmt.Errorf("option %q: want key=value", o)
+			return fmt.Errorf("option %d after the URL: want key=value", i+1)
 		}
 		switch k {
 		case "audience":
@@ -144,7 +150,7 @@ func (r *Route) setOptions(opts []string) error {
 			r.Scopes = append(r.Scopes, strings.Fields(v)...)
 		case "resource":
 			if u, err := url.Parse(v); err != nil || !u.IsAbs() || u.Fragment != "" {
-				return fmt.Errorf("resource %q is not an absolute URI without fragment", v)
+				return errors.New("a resource is not an absolute URI without fragment")
 			}
 			r.Resources = append(r.Resources, v)
 		case "mode":
@@ -160,11 +166,11 @@ func (r *Route) setOptions(opts []string) error {
 			haveActor = true
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return fmt.Errorf("actor %q: want true or false", v)
+				return errors.New("actor: want true or false")
 			}
 			r.Actor = b
 		default:
-			return fmt.Errorf("unknown option %q (want audience, scope, resource, mode or actor)", k)
+			return fmt.Errorf("option %d after the URL: unknown key (want audience, scope, resource, mode or actor)", i+1)
 		}
 	}
 	return r.checkMode()

@@ -38,7 +38,7 @@ func TestParseRoute(t *testing.T) {
 		{in: "/api/o=http://h;audience", want: "want key=value", fail: true},
 		{in: "/api/o=http://h;audience=", want: "want key=value", fail: true},
 		{in: "/api/o=http://h;scope= ", want: "empty scope", fail: true},
-		{in: "/api/o=http://h;color=red", want: "unknown option", fail: true},
+		{in: "/api/o=http://h;color=red", want: "unknown key", fail: true},
 		{in: "/api/o=http://h;mode=magic", want: "want exchange, passthrough, client or none", fail: true},
 		{in: "/api/o=http://h;mode=none;mode=none", want: "mode given twice", fail: true},
 		{in: "/api/o=http://h;actor=yes", want: "want true or false", fail: true},
@@ -46,7 +46,7 @@ func TestParseRoute(t *testing.T) {
 		{in: "/api/o=http://h;mode=client;actor=true", want: "actor needs mode exchange", fail: true},
 		{in: "/api/o=http://h;mode=passthrough;audience=x", want: "takes no audience", fail: true},
 		{in: "/api/o=http://h;resource=relative", want: "absolute URI", fail: true},
-		{in: "/api/o=http://h;token=secret-value", want: "unknown option", fail: true},
+		{in: "/api/o=http://h;token=secret-value", want: "unknown key", fail: true},
 	} {
 		r, err := ParseRoute(tc.in)
 		switch {

@@ -43,9 +43,9 @@ func Main(ctx context.Context, name string, args []string, getenv func(string) s
 		fmt.Fprintf(stderr, "%s: %v (see -help)\n", name, err)
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	if err := Run(ctx, cfg, newRouter, RunOptions{Stdout: stdout, Logger: logger}); err != nil {
-		logger.Error("gateway stopped", "error", err)
+		logger.Error("gateway failed", "error", err)
 		return 1
 	}
 	return 0

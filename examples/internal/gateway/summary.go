@@ -47,8 +47,14 @@ func (g *Gateway) Summary(w http.ResponseWriter, r *http.Request) {
 		}()
 	}
 	wg.Wait()
-	if err := mostRelevant(errs); err != nil {
-		g.onError(w, r, err)
+	if pick := mostRelevant(errs); pick >= 0 {
+		// onError logs the error answered with; the others at Debug.
+		for i, e := range errs {
+			if e != nil && i != pick {
+				g.log.DebugContext(r.Context(), "summary: call failed", "service", g.routes[i].Service, "error", e)
+			}
+		}
+		g.onError(w, r, errs[pick])
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -77,18 +83,18 @@ func (g *Gateway) call(in *http.Request, url string) (Part, error) {
 	return Part{Status: resp.StatusCode, Body: body}, nil
 }
 
-// mostRelevant picks the error to answer with when calls failed: the one with
-// the lowest status (outbound.StatusFor), so that a refused caller token
-// (401) or access (403) wins over the gateway's own trouble (502, 503).
-func mostRelevant(errs []error) error {
-	var pick error
-	best := 0
-	for _, err := range errs {
+// mostRelevant returns the index of the error to answer with when calls
+// failed, -1 when none did: the one with the lowest status
+// (outbound.StatusFor), so that a refused caller token (401) or access
+// (403) wins over the gateway's own trouble (502, 503).
+func mostRelevant(errs []error) int {
+	pick, best := -1, 0
+	for i, err := range errs {
 		if err == nil {
 			continue
 		}
-		if st, _ := outbound.StatusFor(err); pick == nil || st < best {
-			pick, best = err, st
+		if st, _ := outbound.StatusFor(err); pick < 0 || st < best {
+			pick, best = i, st
 		}
 	}
 	return pick

@@ -3,6 +3,7 @@ package gatewaytest
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -34,6 +35,8 @@ type Env struct {
 	Gateway                    *gateway.Gateway
 	// URL is the gateway's base URL.
 	URL string
+	// Logs holds the gateway's logs, Debug level and up.
+	Logs *syncBuffer
 }
 
 // Start runs a gateway built by newRouter in front of a fresh authority
@@ -57,7 +60,8 @@ func Start(tb testing.TB, newRouter Router) *Env {
 		"/api/own=" + e.Own.URL + ";mode=client;audience=reports",
 		"/api/open=" + e.Pass.URL + ";mode=none",
 	})
-	g, err := gateway.New(context.Background(), cfg, nil)
+	e.Logs = new(syncBuffer)
+	g, err := gateway.New(context.Background(), cfg, debugLogger(e.Logs))
 	if err != nil {
 		tb.Fatalf("gateway.New: %v", err)
 	}
@@ -85,6 +89,11 @@ func Config(a *testutil.Authority, routes []string) gateway.Config {
 		cfg.Routes = append(cfg.Routes, r)
 	}
 	return cfg
+}
+
+// debugLogger returns a text logger to w that logs everything.
+func debugLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // UserToken returns a fresh token for User, issued for the gateway. Each

@@ -30,6 +30,8 @@ func Run(t *testing.T, newRouter Router) {
 		{"SummaryRefused", testSummaryRefused},
 		{"RouteModes", testModes},
 		{"HealthzNeedsNoToken", testHealthz},
+		{"NonCanonicalPathsRefused", testNonCanonicalPaths},
+		{"FailureLoggedOnce", testFailureLoggedOnce},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -38,6 +40,9 @@ func Run(t *testing.T, newRouter Router) {
 	}
 	t.Run("Embedded", func(t *testing.T) { t.Parallel(); RunEmbedded(t, newRouter) })
 	t.Run("RealAuthorityByFlags", func(t *testing.T) { t.Parallel(); RunFlags(t, newRouter) })
+	t.Run("EmbeddedWithoutWalkthrough", func(t *testing.T) { t.Parallel(); RunEmbeddedQuiet(t, newRouter) })
+	t.Run("UnvalidatedRoutes", func(t *testing.T) { t.Parallel(); RunUnvalidated(t, newRouter) })
+	t.Run("WrongIssuerFailsStartup", func(t *testing.T) { t.Parallel(); RunWrongIssuer(t, newRouter) })
 }
 
 func testForwards(t *testing.T, e *Env) {
