@@ -3,6 +3,8 @@ package middleware
 import (
 	"cmp"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -44,7 +46,12 @@ type Options struct {
 
 	// OnRefusal, if set, is called for every refusal before the response is
 	// written, for logging or metrics. err is an [*Error] and never contains the
-	// token; the request's Authorization header does, so do not log r.Header.
+	// token. r is a shallow copy of the request with the credentials redacted:
+	// its Header is a copy in which a present Authorization header is replaced
+	// by the single value "Bearer [redacted]", and an access_token parameter in
+	// the URL (and RequestURI) or in an already parsed form is replaced by
+	// "[redacted]". Everything else (context, body, ...) is shared with the
+	// real request. The copy is made only when OnRefusal is set.
 	OnRefusal func(r *http.Request, err error)
 }
 
@@ -152,7 +159,63 @@ func (b *bearer) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 
 func (b *bearer) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	if b.onRefusal != nil {
-		b.onRefusal(r, err)
+		b.onRefusal(redactRequest(r), err)
 	}
 	b.respond(w, r, err)
+}
+
+// redacted replaces credentials in the request given to Options.OnRefusal.
+const redacted = "[redacted]"
+
+// redactRequest returns a shallow copy of r without its bearer credentials: the
+// Authorization header, and an access_token in the query or a parsed form.
+func redactRequest(r *http.Request) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.Header = make(http.Header, len(r.Header))
+	had := false
+	for k, vs := range r.Header {
+		if strings.EqualFold(k, "Authorization") {
+			had = true
+			continue
+		}
+		r2.Header[k] = slices.Clone(vs)
+	}
+	if had {
+		r2.Header.Set("Authorization", "Bearer "+redacted)
+	}
+	if r.URL != nil && hasQueryKey(r.URL.RawQuery, accessTokenParam) {
+		u := *r.URL
+		u.RawQuery = redactQuery(u.RawQuery)
+		r2.URL = &u
+		r2.RequestURI = u.RequestURI()
+	}
+	r2.Form = redactValues(r.Form)
+	r2.PostForm = redactValues(r.PostForm)
+	return r2
+}
+
+// redactQuery replaces the value of every access_token parameter in a raw
+// query, finding them as hasQueryKey does.
+func redactQuery(raw string) string {
+	parts := strings.Split(raw, "&")
+	for i, part := range parts {
+		if hasQueryKey(part, accessTokenParam) {
+			parts[i] = accessTokenParam + "=" + url.QueryEscape(redacted)
+		}
+	}
+	return strings.Join(parts, "&")
+}
+
+// redactValues returns v, or a copy with access_token redacted if it has one.
+func redactValues(v url.Values) url.Values {
+	if !v.Has(accessTokenParam) {
+		return v
+	}
+	c := make(url.Values, len(v))
+	for k, vs := range v {
+		c[k] = slices.Clone(vs)
+	}
+	c.Set(accessTokenParam, redacted)
+	return c
 }

@@ -241,3 +241,93 @@ func TestWriteErrorForeignError(t *testing.T) {
 	assert.NotContains(t, rec.Body.String(), "secret")
 	assert.Contains(t, rec.Header().Get("WWW-Authenticate"), `error="invalid_token"`)
 }
+
+// An *Error built without a Status (by a custom responder or CheckClaims) gets
+// the status of its code instead of a WriteHeader panic.
+func TestWriteErrorZeroStatus(t *testing.T) {
+	for code, want := range map[string]int{
+		middleware.CodeInvalidRequest:    http.StatusBadRequest,
+		middleware.CodeInvalidToken:      http.StatusUnauthorized,
+		middleware.CodeInsufficientScope: http.StatusForbidden,
+		"":                               http.StatusUnauthorized,
+		"something_else":                 http.StatusUnauthorized,
+	} {
+		for _, status := range []int{0, -1, 42, 1000} {
+			rec := httptest.NewRecorder()
+			require.NotPanics(t, func() {
+				middleware.WriteError(rec, "api", &middleware.Error{Code: code, Description: "d", Status: status})
+			})
+			assert.Equal(t, want, rec.Code, "code %q status %d", code, status)
+		}
+	}
+	rec := httptest.NewRecorder()
+	middleware.WriteError(rec, "api", &middleware.Error{Code: middleware.CodeInvalidToken, Status: http.StatusTeapot})
+	assert.Equal(t, http.StatusTeapot, rec.Code, "a valid Status is kept")
+}
+
+// OnRefusal sees the request with its credentials redacted; the responder and
+// the caller's request keep theirs.
+func TestOnRefusalRedacted(t *testing.T) {
+	const secret = "s3cr3t-t0ken-value"
+	var logged *http.Request
+	var responderAuth []string
+	h := middleware.Bearer(middleware.Options{
+		OnRefusal: func(r *http.Request, _ error) { logged = r },
+		ErrorResponder: func(w http.ResponseWriter, r *http.Request, err error) {
+			responderAuth = r.Header.Values("Authorization")
+			middleware.WriteError(w, "api", err)
+		},
+	})(http.HandlerFunc(echoToken))
+
+	for _, tc := range []struct {
+		name   string
+		target string
+		auth   []string
+		form   url.Values
+	}{
+		{name: "malformed header", target: "/r?x=1", auth: []string{"Bearer " + secret + " extra"}},
+		{name: "two headers", target: "/r", auth: []string{"Bearer " + secret, "Bearer " + secret + "2"}},
+		{name: "basic", target: "/r", auth: []string{"Basic " + secret}},
+		{name: "query", target: "/r?a=1&access_token=" + secret + "&b=2", auth: []string{"Bearer " + secret}},
+		{name: "query without header", target: "/r?access_token=" + secret + ";x"},
+		{name: "form", target: "/r", form: url.Values{"access_token": {secret}, "q": {"1"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logged, responderAuth = nil, nil
+			req := httptest.NewRequest(http.MethodPost, tc.target, nil)
+			for _, a := range tc.auth {
+				req.Header.Add("Authorization", a)
+			}
+			req.Header.Set("X-Request-Id", "r1")
+			if tc.form != nil {
+				req.PostForm, req.Form = tc.form, tc.form
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			require.NotEqual(t, http.StatusOK, rec.Code)
+			require.NotNil(t, logged)
+
+			if len(tc.auth) > 0 {
+				assert.Equal(t, []string{"Bearer [redacted]"}, logged.Header.Values("Authorization"))
+			} else {
+				assert.Empty(t, logged.Header.Values("Authorization"))
+			}
+			assert.Equal(t, "r1", logged.Header.Get("X-Request-Id"))
+			for _, s := range []string{logged.URL.String(), logged.RequestURI, logged.Form.Encode(), logged.PostForm.Encode(), strings.Join(logged.Header.Values("Authorization"), ",")} {
+				assert.NotContains(t, s, secret)
+			}
+			assert.Equal(t, req.Context(), logged.Context())
+			assert.Equal(t, req.Method, logged.Method)
+			assert.Equal(t, req.URL.Path, logged.URL.Path)
+
+			// The real request is untouched.
+			assert.Equal(t, tc.auth, req.Header.Values("Authorization"))
+			if len(tc.auth) > 0 {
+				assert.Equal(t, tc.auth, responderAuth)
+			}
+			if tc.form != nil {
+				assert.Equal(t, secret, req.PostForm.Get("access_token"))
+			}
+		})
+	}
+}

@@ -17,7 +17,12 @@
 // With a [Validator] the token must be a JWT signed by a key from the
 // authorization server's JWKS (found directly or by discovery), issued by the
 // configured issuer for one of the configured audiences and within its validity
-// period. Without one, tokens are opaque and pass on unchanged.
+// period. Without one, tokens are opaque and pass on unchanged. An ID token
+// whose "aud" happens to name this service is a valid JWT from the issuer too:
+// refuse it with [ValidatorConfig.Types] (header "typ" "at+jwt", RFC 9068) when
+// the authorization server marks access tokens so, or else with
+// [ValidatorConfig.CheckClaims] (for Keycloak, the claim "typ" is "Bearer" for
+// access tokens and "ID" for ID tokens).
 //
 // [TokenFromContext] and [ClaimsFromContext] read what the middleware stored;
 // [NewContext] stores a token for code that does not run behind the middleware,

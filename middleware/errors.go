@@ -13,7 +13,8 @@ const (
 )
 
 // Sentinel errors for [errors.Is]. Every refusal is an [*Error] that wraps
-// exactly one of them. None of them, nor any *Error, contains the token.
+// exactly one of them (except one returned as it is by
+// [ValidatorConfig.CheckClaims]). None of them, nor any *Error, contains the token.
 var (
 	// ErrMissingToken: the request has no Authorization header (401, no error code).
 	ErrMissingToken = errors.New("middleware: missing bearer token")
@@ -42,6 +43,13 @@ var (
 	ErrUnknownKey = errors.New("middleware: unknown signing key")
 	// ErrInvalidSignature: the signature does not verify (401 invalid_token).
 	ErrInvalidSignature = errors.New("middleware: invalid token signature")
+	// ErrInvalidType: the JOSE header "typ" is not one of
+	// [ValidatorConfig.Types] (401 invalid_token).
+	ErrInvalidType = errors.New("middleware: token type not accepted")
+	// ErrRejected: [ValidatorConfig.CheckClaims] refused the token with an
+	// error that is not an [*Error] (401 invalid_token). The *Error wraps both
+	// ErrRejected and that error.
+	ErrRejected = errors.New("middleware: token rejected by policy")
 	// ErrMissingClaim: a required claim (exp, iss or aud) is absent (401 invalid_token).
 	ErrMissingClaim = errors.New("middleware: token lacks a required claim")
 	// ErrExpired: exp is in the past, beyond the leeway (401 invalid_token).
@@ -71,7 +79,9 @@ type Error struct {
 	// Description is the error_description: a short human-readable reason,
 	// such as "token expired". It never contains the token.
 	Description string
-	// Status is the HTTP status: 400, 401 or 403.
+	// Status is the HTTP status: 400, 401 or 403. [WriteError] derives a zero
+	// Status from Code: 400 for invalid_request, 403 for insufficient_scope,
+	// 401 otherwise.
 	Status int
 	// Scope lists the required scopes, space-separated, for insufficient_scope.
 	Scope string

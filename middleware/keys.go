@@ -30,26 +30,28 @@ type keySnapshot struct {
 	fetched time.Time // when the fetch completed (monotonic)
 }
 
-// find returns the key for kid that can verify alg. known reports whether the
-// key set has a key with that kid at all. An empty kid matches only when the
-// set holds exactly one key usable with alg.
-func (s *keySnapshot) find(kid string, alg jwa.SignatureAlgorithm) (raw any, known bool) {
+// find returns the keys to try for kid and alg: those of the set with that kid
+// (the caller tries each key usableWith alg until one verifies, since during a
+// rotation a JWKS may legitimately list one kid twice, say for two algorithms),
+// and whether any of them is usable. known reports whether the key set has a
+// key with that kid at all. An empty kid matches only when the set holds
+// exactly one key usable with alg; with several, the token is ambiguous and
+// treated as unknown.
+func (s *keySnapshot) find(kid string, alg jwa.SignatureAlgorithm) (keys []verifyKey, usable, known bool) {
 	candidates := s.all
 	if kid != "" {
 		candidates, known = s.byKid[kid]
 	}
-	var found any
 	n := 0
 	for _, k := range candidates {
 		if k.usableWith(alg) {
-			found = k.raw
 			n++
 		}
 	}
-	if kid == "" && n != 1 {
-		return nil, false // none or ambiguous: treat as unknown
+	if n == 0 || (kid == "" && n != 1) {
+		return nil, false, known // none, or ambiguous: treat as unknown
 	}
-	return found, known
+	return candidates, true, known
 }
 
 // usableWith reports whether the key may verify a signature made with alg: its
@@ -73,6 +75,17 @@ func (k verifyKey) usableWith(alg jwa.SignatureAlgorithm) bool {
 	case jwa.EdDSA:
 		_, ok := k.raw.(ed25519.PublicKey)
 		return ok
+	}
+	return false
+}
+
+// supportedAlg reports whether usableWith can ever match a key for alg; it
+// must list exactly the algorithms usableWith handles.
+func supportedAlg(alg jwa.SignatureAlgorithm) bool {
+	switch alg {
+	case jwa.RS256, jwa.RS384, jwa.RS512, jwa.PS256, jwa.PS384, jwa.PS512,
+		jwa.ES256, jwa.ES384, jwa.ES512, jwa.EdDSA:
+		return true
 	}
 	return false
 }
@@ -130,13 +143,19 @@ type keyCache struct {
 	timeout    time.Duration // bound of one fetch
 	refresh    time.Duration // age after which keys are refreshed in the background
 	minRefetch time.Duration // least time between two on-demand (or two background) fetches
+	epoch      time.Time     // base of the monotonic clock readings below
 
 	keys atomic.Pointer[keySnapshot] // never nil after load
 
-	mu          sync.Mutex // guards the fields below
-	lastRefetch time.Time  // start of the latest fetch for an unknown kid
-	lastRefresh time.Time  // start of the latest background refresh
-	flight      *keyFlight // the running fetch, or nil
+	// nextRefresh and nextRefetch are the earliest times, as c.since() values,
+	// at which a background refresh or an on-demand refetch may start. The
+	// request path reads them without the lock, so stale keys in front of a
+	// failing server cost an atomic load, not a mutex. Written under mu.
+	nextRefresh atomic.Int64
+	nextRefetch atomic.Int64
+
+	mu     sync.Mutex                // serializes starting and ending fetches
+	flight atomic.Pointer[keyFlight] // the running fetch, or nil; written under mu
 }
 
 // keyFlight is one fetch; done is closed when it ends, after err is set.
@@ -145,8 +164,12 @@ type keyFlight struct {
 	err  error
 }
 
+// since returns the monotonic time since c.epoch.
+func (c *keyCache) since() int64 { return int64(time.Since(c.epoch)) }
+
 // load fetches the key set synchronously; used once, at construction.
 func (c *keyCache) load(ctx context.Context) error {
+	c.epoch = time.Now()
 	return c.fetch(ctx)
 }
 
@@ -169,22 +192,30 @@ func (c *keyCache) fetch(ctx context.Context) error {
 	return nil
 }
 
-// key returns the raw public key for kid and alg, refetching the key set once
-// (within the rate limit) if kid is unknown. It returns when ctx ends.
-func (c *keyCache) key(ctx context.Context, kid string, alg jwa.SignatureAlgorithm) (any, *Error) {
+// key returns the keys to try for kid and alg (at least one of them usable
+// with alg), refetching the key set once (within the rate limit) if kid is
+// unknown. It returns when ctx ends.
+func (c *keyCache) key(ctx context.Context, kid string, alg jwa.SignatureAlgorithm) ([]verifyKey, *Error) {
 	snap := c.keys.Load()
-	raw, known := snap.find(kid, alg)
-	if raw != nil {
-		if time.Since(snap.fetched) >= c.refresh {
-			c.start(ctx, true)
+	keys, usable, known := snap.find(kid, alg)
+	if usable {
+		if time.Since(snap.fetched) >= c.refresh && c.since() >= c.nextRefresh.Load() {
+			c.start(true)
 		}
-		return raw, nil
+		return keys, nil
 	}
 	if known {
 		return nil, tokenError(ErrUnknownKey, "signing key does not match the token's algorithm")
 	}
-	f := c.start(ctx, false)
+	f := c.start(false)
 	if f == nil {
+		// Rate limited. A fetch may have ended since snap was loaded.
+		if keys, usable, known = c.keys.Load().find(kid, alg); usable {
+			return keys, nil
+		}
+		if known {
+			return nil, tokenError(ErrUnknownKey, "signing key does not match the token's algorithm")
+		}
 		return nil, tokenError(ErrUnknownKey, "unknown signing key")
 	}
 	select {
@@ -192,8 +223,8 @@ func (c *keyCache) key(ctx context.Context, kid string, alg jwa.SignatureAlgorit
 	case <-ctx.Done():
 		return nil, tokenError(fmt.Errorf("%w: %w", ErrKeysUnavailable, ctx.Err()), "signing keys unavailable")
 	}
-	if raw, known = c.keys.Load().find(kid, alg); raw != nil {
-		return raw, nil
+	if keys, usable, known = c.keys.Load().find(kid, alg); usable {
+		return keys, nil
 	}
 	if known {
 		return nil, tokenError(ErrUnknownKey, "signing key does not match the token's algorithm")
@@ -208,32 +239,41 @@ func (c *keyCache) key(ctx context.Context, kid string, alg jwa.SignatureAlgorit
 // starts one only if the last on-demand fetch started at least minRefetch ago;
 // in the background (keys older than refresh) only if the keys are still stale
 // and the last background fetch started at least minRefetch ago, so a failing
-// server is not asked on every request. Otherwise it returns nil. The fetch runs
-// on its own timeout, detached from ctx's cancellation, so a caller that goes
-// away does not fail it for the others.
-func (c *keyCache) start(ctx context.Context, background bool) *keyFlight {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.flight != nil {
-		return c.flight
-	}
-	last := &c.lastRefetch
+// server is not asked on every request. Otherwise it returns nil; a rate-limited
+// on-demand request that arrives while no fetch runs does not take the lock.
+//
+// The fetch runs on context.Background() with its own timeout, not on the
+// context of the request that happened to start it: the request may go away
+// without failing the fetch for the others, and nothing the request carries
+// (its token, stored by NewContext, trace spans, deadlines) reaches the key
+// set request.
+func (c *keyCache) start(background bool) *keyFlight {
+	next := &c.nextRefetch
 	if background {
-		last = &c.lastRefresh
-		if time.Since(c.keys.Load().fetched) < c.refresh {
-			return nil // another request's fetch just finished
-		}
+		next = &c.nextRefresh
 	}
-	if !last.IsZero() && time.Since(*last) < c.minRefetch {
+	if c.since() < next.Load() && (background || c.flight.Load() == nil) {
 		return nil
 	}
-	*last = time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.flight.Load(); f != nil {
+		return f
+	}
+	if background && time.Since(c.keys.Load().fetched) < c.refresh {
+		return nil // another request's fetch just finished
+	}
+	now := c.since()
+	if now < next.Load() {
+		return nil
+	}
+	next.Store(now + int64(c.minRefetch))
 	f := &keyFlight{done: make(chan struct{})}
-	c.flight = f
+	c.flight.Store(f)
 	go func() {
-		err := c.fetch(context.WithoutCancel(ctx))
+		err := c.fetch(context.Background())
 		c.mu.Lock()
-		c.flight = nil
+		c.flight.Store(nil)
 		c.mu.Unlock()
 		f.err = err
 		close(f.done)

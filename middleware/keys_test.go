@@ -99,21 +99,29 @@ func TestConcurrentUnknownKidShareOneFetch(t *testing.T) {
 func TestBackgroundRefresh(t *testing.T) {
 	a, v, ct := newValidator(t, middleware.ValidatorConfig{RefreshInterval: time.Millisecond, MinRefetchInterval: time.Millisecond})
 	tok := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
-	require.Eventually(t, func() bool {
+	assert.EventuallyWithT(t, func(c *assert.CollectT) {
 		_, err := v.Validate(context.Background(), tok)
-		require.NoError(t, err, "stale keys keep serving while refreshing")
-		return ct.count("/jwks") >= 2
+		assert.NoError(c, err, "stale keys keep serving while refreshing")
+		assert.GreaterOrEqual(c, ct.count("/jwks"), 2)
 	}, 5*time.Second, 5*time.Millisecond)
 }
 
-// gatedJWKS serves the authority's JWKS through a gate that can hold requests.
+// gatedJWKS serves the authority's JWKS through a gate that can hold requests,
+// or fail them with 503; it counts the requests it receives.
 type gatedJWKS struct {
-	a    *testutil.Authority
-	hold atomic.Bool
-	gate chan struct{}
+	a     *testutil.Authority
+	hold  atomic.Bool
+	fail  atomic.Bool
+	gate  chan struct{}
+	count atomic.Int32
 }
 
 func (g *gatedJWKS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.count.Add(1)
+	if g.fail.Load() {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
 	if g.hold.Load() {
 		select {
 		case <-g.gate:
@@ -131,16 +139,24 @@ func (g *gatedJWKS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.Copy(w, resp.Body)
 }
 
-func TestUnknownKidHonoursContext(t *testing.T) {
+// newGated returns an authority and a validator that fetches its keys
+// through a gatedJWKS.
+func newGated(t *testing.T, cfg middleware.ValidatorConfig) (*testutil.Authority, *gatedJWKS, *middleware.Validator) {
+	t.Helper()
 	a := testutil.NewAuthority(t, testutil.Options{})
 	g := &gatedJWKS{a: a, gate: make(chan struct{})}
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
-	v, err := middleware.NewValidator(context.Background(), middleware.ValidatorConfig{
-		Issuer: a.Issuer(), JWKSURL: srv.URL, Audience: []string{"api"}, MinRefetchInterval: time.Nanosecond,
-	})
+	cfg.Issuer, cfg.JWKSURL, cfg.Audience = a.Issuer(), srv.URL, []string{"api"}
+	v, err := middleware.NewValidator(context.Background(), cfg)
 	require.NoError(t, err)
+	return a, g, v
+}
 
+func TestUnknownKidHonoursContext(t *testing.T) {
+	// MinRefetchInterval is long: once the caller gives up, only the fetch it
+	// started can bring the new key; no later request may start another.
+	a, g, v := newGated(t, middleware.ValidatorConfig{MinRefetchInterval: time.Hour})
 	g.hold.Store(true)
 	a.RotateKey()
 	tok := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
@@ -148,7 +164,7 @@ func TestUnknownKidHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = v.Validate(ctx, tok)
+	_, err := v.Validate(ctx, tok)
 	require.ErrorIs(t, err, middleware.ErrKeysUnavailable)
 	require.True(t, errors.Is(err, context.DeadlineExceeded))
 	assert.Less(t, time.Since(start), 2*time.Second)
@@ -160,4 +176,96 @@ func TestUnknownKidHonoursContext(t *testing.T) {
 		_, err := v.Validate(context.Background(), tok)
 		return err == nil
 	}, 5*time.Second, 5*time.Millisecond)
+	assert.EqualValues(t, 2, g.count.Load(), "the construction fetch and the one detached refetch")
+}
+
+// A failing key server is asked in the background at most once per
+// MinRefetchInterval, and the old keys keep serving meanwhile.
+func TestBackgroundRefreshFailing(t *testing.T) {
+	t.Run("once", func(t *testing.T) {
+		a, g, v := newGated(t, middleware.ValidatorConfig{RefreshInterval: time.Millisecond, MinRefetchInterval: time.Hour})
+		tok := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
+		g.fail.Store(true)
+		time.Sleep(5 * time.Millisecond) // the keys are stale
+		for range 200 {
+			_, err := v.Validate(context.Background(), tok)
+			require.NoError(t, err, "old keys keep serving")
+		}
+		require.Eventually(t, func() bool { return g.count.Load() == 2 }, 5*time.Second, time.Millisecond)
+		for range 200 {
+			_, err := v.Validate(context.Background(), tok)
+			require.NoError(t, err, "old keys keep serving after a failed refresh")
+		}
+		time.Sleep(20 * time.Millisecond)
+		assert.EqualValues(t, 2, g.count.Load(), "one failed refresh, no retry within MinRefetchInterval")
+	})
+	t.Run("rate", func(t *testing.T) {
+		const interval, window = 100 * time.Millisecond, 550 * time.Millisecond
+		a, g, v := newGated(t, middleware.ValidatorConfig{RefreshInterval: time.Millisecond, MinRefetchInterval: interval})
+		tok := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
+		g.fail.Store(true)
+		n := 0
+		for deadline := time.Now().Add(window); time.Now().Before(deadline); n++ {
+			_, err := v.Validate(context.Background(), tok)
+			require.NoError(t, err)
+		}
+		time.Sleep(20 * time.Millisecond) // let the last attempt reach the server
+		refreshes := int(g.count.Load()) - 1
+		t.Logf("%d validations, %d background refreshes", n, refreshes)
+		assert.GreaterOrEqual(t, refreshes, 2, "the failing server is retried")
+		assert.LessOrEqual(t, refreshes, int(window/interval)+2, "at most once per MinRefetchInterval")
+
+		// Once the server recovers, a refresh succeeds.
+		g.fail.Store(false)
+		a.RotateKey()
+		fresh := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
+		assert.EventuallyWithT(t, func(c *assert.CollectT) {
+			_, err := v.Validate(context.Background(), fresh)
+			assert.NoError(c, err)
+		}, 5*time.Second, 10*time.Millisecond)
+	})
+}
+
+type ctxKey struct{}
+
+// valueSpy is a transport that records whether the requests it sees carry
+// values of the context that triggered them.
+type valueSpy struct {
+	base   http.RoundTripper
+	leaked atomic.Int32
+	seen   atomic.Int32
+}
+
+func (s *valueSpy) RoundTrip(req *http.Request) (*http.Response, error) {
+	s.seen.Add(1)
+	if _, ok := middleware.TokenFromContext(req.Context()); ok || req.Context().Value(ctxKey{}) != nil {
+		s.leaked.Add(1)
+	}
+	return s.base.RoundTrip(req)
+}
+
+// Key set fetches started by a request run on a context of their own: the
+// request's values (its token, trace spans) never reach the JWKS client.
+func TestKeyFetchDropsRequestContext(t *testing.T) {
+	a := testutil.NewAuthority(t, testutil.Options{})
+	spy := &valueSpy{base: a.Client().Transport}
+	v, err := middleware.NewValidator(context.Background(), middleware.ValidatorConfig{
+		Issuer: a.Issuer(), Audience: []string{"api"}, HTTPClient: &http.Client{Transport: spy},
+		RefreshInterval: 50 * time.Millisecond, MinRefetchInterval: time.Millisecond,
+	})
+	require.NoError(t, err)
+	reqCtx := context.WithValue(middleware.NewContext(context.Background(), "caller-token"), ctxKey{}, "span")
+	before := spy.seen.Load()
+
+	a.RotateKey() // unknown kid: an on-demand refetch
+	_, err = v.Validate(reqCtx, a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}}))
+	require.NoError(t, err)
+	require.Greater(t, spy.seen.Load(), before)
+
+	time.Sleep(60 * time.Millisecond) // stale: a background refresh
+	n := spy.seen.Load()
+	_, err = v.Validate(reqCtx, a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}}))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return spy.seen.Load() > n }, 5*time.Second, time.Millisecond)
+	assert.Zero(t, spy.leaked.Load(), "a key set request carried the caller's context values")
 }

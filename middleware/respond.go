@@ -8,7 +8,8 @@ import (
 	"strings"
 )
 
-// WriteError writes the RFC 6750 §3 answer for err: the status, a
+// WriteError writes the RFC 6750 §3 answer for err: the status (derived from
+// the code when [Error.Status] is zero or not a valid status), a
 // WWW-Authenticate challenge naming realm, and for requests that carried
 // credentials a small JSON body {"error": ..., "error_description": ...}.
 // A refusal for missing credentials (Code "") gets the bare challenge and no
@@ -22,11 +23,15 @@ func WriteError(w http.ResponseWriter, realm string, err error) {
 	if !errors.As(err, &e) {
 		e = tokenError(err, "token could not be validated")
 	}
+	status := e.Status
+	if status < 100 || status > 999 { // zero, or one WriteHeader would panic on
+		status = statusFor(e.Code)
+	}
 	h := w.Header()
 	h.Set("WWW-Authenticate", challenge(realm, e))
 	h.Set("Cache-Control", "no-store")
 	if e.Code == "" {
-		w.WriteHeader(e.Status)
+		w.WriteHeader(status)
 		return
 	}
 	body, _ := json.Marshal(struct {
@@ -38,8 +43,20 @@ func WriteError(w http.ResponseWriter, realm string, err error) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(e.Status)
+	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// statusFor is the RFC 6750 §3.1 status of an error code, for an [*Error]
+// built without a Status.
+func statusFor(code string) int {
+	switch code {
+	case CodeInvalidRequest:
+		return http.StatusBadRequest
+	case CodeInsufficientScope:
+		return http.StatusForbidden
+	}
+	return http.StatusUnauthorized
 }
 
 // challenge builds the WWW-Authenticate value of RFC 6750 §3.

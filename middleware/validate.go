@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -19,14 +21,30 @@ type joseHeader struct {
 	Crit json.RawMessage `json:"crit"`
 }
 
+// typedHeader adds "typ", decoded only when ValidatorConfig.Types is set so
+// that an unchecked "typ" costs no allocation.
+type typedHeader struct {
+	joseHeader
+	Typ string `json:"typ"`
+}
+
 // Validate verifies token as a compact-serialized JWS (RFC 7515) signed with an
 // allowed algorithm by a key of the key set, and validates its claims: "iss"
 // equals the issuer, "aud" contains a configured audience, "exp" is present and
-// not past, "nbf" and "iat" are not in the future (all with leeway). It returns
-// the parsed claims, or an [*Error] (401 invalid_token) wrapping ErrMalformedToken,
+// not past, "nbf" and "iat" are not in the future (all with leeway). When
+// configured, the header "typ" must be one of [ValidatorConfig.Types] (checked
+// once the signature verifies) and [ValidatorConfig.CheckClaims], called last,
+// must accept the claims. It returns the parsed
+// claims, or an [*Error] (401 invalid_token) wrapping ErrMalformedToken,
 // ErrUnsupportedAlgorithm, ErrUnknownKey, ErrKeysUnavailable,
-// ErrInvalidSignature, ErrMissingClaim, ErrExpired, ErrNotYetValid,
-// ErrInvalidIssuer or ErrInvalidAudience.
+// ErrInvalidSignature, ErrInvalidType, ErrMissingClaim, ErrExpired,
+// ErrNotYetValid, ErrInvalidIssuer, ErrInvalidAudience or ErrRejected (or the
+// *Error CheckClaims returned).
+//
+// Keys come only from the configured key set: header parameters that name or
+// carry a key ("jwk", "jku", "x5u", "x5c") are ignored, never fetched or used.
+// When the set holds several keys with the token's "kid" (as during a
+// rotation), each key usable with the token's "alg" is tried.
 //
 // An unknown "kid" may make Validate wait for a key set refetch; it returns
 // when ctx ends.
@@ -40,10 +58,15 @@ func (v *Validator) Validate(ctx context.Context, token string) (jwt.Token, erro
 	if err != nil {
 		return nil, tokenError(ErrMalformedToken, "malformed token header")
 	}
-	var hdr joseHeader
-	if err := json.Unmarshal(hdrJSON, &hdr); err != nil {
+	var th typedHeader
+	var dst any = &th.joseHeader
+	if v.types != nil {
+		dst = &th
+	}
+	if err := json.Unmarshal(hdrJSON, dst); err != nil {
 		return nil, tokenError(ErrMalformedToken, "malformed token header")
 	}
+	hdr := &th.joseHeader
 	if hdr.Crit != nil {
 		// RFC 7515 §4.1.11: no extension is understood here, so none may be critical.
 		return nil, tokenError(ErrMalformedToken, "unsupported critical header")
@@ -53,7 +76,7 @@ func (v *Validator) Validate(ctx context.Context, token string) (jwt.Token, erro
 	if !ok {
 		return nil, tokenError(ErrUnsupportedAlgorithm, "signing algorithm not allowed")
 	}
-	key, kerr := v.keys.key(ctx, hdr.Kid, alg)
+	keys, kerr := v.keys.key(ctx, hdr.Kid, alg)
 	if kerr != nil {
 		return nil, kerr
 	}
@@ -61,8 +84,19 @@ func (v *Validator) Validate(ctx context.Context, token string) (jwt.Token, erro
 	if err != nil {
 		return nil, tokenError(ErrMalformedToken, "malformed token signature")
 	}
-	if err := verifier.Verify([]byte(token[:len(h64)+1+len(p64)]), sig, key); err != nil {
+	input := []byte(token[:len(h64)+1+len(p64)])
+	verified := false
+	for _, k := range keys {
+		if k.usableWith(alg) && verifier.Verify(input, sig, k.raw) == nil {
+			verified = true
+			break
+		}
+	}
+	if !verified {
 		return nil, tokenError(ErrInvalidSignature, "invalid token signature")
+	}
+	if v.types != nil && !slices.Contains(v.types, normalizeType(th.Typ)) {
+		return nil, tokenError(ErrInvalidType, "token type not accepted")
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(p64)
 	if err != nil {
@@ -77,6 +111,15 @@ func (v *Validator) Validate(ctx context.Context, token string) (jwt.Token, erro
 	}
 	if err := v.checkClaims(claims); err != nil {
 		return nil, err
+	}
+	if v.check != nil {
+		if err := v.check(claims); err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				return nil, e
+			}
+			return nil, tokenError(fmt.Errorf("%w: %w", ErrRejected, err), "token rejected by policy")
+		}
 	}
 	return claims, nil
 }

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // Defaults of [ValidatorConfig].
@@ -53,10 +55,51 @@ type ValidatorConfig struct {
 	// Algorithms lists the accepted "alg" values. Default [DefaultAlgorithms].
 	// "none" and HS256/HS384/HS512 are refused by NewValidator: keys come from a
 	// public key set, and a public key must never serve as an HMAC secret.
+	// So is any algorithm not in [DefaultAlgorithms] (such as ES256K), for which
+	// no key of the set would ever be used.
 	Algorithms []jwa.SignatureAlgorithm
 
+	// Types lists the accepted values of the JOSE header "typ", compared
+	// case-insensitively and with an "application/" prefix ignored, so "at+jwt"
+	// also accepts "application/at+jwt" (RFC 9068 §2.1). A token without a
+	// "typ" header is then refused. Default empty: "typ" is not checked.
+	//
+	// Set Types to []string{"at+jwt"} only if the authorization server marks
+	// its access tokens so (RFC 9068); it is what keeps an ID token, whose "aud"
+	// may well be this service, from being accepted as an access token. Many
+	// servers, Keycloak among them, send "typ": "JWT" in the header of access
+	// and ID tokens alike (recent Keycloak versions send "at+jwt" for a client's
+	// access tokens only when its RFC 9068 access token header option is
+	// turned on); with those, Types would refuse every token or none, so tell
+	// the kinds apart with CheckClaims instead.
+	Types []string
+
+	// CheckClaims, if set, is called with the claims of a token that passed
+	// every built-in check (signature, "typ", "iss", "aud", "exp", "nbf",
+	// "iat"); a non-nil error refuses the token. An [*Error] (found with
+	// errors.As) is returned as it is; any other error becomes a 401
+	// invalid_token with the description "token rejected by policy", wrapping
+	// [ErrRejected] and the error, whose text never reaches the client.
+	//
+	// Keycloak, for example, names the kind of a token in its "typ" claim:
+	// "Bearer" for access tokens, "ID" for ID tokens, "Refresh" for refresh
+	// tokens. To accept only access tokens:
+	//
+	//	CheckClaims: func(t jwt.Token) error {
+	//		if typ, _ := t.Get("typ"); typ != "Bearer" {
+	//			return errors.New("not an access token")
+	//		}
+	//		return nil
+	//	},
+	//
+	// It is called concurrently and must not keep t beyond the call unless it
+	// only reads it.
+	CheckClaims func(jwt.Token) error
+
 	// Leeway is the clock skew tolerated for "exp", "nbf" and "iat".
-	// Default [DefaultLeeway] (30s); negative means none.
+	// Default [DefaultLeeway] (30s) when zero; a negative Leeway means no
+	// leeway at all (the same as a leeway of 0, which cannot be expressed with
+	// zero since zero selects the default).
 	Leeway time.Duration
 
 	// RefreshInterval is the age after which the key set is refetched in the
@@ -94,6 +137,8 @@ type Validator struct {
 	leeway    time.Duration
 	now       func() time.Time
 	keys      *keyCache
+	types     []string // normalized Types; nil when typ is not checked
+	check     func(jwt.Token) error
 }
 
 // NewValidator returns a Validator for cfg. It runs discovery (when JWKSURL is
@@ -117,6 +162,14 @@ func NewValidator(ctx context.Context, cfg ValidatorConfig) (*Validator, error) 
 		algs:      make(map[jwa.SignatureAlgorithm]jws.Verifier),
 		leeway:    max(cmp.Or(cfg.Leeway, DefaultLeeway), 0),
 		now:       cfg.Now,
+		check:     cfg.CheckClaims,
+	}
+	for _, typ := range cfg.Types {
+		n := normalizeType(typ)
+		if n == "" {
+			return nil, errors.New("middleware: ValidatorConfig.Types must not contain empty values")
+		}
+		v.types = append(v.types, n)
 	}
 	if v.now == nil {
 		v.now = time.Now
@@ -129,6 +182,9 @@ func NewValidator(ctx context.Context, cfg ValidatorConfig) (*Validator, error) 
 		switch alg {
 		case jwa.NoSignature, jwa.HS256, jwa.HS384, jwa.HS512:
 			return nil, fmt.Errorf("middleware: algorithm %q is not allowed with a public key set", alg)
+		}
+		if !supportedAlg(alg) {
+			return nil, fmt.Errorf("middleware: algorithm %q is not supported: no key of a key set is ever used with it (supported: %v)", alg, DefaultAlgorithms())
 		}
 		verifier, err := jws.NewVerifier(alg)
 		if err != nil {
@@ -161,4 +217,11 @@ func NewValidator(ctx context.Context, cfg ValidatorConfig) (*Validator, error) 
 		return nil, err
 	}
 	return v, nil
+}
+
+// normalizeType returns the comparable form of a "typ" value (RFC 7515
+// §4.1.9): lower case, without an "application/" prefix.
+func normalizeType(typ string) string {
+	typ = strings.ToLower(typ)
+	return strings.TrimPrefix(typ, "application/")
 }

@@ -30,7 +30,7 @@ import (
 )
 
 // craft builds a compact JWS from a header and claims, signed by sign.
-func craft(t *testing.T, header, claims map[string]any, sign func(input []byte) []byte) string {
+func craft(t testing.TB, header, claims map[string]any, sign func(input []byte) []byte) string {
 	t.Helper()
 	c, err := json.Marshal(claims)
 	require.NoError(t, err)
@@ -38,7 +38,7 @@ func craft(t *testing.T, header, claims map[string]any, sign func(input []byte) 
 }
 
 // craftRaw is craft with the payload given as bytes.
-func craftRaw(t *testing.T, header map[string]any, payload []byte, sign func(input []byte) []byte) string {
+func craftRaw(t testing.TB, header map[string]any, payload []byte, sign func(input []byte) []byte) string {
 	t.Helper()
 	h, err := json.Marshal(header)
 	require.NoError(t, err)
