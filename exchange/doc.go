@@ -15,11 +15,19 @@
 //     The shared call runs on its own deadline ([Options.FlightTimeout]); a
 //     caller whose context ends returns at once, the others still get the
 //     token.
-//   - An entry lives until the earlier of the issued token's expiry and the
-//     subject token's "exp" (when it is a JWT), minus [Options.Skew]. An
-//     expired entry is never served.
+//   - At most [Options.MaxInFlight] exchanges are in progress at once; a
+//     flight waits for a slot within its FlightTimeout.
+//   - An entry lives until the earlier of the issued token's end (its
+//     expires_in, or its JWT "exp" if earlier) minus min([Options.Skew],
+//     a quarter of its life), and the subject token's "exp" (when it is a
+//     JWT) minus the skew. An expired entry is never served. A subject
+//     token that has expired, or expires within the skew, is refused with
+//     [ErrSubjectExpired] without asking the authority.
 //   - Refresh-ahead: after [Options.RefreshAhead] of its life, a hit returns
-//     the cached token and starts one background exchange for a new one.
+//     the cached token and starts one background exchange for a new one,
+//     when a slot is free and the issued token (not the subject's "exp")
+//     ends the entry. A refresh the authority refuses permanently removes
+//     the entry.
 //   - Permanent refusals (invalid_grant, invalid_target, ...) are remembered
 //     for [Options.NegativeTTL]; temporary failures are never cached.
 //

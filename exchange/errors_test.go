@@ -53,11 +53,32 @@ func TestNegativeCacheOff(t *testing.T) {
 
 func TestRevokedSubjectIsRefused(t *testing.T) {
 	// RFC 8693 §2.2.2: an unacceptable subject token is invalid_request.
+	// This one is signed by a key the authority does not know.
 	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
-	expired := e.a.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(-time.Minute), IssuedAt: t0.Add(-time.Hour)})
-	_, err := e.x.Exchange(context.Background(), expired, exchange.Target{})
+	other := testutil.NewAuthority(t, testutil.Options{Now: e.clock.Now, Algorithm: "ES256"})
+	foreign := other.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(time.Hour)})
+	_, err := e.x.Exchange(context.Background(), foreign, exchange.Target{})
 	require.ErrorIs(t, err, authority.ErrInvalidRequest)
-	noToken(t, err, expired)
+	noToken(t, err, foreign)
+	assert.Equal(t, 1, e.exchanges())
+}
+
+func TestExpiredSubjectIsRefusedLocally(t *testing.T) {
+	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
+	for _, exp := range []time.Duration{-time.Minute, 0, exchange.DefaultSkew - time.Second, exchange.DefaultSkew} {
+		subject := e.a.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(exp), IssuedAt: t0.Add(-time.Hour)})
+		_, err := e.x.Exchange(context.Background(), subject, exchange.Target{})
+		require.ErrorIs(t, err, exchange.ErrSubjectExpired, "exp in %v", exp)
+		noToken(t, err, subject)
+	}
+	assert.Equal(t, 0, e.exchanges(), "the authority is not asked")
+	assert.Equal(t, uint64(0), e.x.Stats().Misses)
+
+	// Just outside the skew it is exchanged.
+	subject := e.a.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(exchange.DefaultSkew + time.Second)})
+	_, err := e.x.Exchange(context.Background(), subject, exchange.Target{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, e.exchanges())
 }
 
 func TestAuthorityFaults(t *testing.T) {

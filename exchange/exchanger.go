@@ -21,8 +21,24 @@ type Exchanger struct {
 	cache    Cache
 	negative *otter.Cache[Key, error] // nil when the negative cache is off
 	flights  singleflight.Group       // keyed by string(Key[:])
-	stats    counters
+	// slots holds one element per exchange in progress (MaxInFlight).
+	slots chan struct{}
+	// claims holds the keys whose refresh a hit has claimed in the last
+	// refreshRetry, so that one hit starts it and a failed or skipped
+	// refresh is retried no sooner than refreshRetry later. It lives here,
+	// not in the Entry, because a shared Cache may return copies.
+	claims *otter.Cache[Key, struct{}]
+	stats  counters
 }
+
+// ErrSubjectExpired is returned, without asking the authority, when the
+// subject token has expired or is about to (its JWT "exp" is within
+// [Options.Skew]); a gateway answers 401 invalid_token.
+var ErrSubjectExpired = errors.New("exchange: the subject token has expired or is about to")
+
+// errRefreshSkipped is the result of a refresh that found no free slot. A
+// caller that joined it starts a flight of its own.
+var errRefreshSkipped = errors.New("exchange: refresh skipped: no free slot")
 
 // New returns an Exchanger that obtains tokens from client. It makes no
 // request.
@@ -41,6 +57,7 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 		opts:     opts,
 		identity: identityDigest(client.Identity()),
 		cache:    opts.Cache,
+		slots:    make(chan struct{}, opts.MaxInFlight),
 	}
 	if x.cache == nil {
 		mc, err := NewMemoryCache(MemoryOptions{MaxEntries: opts.MaxEntries, MaxBytes: opts.MaxBytes, Now: userNow})
@@ -48,6 +65,16 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 			return nil, err
 		}
 		x.cache = mc
+	}
+	co := &otter.Options[Key, struct{}]{
+		MaximumSize:      refreshClaimsMax,
+		ExpiryCalculator: otter.ExpiryWriting[Key, struct{}](refreshRetry),
+	}
+	if userNow != nil {
+		co.Clock = clock{userNow}
+	}
+	if x.claims, err = otter.New(co); err != nil {
+		return nil, fmt.Errorf("exchange: refresh claims: %w", err)
 	}
 	if opts.NegativeTTL > 0 {
 		no := &otter.Options[Key, error]{
@@ -70,10 +97,12 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 // the authority; if ctx ends first, Exchange returns its error at once and
 // the request goes on for the others.
 //
-// Errors from the authority are returned wrapped: use [errors.As] with
-// *[authority.Error], or [authority.IsTemporary]. They never contain a
-// token. The returned Token is shared with the cache and other callers:
-// it must not be modified.
+// A subject token that is a JWT whose "exp" has passed or is within
+// [Options.Skew] is refused with [ErrSubjectExpired] unless a token for it
+// is cached. Errors from the authority are returned wrapped: use
+// [errors.As] with *[authority.Error], or [authority.IsTemporary]. They
+// never contain a token. The returned Token is shared with the cache and
+// other callers: it must not be modified.
 //
 // Exchange prepares target on every call; a caller that uses the same
 // target for many requests should [Target.Prepare] it once and call
@@ -102,12 +131,15 @@ func (x *Exchanger) ExchangePrepared(ctx context.Context, subjectToken string, p
 	if e, ok := x.cache.Get(key); ok && e != nil && e.Token != nil {
 		now := x.opts.Now()
 		if now.Before(e.Expires) {
-			x.stats.hit(&key)
-			if e.claimRefresh(now.UnixNano(), now.Add(refreshRetry).UnixNano()) {
-				x.refresh(ctx, key, subjectToken, actor, p)
+			x.stats.hit()
+			if !e.RefreshAt.IsZero() && !now.Before(e.RefreshAt) && x.claimRefresh(key) {
+				x.refresh(ctx, key, e, subjectToken, actor, p)
 			}
 			return e.Token, nil
 		}
+	}
+	if !x.subjectUsable(x.opts.Now(), subjectToken) {
+		return nil, ErrSubjectExpired
 	}
 	if x.negative != nil {
 		if err, ok := x.negative.GetIfPresent(key); ok {
@@ -125,19 +157,43 @@ func (x *Exchanger) ExchangePrepared(ctx context.Context, subjectToken string, p
 // the end of ctx, whichever comes first.
 func (x *Exchanger) wait(ctx context.Context, key Key, subjectToken, actor string, p *Prepared) (*authority.Token, error) {
 	x.stats.misses.Add(1)
-	ch := x.flights.DoChan(string(key[:]), func() (any, error) {
-		return x.flight(ctx, key, subjectToken, actor, p, false)
-	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
+	for {
+		ch := x.flights.DoChan(string(key[:]), func() (any, error) {
+			return x.flight(ctx, key, subjectToken, actor, p)
+		})
+		select {
+		case r := <-ch:
+			if errors.Is(r.Err, errRefreshSkipped) {
+				continue // joined a refresh that did not start: start a flight
+			}
+			if r.Err != nil {
+				return nil, r.Err
+			}
+			return r.Val.(*authority.Token), nil
+		case <-ctx.Done():
+			x.stats.canceled.Add(1)
+			return nil, fmt.Errorf("exchange: waiting for the authority: %w", ctx.Err())
 		}
-		return r.Val.(*authority.Token), nil
-	case <-ctx.Done():
-		x.stats.canceled.Add(1)
-		return nil, fmt.Errorf("exchange: waiting for the authority: %w", ctx.Err())
 	}
+}
+
+// claimRefresh reports whether the caller, a hit on an entry due for
+// refresh, should start the refresh: exactly one of concurrent callers
+// wins, and then no other for refreshRetry (or until the refresh
+// succeeds).
+func (x *Exchanger) claimRefresh(key Key) bool {
+	if _, ok := x.claims.GetIfPresent(key); ok {
+		return false
+	}
+	won := false
+	x.claims.Compute(key, func(_ struct{}, found bool) (struct{}, otter.ComputeOp) {
+		if found {
+			return struct{}{}, otter.CancelOp
+		}
+		won = true
+		return struct{}{}, otter.WriteOp
+	})
+	return won
 }
 
 // Invalidate removes the cached token for subjectToken and target, for
@@ -145,7 +201,12 @@ func (x *Exchanger) wait(ctx context.Context, key Key, subjectToken, actor strin
 // is removed only while it still holds that token, so that a token another
 // request has already renewed is not thrown away; a nil refused removes
 // whatever is cached. It reports whether an entry was removed. With an
-// actor, the key uses the actor's current token.
+// actor, the key uses the actor token of the target's latest exchange (see
+// [Exchanger.InvalidatePrepared]).
+//
+// The comparison and the removal are one atomic step when the Cache is a
+// [CompareAndDeleter] (as [MemoryCache] is); otherwise a token stored by a
+// concurrent refresh between them may be removed too.
 func (x *Exchanger) Invalidate(subjectToken string, target Target, refused *authority.Token) bool {
 	p, err := target.Prepare()
 	if err != nil {
@@ -155,7 +216,9 @@ func (x *Exchanger) Invalidate(subjectToken string, target Target, refused *auth
 }
 
 // InvalidatePrepared is [Exchanger.Invalidate] with a prepared target.
-// With an actor, the key uses the actor token of p's latest exchange.
+// With an actor, the key uses the actor token of p's latest exchange; if p
+// has made none, nothing can be cached for it and InvalidatePrepared
+// returns false without asking the actor's TokenSource.
 func (x *Exchanger) InvalidatePrepared(subjectToken string, p *Prepared, refused *authority.Token) bool {
 	if subjectToken == "" || p == nil {
 		return false
@@ -164,23 +227,10 @@ func (x *Exchanger) InvalidatePrepared(subjectToken string, p *Prepared, refused
 	if p.actor != nil {
 		last := p.lastActor.Load()
 		if last == nil {
-			_, sum, err := p.actorToken(context.Background())
-			if err != nil {
-				return false
-			}
-			actorSum = sum
-		} else {
-			actorSum = &last.sum
+			return false
 		}
+		actorSum = &last.sum
 	}
 	key := makeKey(subjectToken, &p.digest, &x.identity, actorSum)
-	e, ok := x.cache.Get(key)
-	if !ok || e == nil {
-		return false
-	}
-	if refused != nil && e.Token != nil && e.Token.AccessToken != refused.AccessToken {
-		return false
-	}
-	x.cache.Delete(key)
-	return true
+	return compareAndDelete(x.cache, key, holds(refused))
 }

@@ -14,21 +14,48 @@ import (
 // maxPayload bounds the JWT payload decoded for its "exp".
 const maxPayload = 16 << 10
 
-// newEntry builds the cache entry for tok, obtained at now for subject.
-func (x *Exchanger) newEntry(now time.Time, tok *authority.Token, subject string) *Entry {
-	end := tok.Expiry
-	if exp, ok := subjectExpiry(subject); ok && exp.Before(end) {
-		end = exp
+// newEntry builds the cache entry for tok, obtained at now for subject. ok
+// is false when the issued token has already expired, by Token.Expiry or
+// by its own JWT "exp".
+//
+// The issued token's end is the earlier of Token.Expiry and its JWT "exp";
+// it is brought forward by min(Skew, life/4), so that a short-lived token
+// is still cached for most of its life. The subject token's "exp" is
+// brought forward by the whole Skew, as the check before the exchange
+// does. RefreshAt is set only when the issued token's end is the earlier:
+// when the subject's ends the entry, a new token would end no later.
+func (x *Exchanger) newEntry(now time.Time, tok *authority.Token, subject string) (e *Entry, ok bool) {
+	issued := tok.Expiry
+	if exp, ok := subjectExpiry(tok.AccessToken); ok && exp.Before(issued) {
+		issued = exp
 	}
-	e := &Entry{Token: tok, Expires: end.Add(-x.opts.Skew)}
-	if life := e.Expires.Sub(now); life > 0 && x.opts.RefreshAhead > 0 {
+	life := issued.Sub(now)
+	if life <= 0 {
+		return nil, false
+	}
+	end := issued.Add(-min(x.opts.Skew, life/4))
+	issuedLimits := true
+	if exp, ok := subjectExpiry(subject); ok {
+		if limit := exp.Add(-x.opts.Skew); limit.Before(end) {
+			end, issuedLimits = limit, false
+		}
+	}
+	e = &Entry{Token: tok, Expires: end}
+	if life := end.Sub(now); life > 0 && issuedLimits && x.opts.RefreshAhead > 0 {
 		frac := x.opts.RefreshAhead
 		if x.opts.RefreshJitter > 0 {
 			frac -= x.opts.RefreshJitter * rand.Float64()
 		}
 		e.RefreshAt = now.Add(time.Duration(float64(life) * max(frac, 0)))
 	}
-	return e
+	return e, true
+}
+
+// subjectUsable reports whether subject may still be exchanged at now: it
+// is not a JWT whose "exp" is within the skew of now, or past.
+func (x *Exchanger) subjectUsable(now time.Time, subject string) bool {
+	exp, ok := subjectExpiry(subject)
+	return !ok || now.Add(x.opts.Skew).Before(exp)
 }
 
 // subjectExpiry reads the "exp" claim of a JWT without verifying it; ok is

@@ -40,7 +40,10 @@ type MemoryCache struct {
 	evictions atomic.Uint64
 }
 
-var _ Cache = (*MemoryCache)(nil)
+var (
+	_ Cache             = (*MemoryCache)(nil)
+	_ CompareAndDeleter = (*MemoryCache)(nil)
+)
 
 // memItem carries the TTL to the expiry calculator.
 type memItem struct {
@@ -111,6 +114,20 @@ func (m *MemoryCache) Set(key Key, e *Entry, ttl time.Duration) {
 
 // Delete implements [Cache].
 func (m *MemoryCache) Delete(key Key) { m.c.Invalidate(key) }
+
+// CompareAndDelete implements [CompareAndDeleter]: match runs under the
+// lock of key's bucket, so no Set of key comes between it and the removal.
+func (m *MemoryCache) CompareAndDelete(key Key, match func(*Entry) bool) bool {
+	removed := false
+	m.c.ComputeIfPresent(key, func(it memItem) (memItem, otter.ComputeOp) {
+		if it.e != nil && match(it.e) {
+			removed = true
+			return it, otter.InvalidateOp
+		}
+		return it, otter.CancelOp
+	})
+	return removed
+}
 
 // Len returns the number of entries, counting some that have expired or
 // are about to be evicted.

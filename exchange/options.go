@@ -22,11 +22,19 @@ const (
 	DefaultFlightTimeout = 10 * time.Second
 	// DefaultNegativeMaxEntries bounds the refusals remembered.
 	DefaultNegativeMaxEntries = 10_000
+	// DefaultMaxInFlight bounds the exchanges with the authority in
+	// progress at once.
+	DefaultMaxInFlight = 128
 )
 
 // refreshRetry is the least time between two refresh attempts of one entry
 // after a refresh did not succeed.
 const refreshRetry = 5 * time.Second
+
+// refreshClaimsMax bounds the keys whose refresh attempt is remembered
+// (for refreshRetry each). Forgetting one early costs at most one more
+// attempt, which joins a running flight or tries for a free slot.
+const refreshClaimsMax = 10_000
 
 // Options configures an [Exchanger]. The zero value is valid: every field
 // documents its default.
@@ -43,6 +51,14 @@ type Options struct {
 	// Skew is subtracted from every entry's lifetime, so that a token is
 	// not used in its last moments. Default [DefaultSkew]; negative means
 	// none.
+	//
+	// The issued token's end is brought forward by min(Skew, life/4), life
+	// being what is left of the issued token when it arrives, so that a
+	// token living less than about 4*Skew is still cached for three
+	// quarters of its life. The subject token's "exp" is brought forward by
+	// the whole Skew: a subject token that has expired or expires within
+	// Skew is refused with [ErrSubjectExpired] without asking the
+	// authority.
 	Skew time.Duration
 	// RefreshAhead is the fraction of an entry's life (between 0 and 1)
 	// after which a hit returns the cached token and starts one background
@@ -58,11 +74,24 @@ type Options struct {
 	// hammer the authority. Temporary failures are never remembered.
 	// Default [DefaultNegativeTTL]; negative disables the negative cache.
 	NegativeTTL time.Duration
-	// FlightTimeout bounds one shared exchange with the authority. It runs
-	// independently of the contexts of the callers waiting for it. Default
+	// FlightTimeout bounds one shared exchange with the authority, the
+	// wait for a free slot (MaxInFlight) included. It runs independently of
+	// the contexts of the callers waiting for it. Default
 	// [DefaultFlightTimeout].
 	FlightTimeout time.Duration
+	// MaxInFlight bounds the exchanges with the authority in progress at
+	// once, refreshes included. A flight for a new key waits for a free
+	// slot within its FlightTimeout (its callers still return as soon as
+	// their own contexts end); a background refresh never waits: with no
+	// free slot it is skipped and tried again by a hit after a few
+	// seconds, the cached token being served meanwhile. Default
+	// [DefaultMaxInFlight].
+	MaxInFlight int
 	// Now is the clock. If nil, time.Now.
+	//
+	// It must be the same clock as the Now of the [authority.Config] the
+	// Exchanger's client was made with: [authority.Token.Expiry] is
+	// computed from the client's clock and compared with this one.
 	Now func() time.Time
 }
 
@@ -101,6 +130,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.FlightTimeout <= 0 {
 		o.FlightTimeout = DefaultFlightTimeout
+	}
+	switch {
+	case o.MaxInFlight == 0:
+		o.MaxInFlight = DefaultMaxInFlight
+	case o.MaxInFlight < 0:
+		return o, errors.New("exchange: Options.MaxInFlight must not be negative")
 	}
 	if o.MaxEntries < 0 || o.MaxBytes < 0 {
 		return o, errors.New("exchange: Options.MaxEntries and MaxBytes must not be negative")

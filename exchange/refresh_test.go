@@ -66,8 +66,8 @@ func TestRefreshAheadDoesNotBlockCallers(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, old.AccessToken, tok.AccessToken)
 	}
-	assert.Equal(t, uint64(1), e.x.Stats().Refreshes)
 	waitFor(t, "the refresh to reach the authority", func() bool { return e.x.Stats().Exchanges == 2 })
+	assert.Equal(t, uint64(1), e.x.Stats().Refreshes)
 }
 
 func TestFailedRefreshKeepsOldTokenUntilExpiry(t *testing.T) {
@@ -110,6 +110,6 @@ func TestRefreshJitterBringsRefreshForward(t *testing.T) {
 	e.clock.Advance(refreshDue)
 	_, err = e.x.Exchange(context.Background(), subject, tgt)
 	require.NoError(t, err)
-	assert.Equal(t, uint64(1), e.x.Stats().Refreshes)
 	waitFor(t, "the refresh", func() bool { return e.exchanges() == 2 })
+	assert.Equal(t, uint64(1), e.x.Stats().Refreshes)
 }

@@ -1,6 +1,9 @@
 package exchange
 
-import "sync/atomic"
+import (
+	"math/rand/v2"
+	"sync/atomic"
+)
 
 // Stats counts what an [Exchanger] did since it was created.
 type Stats struct {
@@ -13,10 +16,12 @@ type Stats struct {
 	NegativeHits uint64
 	// Exchanges are requests sent to the authority, refreshes included.
 	Exchanges uint64
-	// Refreshes are background refreshes started by hits.
+	// Refreshes are background refreshes started by hits that reached the
+	// authority (not those that joined an exchange in flight or found no
+	// free slot).
 	Refreshes uint64
-	// RefreshFailures are background refreshes that failed; the old token
-	// was kept.
+	// RefreshFailures are background refreshes that failed. The old token
+	// was kept, unless the authority refused permanently.
 	RefreshFailures uint64
 	// Errors are exchanges the authority refused or that failed.
 	Errors uint64
@@ -52,8 +57,10 @@ type counters struct {
 	canceled        atomic.Uint64
 }
 
-// hit counts a hit on the stripe chosen by the key's first byte.
-func (c *counters) hit(k *Key) { c.hits[k[0]%hitStripes].n.Add(1) }
+// hit counts a hit on a stripe chosen at random (math/rand/v2's global
+// source is per-thread and cheap), so that parallel hits on one hot key
+// spread over the stripes instead of sharing one cache line.
+func (c *counters) hit() { c.hits[rand.Uint32()%hitStripes].n.Add(1) }
 
 // Stats returns a snapshot of the counters.
 func (x *Exchanger) Stats() Stats {

@@ -1,7 +1,9 @@
 package exchange
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -65,10 +67,31 @@ func TestKeyFieldsAreSeparated(t *testing.T) {
 		}
 		keys[k] = name
 	}
-	// A subject longer than the stack buffer hashes the same way.
+	// Short subjects and one longer than the stack buffer hash as the
+	// length-prefixed encoding, computed here independently.
 	long := make([]byte, 3*stackKeyBuf)
 	for i := range long {
 		long[i] = 'x'
 	}
-	assert.Equal(t, makeKey(string(long), &a.digest, &id, nil), makeKey(string(long), &a.digest, &id, nil))
+	actor := sha256.Sum256([]byte("actor token"))
+	for _, subject := range []string{"tok", string(long)} {
+		for _, act := range []*[32]byte{nil, &actor} {
+			h := sha256.New()
+			var n [8]byte
+			binary.BigEndian.PutUint64(n[:], uint64(len(subject)))
+			h.Write(n[:])
+			h.Write([]byte(subject))
+			h.Write(a.digest[:])
+			h.Write(id[:])
+			if act == nil {
+				h.Write([]byte{0})
+			} else {
+				h.Write([]byte{1})
+				h.Write(act[:])
+			}
+			var want Key
+			h.Sum(want[:0])
+			assert.Equal(t, want, makeKey(subject, &a.digest, &id, act), "subject of %d bytes, actor %v", len(subject), act != nil)
+		}
+	}
 }

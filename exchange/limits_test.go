@@ -1,0 +1,392 @@
+package exchange_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/exchange"
+	"github.com/go-tokenexchange/tokenexchange/testutil"
+)
+
+// holdGate is a RoundTripper that, while hold is set, holds every request
+// until release is closed, and counts the requests it sees at once.
+type holdGate struct {
+	base     http.RoundTripper
+	hold     atomic.Bool
+	release  chan struct{}
+	arrived  atomic.Int64
+	inFlight atomic.Int64
+	most     atomic.Int64
+}
+
+func newHoldGate(hold bool) *holdGate {
+	g := &holdGate{release: make(chan struct{})}
+	g.hold.Store(hold)
+	return g
+}
+
+func (g *holdGate) RoundTrip(r *http.Request) (*http.Response, error) {
+	n := g.inFlight.Add(1)
+	defer g.inFlight.Add(-1)
+	for m := g.most.Load(); n > m && !g.most.CompareAndSwap(m, n); m = g.most.Load() {
+	}
+	g.arrived.Add(1)
+	if g.hold.Load() {
+		<-g.release
+	}
+	return g.base.RoundTrip(r)
+}
+
+// gatedEnv is newEnv with g between the client and the authority.
+func gatedEnv(t *testing.T, opts exchange.Options, aopts testutil.Options, g *holdGate) *env {
+	e := newEnv(t, opts, aopts, &http.Client{Transport: g})
+	g.base = e.a.Client().Transport
+	t.Cleanup(func() {
+		g.hold.Store(false)
+		select {
+		case <-g.release:
+		default:
+			close(g.release)
+		}
+	})
+	return e
+}
+
+func TestMaxInFlight(t *testing.T) {
+	const limit, n = 3, 20
+	g := newHoldGate(true)
+	e := gatedEnv(t, exchange.Options{MaxInFlight: limit}, testutil.Options{}, g)
+	subjects := make([]string, n)
+	for i := range subjects {
+		subjects[i] = e.subject(fmt.Sprintf("user-%d", i))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.x.Exchange(context.Background(), subjects[i], exchange.Target{})
+		}()
+	}
+	waitFor(t, "the first exchanges", func() bool { return g.arrived.Load() == limit })
+	time.Sleep(50 * time.Millisecond) // give any others the chance to arrive
+	assert.Equal(t, int64(limit), g.arrived.Load(), "at most MaxInFlight requests reach the authority")
+	close(g.release)
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	assert.LessOrEqual(t, g.most.Load(), int64(limit))
+	assert.Equal(t, n, e.exchanges())
+
+	_, err := exchange.New(e.client, exchange.Options{MaxInFlight: -1})
+	assert.Error(t, err)
+}
+
+func TestWaitForSlotIsBounded(t *testing.T) {
+	g := newHoldGate(true)
+	e := gatedEnv(t, exchange.Options{MaxInFlight: 1, FlightTimeout: 500 * time.Millisecond}, testutil.Options{}, g)
+	go e.x.Exchange(context.Background(), e.subject("alice"), exchange.Target{}) //nolint:errcheck
+	waitFor(t, "alice's exchange to hold the slot", func() bool { return g.arrived.Load() == 1 })
+
+	// A caller's own context ends its wait at once.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	bob := e.subject("bob")
+	_, err := e.x.Exchange(ctx, bob, exchange.Target{})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(start), 400*time.Millisecond, "not the FlightTimeout")
+
+	// The flight itself gives up waiting at its FlightTimeout.
+	carol := make(chan error, 1)
+	go func() {
+		_, err := e.x.Exchange(context.Background(), e.subject("carol"), exchange.Target{})
+		carol <- err
+	}()
+	select {
+	case err = <-carol:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the flight waited past its FlightTimeout")
+	}
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "free exchange slot")
+	assert.True(t, authority.IsTemporary(err))
+	assert.Equal(t, int64(1), g.arrived.Load(), "only alice's request reached the authority")
+}
+
+func TestRefreshNeverWaitsForASlot(t *testing.T) {
+	g := newHoldGate(false)
+	opts := refreshOpts
+	opts.MaxInFlight = 1
+	e := gatedEnv(t, opts, testutil.Options{TokenLifetime: 5 * time.Minute}, g)
+	alice := e.subject("alice")
+	tgt := exchange.Target{Audiences: []string{"api-a"}}
+	old, err := e.x.Exchange(context.Background(), alice, tgt)
+	require.NoError(t, err)
+
+	// Bob's exchange holds the only slot.
+	g.hold.Store(true)
+	bob := make(chan error, 1)
+	go func() {
+		_, err := e.x.Exchange(context.Background(), e.subject("bob"), tgt)
+		bob <- err
+	}()
+	waitFor(t, "bob's exchange", func() bool { return g.arrived.Load() == 2 })
+
+	e.clock.Advance(refreshDue)
+	tok, err := e.x.Exchange(context.Background(), alice, tgt)
+	require.NoError(t, err)
+	assert.Equal(t, old.AccessToken, tok.AccessToken)
+	time.Sleep(20 * time.Millisecond)
+	assert.Equal(t, uint64(0), e.x.Stats().Refreshes, "skipped, not queued")
+	close(g.release)
+	require.NoError(t, <-bob)
+	assert.Equal(t, int64(2), g.arrived.Load())
+
+	// Not tried again before the retry interval (5s)...
+	tok, err = e.x.Exchange(context.Background(), alice, tgt)
+	require.NoError(t, err)
+	assert.Equal(t, old.AccessToken, tok.AccessToken)
+	time.Sleep(20 * time.Millisecond)
+	assert.Equal(t, uint64(0), e.x.Stats().Refreshes)
+
+	// ...then it is.
+	e.clock.Advance(6 * time.Second)
+	waitFor(t, "the refresh", func() bool {
+		tok, err := e.x.Exchange(context.Background(), alice, tgt)
+		require.NoError(t, err)
+		return tok.AccessToken != old.AccessToken
+	})
+	assert.Equal(t, uint64(1), e.x.Stats().Refreshes)
+	assert.Equal(t, 3, e.exchanges())
+}
+
+func TestRefreshesCountsOnlyStartedRefreshes(t *testing.T) {
+	g := newHoldGate(false)
+	e := gatedEnv(t, refreshOpts, testutil.Options{TokenLifetime: 5 * time.Minute}, g)
+	alice := e.subject("alice")
+	tgt := exchange.Target{Audiences: []string{"api-a"}}
+	old, err := e.x.Exchange(context.Background(), alice, tgt)
+	require.NoError(t, err)
+
+	g.hold.Store(true)
+	e.clock.Advance(refreshDue)
+	_, err = e.x.Exchange(context.Background(), alice, tgt)
+	require.NoError(t, err)
+	waitFor(t, "the refresh at the authority", func() bool { return g.arrived.Load() == 2 })
+	// After the retry interval a hit tries again; it joins the refresh
+	// still in flight.
+	e.clock.Advance(6 * time.Second)
+	_, err = e.x.Exchange(context.Background(), alice, tgt)
+	require.NoError(t, err)
+	close(g.release)
+	waitFor(t, "the refresh", func() bool {
+		tok, err := e.x.Exchange(context.Background(), alice, tgt)
+		require.NoError(t, err)
+		return tok.AccessToken != old.AccessToken
+	})
+	assert.Equal(t, uint64(1), e.x.Stats().Refreshes)
+	assert.Equal(t, 2, e.exchanges())
+}
+
+func TestPermanentRefusalDuringRefresh(t *testing.T) {
+	for _, negative := range []bool{true, false} {
+		t.Run(fmt.Sprintf("negative cache %v", negative), func(t *testing.T) {
+			opts := refreshOpts
+			if !negative {
+				opts.NegativeTTL = -1
+			}
+			e := newEnv(t, opts, testutil.Options{TokenLifetime: 5 * time.Minute}, nil)
+			subject := e.subject("alice")
+			tgt := exchange.Target{Audiences: []string{"api-a"}}
+			old, err := e.x.Exchange(context.Background(), subject, tgt)
+			require.NoError(t, err)
+
+			e.a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultOAuthError, Status: 400, Body: "invalid_grant"})
+			e.clock.Advance(refreshDue)
+			tok, err := e.x.Exchange(context.Background(), subject, tgt)
+			require.NoError(t, err)
+			assert.Equal(t, old.AccessToken, tok.AccessToken)
+			waitFor(t, "the refresh to fail", func() bool { return e.x.Stats().RefreshFailures == 1 })
+
+			// The old token is no longer served.
+			tok, err = e.x.Exchange(context.Background(), subject, tgt)
+			if negative {
+				require.ErrorIs(t, err, authority.ErrInvalidGrant, "the refusal is remembered")
+				assert.Equal(t, uint64(2), e.x.Stats().Exchanges)
+				return
+			}
+			require.NoError(t, err)
+			assert.NotEqual(t, old.AccessToken, tok.AccessToken)
+			assert.Equal(t, uint64(3), e.x.Stats().Exchanges)
+		})
+	}
+}
+
+// copyingCache returns a copy of each entry, as a shared store does.
+type copyingCache struct{ c *exchange.MemoryCache }
+
+func (c copyingCache) Get(k exchange.Key) (*exchange.Entry, bool) {
+	e, ok := c.c.Get(k)
+	if !ok {
+		return nil, false
+	}
+	return &exchange.Entry{Token: e.Token, Expires: e.Expires, RefreshAt: e.RefreshAt}, true
+}
+func (c copyingCache) Set(k exchange.Key, e *exchange.Entry, ttl time.Duration) { c.c.Set(k, e, ttl) }
+func (c copyingCache) Delete(k exchange.Key)                                    { c.c.Delete(k) }
+
+func TestRefreshBackoffWithCopyingCache(t *testing.T) {
+	clock := testutil.NewClock(t0)
+	mc, err := exchange.NewMemoryCache(exchange.MemoryOptions{Now: clock.Now})
+	require.NoError(t, err)
+	opts := refreshOpts
+	opts.Cache, opts.Now = copyingCache{mc}, clock.Now
+	e := newEnv(t, opts, testutil.Options{TokenLifetime: 5 * time.Minute, Now: clock.Now}, nil)
+	e.clock = clock
+	subject := e.subject("alice")
+	tgt := exchange.Target{Audiences: []string{"api-a"}}
+	old, err := e.x.Exchange(context.Background(), subject, tgt)
+	require.NoError(t, err)
+
+	e.a.InjectFaults(100, testutil.Fault{Kind: testutil.FaultStatus, Status: 503})
+	e.clock.Advance(refreshDue)
+	for i := range 20 {
+		tok, err := e.x.Exchange(context.Background(), subject, tgt)
+		require.NoError(t, err)
+		assert.Equal(t, old.AccessToken, tok.AccessToken)
+		if i == 0 {
+			waitFor(t, "the refresh to fail", func() bool { return e.x.Stats().RefreshFailures == 1 })
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	assert.Equal(t, 1, e.a.FaultsServed(), "one refresh attempt within the retry interval")
+}
+
+// racyCache stores a renewed token for key between Invalidate's read and
+// its removal, if Invalidate reads with Get.
+type racyCache struct {
+	*exchange.MemoryCache
+	key     atomic.Pointer[exchange.Key]
+	renewed atomic.Pointer[exchange.Entry]
+}
+
+func (c *racyCache) Set(k exchange.Key, e *exchange.Entry, ttl time.Duration) {
+	c.key.Store(&k)
+	c.MemoryCache.Set(k, e, ttl)
+}
+
+func (c *racyCache) Get(k exchange.Key) (*exchange.Entry, bool) {
+	e, ok := c.MemoryCache.Get(k)
+	if r := c.renewed.Swap(nil); r != nil {
+		c.MemoryCache.Set(k, r, time.Hour)
+	}
+	return e, ok
+}
+
+func TestInvalidateIsAtomic(t *testing.T) {
+	clock := testutil.NewClock(t0)
+	mc, err := exchange.NewMemoryCache(exchange.MemoryOptions{Now: clock.Now})
+	require.NoError(t, err)
+	rc := &racyCache{MemoryCache: mc}
+	e := newEnv(t, exchange.Options{Cache: rc, Now: clock.Now}, testutil.Options{Now: clock.Now}, nil)
+	subject := e.subject("alice")
+	tgt := exchange.Target{Audiences: []string{"api-a"}}
+	first, err := e.x.Exchange(context.Background(), subject, tgt)
+	require.NoError(t, err)
+
+	// A refresh stores a renewed token while a downstream refuses the
+	// first: the renewed token must survive, whichever comes first.
+	renewed := &exchange.Entry{Token: &authority.Token{AccessToken: "renewed", Expiry: t0.Add(time.Hour)}, Expires: t0.Add(time.Hour)}
+	rc.renewed.Store(renewed)
+	e.x.Invalidate(subject, tgt, first)
+	if r := rc.renewed.Swap(nil); r != nil {
+		mc.Set(*rc.key.Load(), r, time.Hour) // the invalidation came first
+	}
+	got, ok := mc.Get(*rc.key.Load())
+	require.True(t, ok, "the renewed token was removed")
+	assert.Equal(t, "renewed", got.Token.AccessToken)
+}
+
+// plainCache has no CompareAndDelete.
+type plainCache struct{ c *exchange.MemoryCache }
+
+func (c plainCache) Get(k exchange.Key) (*exchange.Entry, bool)               { return c.c.Get(k) }
+func (c plainCache) Set(k exchange.Key, e *exchange.Entry, ttl time.Duration) { c.c.Set(k, e, ttl) }
+func (c plainCache) Delete(k exchange.Key)                                    { c.c.Delete(k) }
+
+func TestInvalidateWithPlainCache(t *testing.T) {
+	clock := testutil.NewClock(t0)
+	mc, err := exchange.NewMemoryCache(exchange.MemoryOptions{Now: clock.Now})
+	require.NoError(t, err)
+	e := newEnv(t, exchange.Options{Cache: plainCache{mc}, Now: clock.Now}, testutil.Options{Now: clock.Now}, nil)
+	subject := e.subject("alice")
+	tgt := exchange.Target{Audiences: []string{"api-a"}}
+	first, err := e.x.Exchange(context.Background(), subject, tgt)
+	require.NoError(t, err)
+	assert.False(t, e.x.Invalidate(subject, tgt, &authority.Token{AccessToken: "another token"}))
+	assert.True(t, e.x.Invalidate(subject, tgt, first))
+	assert.False(t, e.x.Invalidate(subject, tgt, first))
+	_, err = e.x.Exchange(context.Background(), subject, tgt)
+	require.NoError(t, err)
+	assert.Equal(t, 2, e.exchanges())
+}
+
+// countingSource is an actor TokenSource that counts its calls.
+type countingSource struct {
+	tok   *authority.Token
+	calls atomic.Int64
+}
+
+func (s *countingSource) Token(context.Context) (*authority.Token, error) {
+	s.calls.Add(1)
+	return s.tok, nil
+}
+
+func TestInvalidateWithUnseenActorAsksNobody(t *testing.T) {
+	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
+	src := &countingSource{tok: &authority.Token{AccessToken: e.subject("svc-orders")}}
+	p, err := exchange.Target{Audiences: []string{"api-a"}, Actor: src}.Prepare()
+	require.NoError(t, err)
+	subject := e.subject("alice")
+	assert.False(t, e.x.InvalidatePrepared(subject, p, nil))
+	assert.Equal(t, int64(0), src.calls.Load(), "the actor's token source is not asked")
+
+	// After an exchange the remembered actor token finds the entry.
+	_, err = e.x.ExchangePrepared(context.Background(), subject, p)
+	require.NoError(t, err)
+	assert.True(t, e.x.InvalidatePrepared(subject, p, nil))
+	assert.Equal(t, int64(1), src.calls.Load())
+}
+
+func TestMemoryCacheCompareAndDelete(t *testing.T) {
+	clock := testutil.NewClock(t0)
+	c, err := exchange.NewMemoryCache(exchange.MemoryOptions{Now: clock.Now})
+	require.NoError(t, err)
+	k := exchange.Key{7}
+	e := &exchange.Entry{Token: &authority.Token{AccessToken: "t"}, Expires: t0.Add(time.Minute)}
+	never := func(*exchange.Entry) bool { return false }
+	same := func(got *exchange.Entry) bool { return got == e }
+	assert.False(t, c.CompareAndDelete(k, same), "absent")
+	c.Set(k, e, time.Minute)
+	assert.False(t, c.CompareAndDelete(k, never))
+	_, ok := c.Get(k)
+	assert.True(t, ok, "kept when match is false")
+	assert.True(t, c.CompareAndDelete(k, same))
+	_, ok = c.Get(k)
+	assert.False(t, ok)
+	c.Set(k, e, time.Minute)
+	clock.Advance(time.Minute)
+	assert.False(t, c.CompareAndDelete(k, same), "expired")
+}
