@@ -15,15 +15,44 @@
 //   - [ModeNone]: no token.
 //
 // The transport fails closed: a request whose URL no route names gets no
-// token and fails with [ErrNoRoute] (unless [Options.AllowUnrouted]). The
-// token is added to a copy of the request, never to the caller's request,
-// so an [http.Client] following a redirect starts again from the caller's
-// headers and the transport decides afresh for the new destination: a
-// redirect to a host no route names carries no token.
+// token and fails with [ErrNoRoute] (unless [Options.AllowUnrouted], which
+// sends it without any Authorization header). The token is added to a copy
+// of the request, never to the caller's request, so an [http.Client]
+// following a redirect starts again from the caller's headers and the
+// transport decides afresh for the new destination: a redirect to a host
+// no route names carries no token.
+//
+// A route is chosen by the request's URL, and the request must not be able
+// to reach anything else:
+//
+//   - On an origin with path-prefix routes, a path a server or a proxy in
+//     front of it might read as under another prefix is refused with
+//     [ErrAmbiguousPath] (400 from [StatusFor]): an escaped "/", "" or "."
+//     (%2F, %5C, %2E), a "", a ";", a path that is not clean ("//", "."
+//     or ".." segments) or that matches a prefix only when case is
+//     ignored. "https://ingress/billing/..%2Forders/x" is not sent at all,
+//     rather than sent with the billing or the orders token. An origin
+//     whose only route has no prefix takes any path: its token is the same
+//     for all. An opaque URL is refused on any routed origin.
+//   - A Host header naming another host or port than the URL is refused
+//     with [ErrHostMismatch] (502), as set by a Director-based
+//     [net/http/httputil.ReverseProxy]; use one with a Rewrite function
+//     calling SetURL, which clears it.
+//   - A host outside ASCII matches no route (the dialer would look up its
+//     punycode form, another name); a route must name such a host in
+//     punycode.
+//
+// An Authorization header the caller set on a routed request is sent
+// unchanged, unless it only repeats the subject token (as a reverse proxy
+// copies it), in which case the route's token replaces it; see
+// [Transport].
 //
 // A downstream 401 makes the transport drop the token it sent (from the
 // exchanger's cache or the TokenSource), take a fresh one and resend the
-// request once, when its body can be replayed.
+// request once, when its body can be replayed. When no fresh token can be
+// had because the authority failed or refused, the 401 is discarded and
+// the [*TokenError] returned instead, so that an authority outage reaches
+// the caller as 503, not as a 401 blaming its token.
 //
 // Failures to obtain a token are [*TokenError] values wrapping the
 // exchange or authority error. [StatusFor] maps any error the transport

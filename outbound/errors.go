@@ -6,8 +6,33 @@ import (
 )
 
 // ErrNoRoute is matched by [errors.Is] for a request refused because no
-// route names its destination. The request was not sent.
+// route names its destination. The request was not sent. Every
+// [*RouteError] matches it, including those for [ErrAmbiguousPath] and
+// [ErrHostMismatch].
 var ErrNoRoute = errors.New("outbound: no route for the request URL")
+
+// ErrAmbiguousPath is matched by [errors.Is] for a request refused because
+// its URL names an origin (scheme, host, port) that has routes but its path
+// could reach another destination on that server than the one the route
+// table would pick: an escaped "/", "\" or "." (%2F, %5C, %2E in any case),
+// a "\", a ";" (path parameters, as in "/billing/..;/orders"), a path that is
+// not clean ("//", "." or ".." segments; one trailing slash is allowed) or
+// does not start with "/", a path that matches a route's prefix only when
+// case is ignored, or an opaque URL ([url.URL.Opaque]). An origin whose
+// only route has no path prefix refuses only opaque URLs: its token goes to
+// every path. The request was not sent, with a token or without, even
+// with [Options.AllowUnrouted]. [StatusFor] maps it to 400.
+var ErrAmbiguousPath = errors.New("outbound: ambiguous request path")
+
+// ErrHostMismatch is matched by [errors.Is] for a request refused because a
+// route names its URL but its Host header ([http.Request.Host]) names
+// another host or port, as a Director-based
+// [net/http/httputil.ReverseProxy] (NewSingleHostReverseProxy) leaves the
+// caller's Host in place: a server or ingress routing on Host would hand
+// the token to another service. The request was not sent. Use a Rewrite
+// function calling [net/http/httputil.ProxyRequest.SetURL], which clears
+// Host, or leave Host empty or equal to the URL's host.
+var ErrHostMismatch = errors.New("outbound: the Host header names another destination than the URL")
 
 // ErrNoSubjectToken is matched by [errors.Is] for a request refused
 // because its route needs the inbound caller's token ([ModeExchange],
@@ -15,46 +40,74 @@ var ErrNoRoute = errors.New("outbound: no route for the request URL")
 // not sent.
 var ErrNoSubjectToken = errors.New("outbound: no subject token in the request context")
 
-// RouteError reports a request whose destination no route names. It
-// matches [ErrNoRoute] under [errors.Is].
+// RouteError reports a request refused by the route table: no route names
+// its destination, or (Reason) one does but the request could reach
+// another. It matches [ErrNoRoute] under [errors.Is], and Reason too.
 type RouteError struct {
 	// Origin is the request's scheme and host (with port when it had one);
 	// never its path, query or user info.
 	Origin string
+	// Reason is nil when no route names the origin, otherwise
+	// [ErrAmbiguousPath] or [ErrHostMismatch].
+	Reason error
 }
 
 // Error names the destination without its path or query.
 func (e *RouteError) Error() string {
-	return "outbound: no route for " + e.Origin + " (request not sent)"
+	switch e.Reason {
+	case nil:
+		return "outbound: no route for " + e.Origin + " (request not sent)"
+	case ErrAmbiguousPath:
+		return "outbound: ambiguous path (escaped slash, backslash or dot, path parameter, dot segment or case mismatch) for " + e.Origin + " (request not sent)"
+	case ErrHostMismatch:
+		return "outbound: the Host header names another destination than " + e.Origin + " (request not sent)"
+	}
+	return "outbound: refused for " + e.Origin + ": " + e.Reason.Error() + " (request not sent)"
 }
 
 // Is reports whether target is [ErrNoRoute].
 func (e *RouteError) Is(target error) bool { return target == ErrNoRoute }
 
-func routeError(u *url.URL) error {
+// Unwrap returns Reason.
+func (e *RouteError) Unwrap() error { return e.Reason }
+
+func routeError(u *url.URL, reason error) error {
 	if u == nil {
-		return &RouteError{Origin: "a request without a URL"}
+		return &RouteError{Origin: "a request without a URL", Reason: reason}
 	}
-	return &RouteError{Origin: u.Scheme + "://" + u.Host}
+	return &RouteError{Origin: u.Scheme + "://" + u.Host, Reason: reason}
 }
 
 // TokenError reports that the token for a request could not be obtained,
-// so the request was not sent. Err is [ErrNoSubjectToken] or the error of
-// the [exchange.Exchanger] or [TokenSource], which wraps the
-// *[authority.Error] when the authority refused; use [errors.Is] and
-// [errors.As] on the TokenError itself, or [StatusFor].
+// so the request was not sent (or, after a downstream 401, not sent again:
+// the 401 was discarded). Err is [ErrNoSubjectToken] or the error of the
+// [exchange.Exchanger] or [TokenSource], which wraps the *[authority.Error]
+// when the authority refused; use [errors.Is] and [errors.As] on the
+// TokenError itself, or [StatusFor].
 type TokenError struct {
 	// Route is the URL of the route that matched, as configured.
 	Route string
 	// Mode is that route's mode.
 	Mode Mode
+	// Actor reports that the route's [exchange.Target] has an Actor: its
+	// exchanges send this service's actor token too, so an invalid_request
+	// may be a refusal of that token rather than the caller's.
+	Actor bool
 	// Err is the cause. It never contains a token.
 	Err error
+
+	// callerDeadline: the request's own context reached its deadline (as
+	// opposed to the exchange's flight timing out on its own deadline).
+	callerDeadline bool
 }
 
 // Error describes the failure without any token.
 func (e *TokenError) Error() string {
-	return "outbound: route " + e.Route + " (" + e.Mode.String() + "): no token: " + e.Err.Error()
+	s := "outbound: route " + e.Route + " (" + e.Mode.String() + "): no token"
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
 
 // Unwrap returns Err.

@@ -53,6 +53,7 @@ func TestNoTokenLeaks(t *testing.T) {
 	require.NoError(t, err)
 	badClient, err := authority.New(authority.Config{TokenURL: e.a.TokenURL(), ClientID: "gateway", ClientSecret: "wrong-secret-do-not-leak", HTTPClient: e.a.Client()})
 	require.NoError(t, err)
+	actor := e.ownTokens("billing")
 	unlisted := newHeaderLog(t, nil)
 	hop := newHeaderLog(t, map[string]string{"/away": unlisted.URL})
 	tr := newTransport(t, outbound.Options{Exchanger: x, Logger: logger, Routes: []outbound.Route{
@@ -63,6 +64,7 @@ func TestNoTokenLeaks(t *testing.T) {
 			Audiences: []string{"billing"},
 			Actor:     authority.NewTokenSource(badClient, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{}),
 		}},
+		{URL: e.billing.URL + "/actor-ok", Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"billing"}, Actor: actor}},
 		{URL: e.billing.URL + "/forbidden", Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"unknown-audience"}}},
 		{URL: hop.URL, Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"orders"}}},
 	}})
@@ -113,6 +115,11 @@ func TestNoTokenLeaks(t *testing.T) {
 		{name: "unknown audience", path: "http-billing/forbidden", status: 502},
 		{name: "own token refused", path: "http-billing/own", status: 502},
 		{name: "actor token refused", path: "http-billing/actor", status: 502},
+		{name: "invalid_request on an actor route", setup: func() {
+			_, err := actor.Token(context.Background()) // the actor token first, so that the fault hits the exchange
+			require.NoError(t, err)
+			oauth(400, "invalid_request")()
+		}, path: "http-billing/actor-ok", status: 502},
 		{name: "401 loop", setup: func() { e.orders.FailNext(2, http.StatusUnauthorized) }, path: "/loop"},
 		{name: "401 not replayable", setup: func() { e.orders.FailNext(1, http.StatusUnauthorized) }, path: "/stream", body: func() io.Reader { return io.NopCloser(strings.NewReader("s")) }},
 		{name: "redirect to unlisted", path: "http-hop/away", status: http.StatusBadGateway},

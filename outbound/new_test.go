@@ -35,6 +35,10 @@ func TestNewRejectsBadRoutes(t *testing.T) {
 		{"bad port", outbound.Route{URL: "https://orders.internal:https", Mode: outbound.ModeNone}, false, ""},
 		{"unclean path", outbound.Route{URL: "https://orders.internal/a/../b", Mode: outbound.ModeNone}, false, "not clean"},
 		{"double slash", outbound.Route{URL: "https://orders.internal//api", Mode: outbound.ModeNone}, false, "not clean"},
+		{"escaped slash in path", outbound.Route{URL: "https://orders.internal/a%2Fb", Mode: outbound.ModeNone}, false, "escaped"},
+		{"escaped dot in path", outbound.Route{URL: "https://orders.internal/a%2e", Mode: outbound.ModeNone}, false, "escaped"},
+		{"path parameter", outbound.Route{URL: "https://orders.internal/a;b", Mode: outbound.ModeNone}, false, ";"},
+		{"non-ASCII host", outbound.Route{URL: "https://\u212aey.internal", Mode: outbound.ModeNone}, false, "ASCII"},
 		{"no mode", outbound.Route{URL: "https://orders.internal"}, false, "Mode is required"},
 		{"unknown mode", outbound.Route{URL: "https://orders.internal", Mode: 42}, false, "unknown Mode(42)"},
 		{"exchange without exchanger", outbound.Route{URL: "https://orders.internal", Mode: outbound.ModeExchange, Target: orders}, true, "without an Exchanger"},
@@ -68,6 +72,15 @@ func TestNewRejectsBadRoutes(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "Routes[1]")
 		assert.Contains(t, err.Error(), "same destination")
+	})
+	t.Run("prefixes differing in case only", func(t *testing.T) {
+		_, err := outbound.New(outbound.Options{Routes: []outbound.Route{
+			{URL: "https://orders.internal/api", Mode: outbound.ModeNone},
+			{URL: "https://orders.internal/API", Mode: outbound.ModePassThrough},
+		}})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "Routes[1]")
+		assert.Contains(t, err.Error(), "ignores case")
 	})
 	t.Run("route exchanger is enough", func(t *testing.T) {
 		_, err := outbound.New(outbound.Options{Routes: []outbound.Route{

@@ -18,11 +18,20 @@ type Options struct {
 	// Exchanger performs the exchanges of [ModeExchange] routes that do not
 	// name their own. Required when such a route exists.
 	Exchanger *exchange.Exchanger
-	// AllowUnrouted sends a request that no route names without a token
-	// (any Authorization header carrying the subject token is removed),
-	// instead of failing it with [ErrNoRoute].
+	// AllowUnrouted sends a request that no route names without a token,
+	// instead of failing it with [ErrNoRoute]. Such a request never carries
+	// an Authorization header: any the caller set (under any spelling of
+	// the name) is removed, since without a subject token in the context
+	// the transport cannot tell one copied from the inbound request from
+	// the caller's own. To send a header of the caller's own, name the
+	// destination in a [ModeNone] route. A request to an origin that has
+	// routes but whose path is ambiguous ([ErrAmbiguousPath]) is refused
+	// all the same.
 	AllowUnrouted bool
-	// Logger receives one line per refused request and per 401 retry, at
-	// Debug and Warn level, never with a token. If nil, nothing is logged.
+	// Logger receives, never with a token: a Debug line for each request
+	// refused with an error (the error is returned too, for the caller to
+	// log, e.g. by [ErrorHandler]) and for each 401 retry, and a Warn line
+	// when a 401 is passed on because no other token could be had or the
+	// body could not be replayed. If nil, nothing is logged.
 	Logger *slog.Logger
 }

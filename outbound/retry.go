@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,8 +14,13 @@ import (
 const maxDrain = 4 << 10
 
 // retry handles a 401 answer to req sent with sent: it resends req once
-// with a fresh token when the body can be replayed. When it cannot, or no
-// fresh token is to be had, resp is returned as it is.
+// with a fresh token when the body can be replayed. When it cannot, when
+// req's context has ended, when the token source has no other token than
+// the refused one, or when GetBody fails, resp is returned as it is. When
+// getting a fresh token fails (the authority unreachable, or refusing the
+// subject token on re-exchange, or the service's own credentials), resp is
+// discarded and the *TokenError returned: it names the cause, and
+// [StatusFor] maps it to 503, 401, 403 or 502 as for a first exchange.
 func (t *Transport) retry(req *http.Request, r *route, subject string, sent *authority.Token, resp *http.Response) (*http.Response, error) {
 	ctx := req.Context()
 	if !replayable(req) {
@@ -25,11 +31,16 @@ func (t *Transport) retry(req *http.Request, r *route, subject string, sent *aut
 		return resp, nil
 	}
 	tok, err := r.fresh(ctx, subject, sent)
-	if err != nil {
+	if errors.Is(err, errSameToken) {
 		t.logAttrs(ctx, slog.LevelWarn, "outbound: 401 not retried: no fresh token", slog.String("route", r.name), slog.Any("error", err))
 		return resp, nil
 	}
-	out := withToken(req, tok.AccessToken)
+	if err != nil {
+		discard(resp)
+		t.logAttrs(ctx, slog.LevelDebug, "outbound: 401 not retried: no fresh token; the 401 is replaced by the error", slog.String("route", r.name))
+		return nil, t.tokenError(req, r, err) // req.Body went with the first send
+	}
+	out := withToken(req, r.bearer(tok, tok.AccessToken))
 	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
 		if out.Body, err = req.GetBody(); err != nil {
 			t.logAttrs(ctx, slog.LevelWarn, "outbound: 401 not retried: GetBody failed", slog.String("route", r.name), slog.Any("error", err))

@@ -3,9 +3,14 @@ package outbound_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +21,7 @@ import (
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 	"github.com/go-tokenexchange/tokenexchange/outbound"
+	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
 func post(t *testing.T, rt http.RoundTripper, subject, url string, body io.Reader) *http.Response {
@@ -150,3 +156,116 @@ func (stuckTokens) Token(context.Context) (*authority.Token, error) {
 }
 
 func (stuckTokens) Invalidate(*authority.Token) {}
+
+// failingTokens hands out "good" until Invalidate, then fails with err.
+type failingTokens struct {
+	err         error
+	invalidated atomic.Bool
+}
+
+func (f *failingTokens) Token(context.Context) (*authority.Token, error) {
+	if f.invalidated.Load() {
+		return nil, f.err
+	}
+	return &authority.Token{AccessToken: "good", Expiry: time.Now().Add(time.Hour)}, nil
+}
+
+func (f *failingTokens) Invalidate(*authority.Token) { f.invalidated.Store(true) }
+
+// TestRetryFreshTokenFails: when the fresh token for the retry cannot be
+// had, the downstream 401 is drained, closed and replaced by the
+// TokenError, which maps like the first exchange's would: an authority
+// outage is 503, not a 401 blaming the caller.
+func TestRetryFreshTokenFails(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		status int
+	}{
+		{"authority unavailable", &authority.Error{Grant: authority.GrantClientCredentials, StatusCode: 503, RetryAfter: 3 * time.Second}, http.StatusServiceUnavailable},
+		{"authority unreachable", &url.Error{Op: "Post", URL: "https://as", Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}}, http.StatusServiceUnavailable},
+		{"own credentials refused", &authority.Error{Grant: authority.GrantClientCredentials, Code: "invalid_client", StatusCode: 401}, http.StatusBadGateway},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := &fakeBase{statuses: []int{http.StatusUnauthorized}}
+			tr := newTransport(t, outbound.Options{Base: base, Routes: []outbound.Route{
+				{URL: "https://orders.internal", Mode: outbound.ModeOwnToken, Tokens: &failingTokens{err: tt.err}},
+			}})
+			req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "https://orders.internal/x", strings.NewReader("payload"))
+			require.NoError(t, err)
+			resp, err := tr.RoundTrip(req)
+			require.Error(t, err)
+			assert.Nil(t, resp)
+			var te *outbound.TokenError
+			require.ErrorAs(t, err, &te)
+			require.ErrorIs(t, err, tt.err)
+			status, _ := outbound.StatusFor(err)
+			assert.Equal(t, tt.status, status)
+			require.Len(t, base.served, 1, "not resent")
+			assert.True(t, base.served[0].closed.Load(), "the 401 is closed")
+			assert.Zero(t, base.served[0].Len(), "and drained")
+		})
+	}
+}
+
+// TestRetryReexchangeFails: the same against the authority: a temporary
+// failure of the re-exchange is 503, a refusal of the subject token 401
+// invalid_token.
+func TestRetryReexchangeFails(t *testing.T) {
+	e := newEnv(t)
+	tr := newTransport(t, outbound.Options{Exchanger: e.x, Routes: []outbound.Route{
+		{URL: e.orders.URL, Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"orders"}}},
+	}})
+	tests := []struct {
+		name   string
+		fault  testutil.Fault
+		status int
+		header string
+	}{
+		{"503", testutil.Fault{Status: 503, Header: http.Header{"Retry-After": {"4"}}}, http.StatusServiceUnavailable, "Retry-After"},
+		{"dropped", testutil.Fault{Kind: testutil.FaultDrop}, http.StatusServiceUnavailable, ""},
+		{"invalid_grant", testutil.Fault{Kind: testutil.FaultOAuthError, Status: 400, Body: "invalid_grant"}, http.StatusUnauthorized, "Www-Authenticate"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			alice := e.a.UserToken(fmt.Sprintf("alice%d", i), "web")
+			mustGet(t, tr, alice, e.orders.URL+"/warm")
+			e.orders.Reset()
+			e.orders.FailNext(1, http.StatusUnauthorized)
+			e.a.InjectFaults(1, tt.fault)
+			_, err := get(t, tr, alice, e.orders.URL+"/x")
+			require.Error(t, err)
+			var te *outbound.TokenError
+			require.ErrorAs(t, err, &te)
+			status, h := outbound.StatusFor(err)
+			assert.Equal(t, tt.status, status, err.Error())
+			if tt.header != "" {
+				assert.NotEmpty(t, h.Get(tt.header))
+			}
+			assert.Len(t, e.orders.Received(), 1, "not resent")
+		})
+	}
+}
+
+// TestRetryGetBodyFails: when the body cannot be had again, the 401 is
+// returned as it is, readable, after one call.
+func TestRetryGetBodyFails(t *testing.T) {
+	base := &fakeBase{statuses: []int{http.StatusUnauthorized}}
+	src := &staticTokens{name: "own"}
+	tr := newTransport(t, outbound.Options{Base: base, Routes: []outbound.Route{
+		{URL: "https://orders.internal", Mode: outbound.ModeOwnToken, Tokens: src},
+	}})
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "https://orders.internal/x", strings.NewReader("payload"))
+	require.NoError(t, err)
+	req.GetBody = func() (io.ReadCloser, error) { return nil, errors.New("body gone") }
+	resp, err := tr.RoundTrip(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Len(t, b, 100, "the 401 is returned unread")
+	assert.Equal(t, 1, base.count())
+	assert.False(t, base.served[0].closed.Load())
+}

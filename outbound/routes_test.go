@@ -11,6 +11,9 @@ import (
 	"github.com/go-tokenexchange/tokenexchange/outbound"
 )
 
+// ambiguous in TestMatching's table: refused with ErrAmbiguousPath.
+const ambiguous = "!ambiguous"
+
 // TestMatching checks which route a URL takes by the token each route's
 // source hands out ("" means the request was refused as unrouted).
 func TestMatching(t *testing.T) {
@@ -23,6 +26,10 @@ func TestMatching(t *testing.T) {
 		"http://billing.internal:8080/pay/": "billing-pay",
 		"https://[2001:db8::1]/v6":          "ipv6",
 		"https://Users.Internal/":           "users",
+		"https://ingress.internal/orders":   "ingress-orders",
+		"https://ingress.internal/billing":  "ingress-billing",
+		"https://plain.internal":            "plain",
+		"https://key.internal":              "key",
 	}
 	base := &fakeBase{}
 	opts := outbound.Options{Base: base}
@@ -45,8 +52,8 @@ func TestMatching(t *testing.T) {
 		{"https://orders.internal/api/v2", "orders-api-v2"},
 		{"https://orders.internal/api/v2/x", "orders-api-v2"},
 		{"https://orders.internal/api/v20", "orders-api"},
-		{"https://orders.internal/api/v2/../v1", "orders-api"},
-		{"https://orders.internal/api/../admin", "orders-root"},
+		{"https://orders.internal/api/v2/../v1", ambiguous},
+		{"https://orders.internal/api/../admin", ambiguous},
 		{"https://orders.internal:443/api", "orders-api"},
 		{"https://ORDERS.Internal/api", "orders-api"},
 		{"HTTPS://orders.internal/api", "orders-api"},
@@ -69,6 +76,39 @@ func TestMatching(t *testing.T) {
 		{"https://evil.example/orders.internal", ""},
 		{"https://orders.internal.:443/api", ""},
 		{"https://127.0.0.1/api", ""},
+		// A name the dialer would look up in punycode.
+		{"https://\u212aey.internal/", ""},
+		{"https://key.internal/", "key"},
+		// Paths a server or proxy may read as under another prefix.
+		{"https://ingress.internal/billing/..%2Forders/x", ambiguous},
+		{"https://ingress.internal/billing%2F..%2F..%2Forders", ambiguous},
+		{"https://ingress.internal/billing/%2e%2e/orders/x", ambiguous},
+		{"https://ingress.internal/billing/%2E%2E/orders/x", ambiguous},
+		{"https://ingress.internal/billing/%2e./orders/x", ambiguous},
+		{"https://ingress.internal/orders%2fx", ambiguous},
+		{"https://ingress.internal/billing%5C..%5Corders", ambiguous},
+		{"https://ingress.internal/billing%5c..%5corders", ambiguous},
+		{`https://ingress.internal/billing\..\orders`, ambiguous},
+		{"https://ingress.internal/billing/../orders/x", ambiguous},
+		{"https://ingress.internal/billing/./x", ambiguous},
+		{"https://ingress.internal/billing//x", ambiguous},
+		{"https://ingress.internal/billing/..;/orders/x", ambiguous},
+		{"https://ingress.internal/billing;v=1/x", ambiguous},
+		{"https://ingress.internal/billing%3B/x", ambiguous},
+		{"https://ingress.internal/Orders/x", ambiguous},
+		{"https://ingress.internal/ORDERS", ambiguous},
+		{"https://ingress.internal/other/..%2Forders", ambiguous},
+		{"https://ingress.internal/orders", "ingress-orders"},
+		{"https://ingress.internal/orders/", "ingress-orders"},
+		{"https://ingress.internal/orders/a%20b/c%3Fd", "ingress-orders"},
+		{"https://ingress.internal/orders/50%25", "ingress-orders"},
+		{"https://ingress.internal/billing/x", "ingress-billing"},
+		{"https://ingress.internal/other", ""},
+		{"https://ingress.internal/", ""},
+		// An origin whose only route has no prefix: nothing to confuse.
+		{"https://plain.internal/billing/..%2Forders/x", "plain"},
+		{"https://plain.internal/a/../b", "plain"},
+		{"https://plain.internal/a;b", "plain"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
@@ -76,6 +116,16 @@ func TestMatching(t *testing.T) {
 			require.NoError(t, err)
 			before := base.count()
 			resp, err := tr.RoundTrip(req)
+			if tt.want == ambiguous {
+				require.ErrorIs(t, err, outbound.ErrAmbiguousPath)
+				require.ErrorIs(t, err, outbound.ErrNoRoute)
+				assert.Nil(t, resp)
+				assert.Equal(t, before, base.count(), "an ambiguous request is not sent")
+				status, _ := outbound.StatusFor(err)
+				assert.Equal(t, http.StatusBadRequest, status)
+				assert.NotContains(t, err.Error(), req.URL.Path)
+				return
+			}
 			if tt.want == "" {
 				require.ErrorIs(t, err, outbound.ErrNoRoute)
 				assert.Nil(t, resp)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/exchange"
 )
 
 // Challenges written with a 401 (RFC 6750 §3).
@@ -24,22 +25,37 @@ const (
 //
 //   - [ErrNoSubjectToken]: 401 with "WWW-Authenticate: Bearer".
 //   - A [ModeExchange] route whose exchange the authority refused with
-//     invalid_request (RFC 8693 §2.2.2: the subject or actor token was not
+//     invalid_request (RFC 8693 §2.2.2: the subject token was not
 //     accepted) or invalid_grant: 401 with
+//     `WWW-Authenticate: Bearer error="invalid_token"`. On a route whose
+//     Target has an Actor ([TokenError.Actor]), invalid_request is 502
+//     instead: RFC 8693 uses it for a refused actor token too, which is
+//     this service's, and Keycloak for an audience that is not available.
+//   - [exchange.ErrSubjectExpired] (the caller's token has expired or is
+//     about to, so the exchanger did not ask the authority): 401 with
 //     `WWW-Authenticate: Bearer error="invalid_token"`.
 //   - Such an exchange refused with access_denied: 403.
-//   - The authority unreachable, timing out, answering 5xx, 429 or an
-//     unusable reply ([authority.IsTemporary]): 503, with Retry-After when
-//     the authority sent one.
+//   - The authority unreachable, timing out on the exchange's own
+//     deadline, answering 5xx, 429 or an unusable reply
+//     ([authority.IsTemporary]): 503, with Retry-After when the authority
+//     sent one.
 //   - Any other refusal by the authority (invalid_target, invalid_client,
 //     unauthorized_client, invalid_scope, ..., and every refusal of a
 //     [ModeOwnToken] route's grant or of an exchange's actor token): 502,
 //     since it is this service's configuration that is wrong.
-//   - [ErrNoRoute]: 502.
+//   - [ErrAmbiguousPath]: 400; the request's path is one the gateway will
+//     not forward.
+//   - [ErrNoRoute], [ErrHostMismatch]: 502.
+//   - The request's own context reaching its deadline, while waiting for a
+//     token or for the downstream service (context.DeadlineExceeded, or an
+//     [http.Client] Timeout): 504.
 //   - A context canceled by the caller: 502; the caller has gone and will
 //     not read it. [ErrorHandler] logs it at Debug level only.
 //   - Anything else (the downstream service unreachable): 502, as
 //     [net/http/httputil.ReverseProxy] answers by default.
+//
+// These hold for a [*TokenError] returned after a downstream 401, when the
+// fresh token for the single retry could not be obtained, too.
 //
 // A nil err gives 200 and no headers. The returned header is a new map the
 // caller may modify.
@@ -53,9 +69,21 @@ func StatusFor(err error) (int, http.Header) {
 	if errors.Is(err, context.Canceled) {
 		return http.StatusBadGateway, nil
 	}
+	if errors.Is(err, ErrAmbiguousPath) {
+		return http.StatusBadRequest, nil
+	}
 	var te *TokenError
 	if !errors.As(err, &te) {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return http.StatusGatewayTimeout, nil
+		}
 		return http.StatusBadGateway, nil
+	}
+	if te.callerDeadline {
+		return http.StatusGatewayTimeout, nil
+	}
+	if errors.Is(te.Err, exchange.ErrSubjectExpired) {
+		return http.StatusUnauthorized, http.Header{"Www-Authenticate": {challengeInvalid}}
 	}
 	var ae *authority.Error
 	if errors.As(te.Err, &ae) {
@@ -64,6 +92,8 @@ func StatusFor(err error) (int, http.Header) {
 		}
 		if te.Mode == ModeExchange && ae.Grant == authority.GrantTokenExchange {
 			switch {
+			case errors.Is(ae, authority.ErrInvalidRequest) && te.Actor:
+				return http.StatusBadGateway, nil
 			case errors.Is(ae, authority.ErrInvalidRequest), errors.Is(ae, authority.ErrInvalidGrant):
 				return http.StatusUnauthorized, http.Header{"Www-Authenticate": {challengeInvalid}}
 			case errors.Is(ae, authority.ErrAccessDenied):
@@ -99,6 +129,10 @@ func errorCode(status int, h http.Header) string {
 		return "access_denied"
 	case http.StatusServiceUnavailable:
 		return "temporarily_unavailable"
+	case http.StatusGatewayTimeout:
+		return "gateway_timeout"
+	case http.StatusBadRequest:
+		return "invalid_request"
 	}
 	return "bad_gateway"
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/exchange"
 	"github.com/go-tokenexchange/tokenexchange/outbound"
 )
 
@@ -54,6 +55,15 @@ func TestStatusFor(t *testing.T) {
 		{"other token failure", tokenErr(outbound.ModeExchange, errors.New("the authority issued an expired token")), 502, ""},
 		{"canceled", tokenErr(outbound.ModeExchange, context.Canceled), 502, ""},
 		{"downstream unreachable", &url.Error{Op: "Get", URL: "https://x", Err: netErr}, 502, ""},
+		{"actor route invalid_request", &outbound.TokenError{Mode: outbound.ModeExchange, Actor: true, Err: fmt.Errorf("exchange: %w", exchangeErr("invalid_request", 400))}, 502, ""},
+		{"actor route invalid_grant", &outbound.TokenError{Mode: outbound.ModeExchange, Actor: true, Err: fmt.Errorf("exchange: %w", exchangeErr("invalid_grant", 400))}, 401, `WWW-Authenticate: Bearer error="invalid_token"`},
+		{"actor route access_denied", &outbound.TokenError{Mode: outbound.ModeExchange, Actor: true, Err: exchangeErr("access_denied", 403)}, 403, ""},
+		{"subject expired", tokenErr(outbound.ModeExchange, exchange.ErrSubjectExpired), 401, `WWW-Authenticate: Bearer error="invalid_token"`},
+		{"downstream deadline", &url.Error{Op: "Get", URL: "https://x", Err: context.DeadlineExceeded}, 504, ""},
+		{"downstream deadline, bare", fmt.Errorf("net/http: %w", context.DeadlineExceeded), 504, ""},
+		{"ambiguous path", &outbound.RouteError{Origin: "https://x", Reason: outbound.ErrAmbiguousPath}, 400, ""},
+		{"ambiguous path in url.Error", &url.Error{Op: "Get", URL: "https://x", Err: &outbound.RouteError{Origin: "https://x", Reason: outbound.ErrAmbiguousPath}}, 400, ""},
+		{"host mismatch", &outbound.RouteError{Origin: "https://x", Reason: outbound.ErrHostMismatch}, 502, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,6 +81,18 @@ func TestStatusFor(t *testing.T) {
 	}
 }
 
+// TestErrorTexts: every error of the package has a text, also with
+// fields left empty.
+func TestErrorTexts(t *testing.T) {
+	assert.Equal(t, "outbound: route  (Mode(0)): no token", (&outbound.TokenError{}).Error())
+	assert.Equal(t, "outbound: route r (exchange): no token: x", (&outbound.TokenError{Route: "r", Mode: outbound.ModeExchange, Err: errors.New("x")}).Error())
+	assert.Equal(t, "outbound: no route for https://x (request not sent)", (&outbound.RouteError{Origin: "https://x"}).Error())
+	assert.Contains(t, (&outbound.RouteError{Origin: "https://x", Reason: outbound.ErrHostMismatch}).Error(), "Host header")
+	assert.Contains(t, (&outbound.RouteError{Origin: "https://x", Reason: outbound.ErrAmbiguousPath}).Error(), "ambiguous path")
+	assert.Contains(t, (&outbound.RouteError{Origin: "https://x", Reason: errors.New("other")}).Error(), "other")
+	assert.ErrorIs(t, &outbound.RouteError{Reason: outbound.ErrAmbiguousPath}, outbound.ErrNoRoute)
+}
+
 func TestErrorHandlerBody(t *testing.T) {
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodGet, "http://gateway/x", nil)
@@ -85,4 +107,14 @@ func TestErrorHandlerBody(t *testing.T) {
 	outbound.ErrorHandler(nil)(rec, req, &outbound.TokenError{Route: "r", Mode: outbound.ModeExchange, Err: &authority.Error{Grant: authority.GrantTokenExchange, Code: "access_denied", StatusCode: 403, Description: "not for you"}})
 	assert.Equal(t, http.StatusForbidden, rec.Code)
 	assert.JSONEq(t, `{"error":"access_denied","error_description":"Forbidden"}`, rec.Body.String())
+
+	rec = httptest.NewRecorder()
+	outbound.ErrorHandler(nil)(rec, req, &outbound.RouteError{Origin: "https://x", Reason: outbound.ErrAmbiguousPath})
+	assert.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.JSONEq(t, `{"error":"invalid_request","error_description":"Bad Request"}`, rec.Body.String())
+
+	rec = httptest.NewRecorder()
+	outbound.ErrorHandler(nil)(rec, req, &url.Error{Op: "Get", URL: "https://x", Err: context.DeadlineExceeded})
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code)
+	assert.JSONEq(t, `{"error":"gateway_timeout","error_description":"Gateway Timeout"}`, rec.Body.String())
 }

@@ -11,6 +11,10 @@ import (
 // an error.
 var errNoToken = errors.New("token source returned no token")
 
+// errSameToken stands for a token source that, asked for a fresh token
+// after a downstream 401, returned the refused one again.
+var errSameToken = errors.New("token source returned the refused token again")
+
 // token returns the token of an exchange or own-token route.
 func (r *route) token(ctx context.Context, subject string) (*authority.Token, error) {
 	var (
@@ -43,7 +47,32 @@ func (r *route) fresh(ctx context.Context, subject string, refused *authority.To
 	}
 	tok, err = r.token(ctx, subject)
 	if err == nil && tok.AccessToken == refused.AccessToken {
-		err = errors.New("token source returned the refused token again")
+		err = errSameToken
 	}
 	return tok, err
+}
+
+// bearerValue is an Authorization value and the token it was made from.
+type bearerValue struct {
+	tok   *authority.Token
+	value string
+}
+
+// bearer returns "Bearer " + access. When tok (whose AccessToken is access)
+// is the token of the route's last request, the value made then is reused:
+// a token served from a cache is the same *authority.Token on every hit.
+// Tokens are never modified after they are issued, and the access token is
+// compared too, so a value is never served for another token. For a
+// route serving many subjects in turn the pointer changes hands on every
+// request: one small allocation more, and no growth.
+func (r *route) bearer(tok *authority.Token, access string) string {
+	if tok == nil {
+		return "Bearer " + access
+	}
+	if b := r.last.Load(); b != nil && b.tok == tok && b.value[len("Bearer "):] == access {
+		return b.value
+	}
+	b := &bearerValue{tok: tok, value: "Bearer " + access}
+	r.last.Store(b)
+	return b.value
 }

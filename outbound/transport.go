@@ -2,6 +2,7 @@ package outbound
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -14,14 +15,24 @@ import (
 // [New]; the zero Transport has no routes and refuses every request.
 //
 // The destination of a request is its URL (the server the connection goes
-// to), not its Host header.
+// to). A routed request whose Host header names another host or port is
+// refused ([ErrHostMismatch]), and so is one whose path could reach another
+// route's destination on the server ([ErrAmbiguousPath]).
 //
-// An Authorization header set by the caller is left alone: the request is
-// sent with it, unchanged, and is not retried on 401. There is one
-// exception: a header that carries the subject token itself, as
+// An Authorization header (under any spelling of the name) set by the
+// caller on a routed request is left alone: the request is sent with it,
+// unchanged, and is not retried on 401. There are two exceptions. A header
+// with no value, or only empty values, is treated as absent. A header whose
+// value is the subject token itself ("Bearer" in any case, one or more
+// spaces or tabs, the token; or the bare token), as
 // [net/http/httputil.ReverseProxy] copies it from the incoming request, is
 // treated as absent and replaced by what the route calls for, so that the
-// subject token reaches only [ModePassThrough] routes.
+// subject token reaches only [ModePassThrough] routes. A request sent
+// without a route ([Options.AllowUnrouted]) never carries an Authorization
+// header: whatever the caller set is removed, since the transport cannot
+// tell the caller's token from its own without a subject in the context.
+// To send a header of the caller's own to a host, name the host in a
+// [ModeNone] route.
 type Transport struct {
 	base          http.RoundTripper // nil means http.DefaultTransport
 	routes        table
@@ -52,32 +63,33 @@ func New(opts Options) (*Transport, error) {
 // not sent: the error is a [*RouteError] or a [*TokenError].
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	subject, hasSubject := middleware.TokenFromContext(ctx)
-	authz, hasAuthz := req.Header["Authorization"]
-	echoed := hasAuthz && hasSubject && carries(authz, subject)
-
-	r := t.routes.match(req.URL)
-	if r == nil {
-		if !t.allowUnrouted {
-			closeBody(req)
-			err := routeError(req.URL)
-			t.logAttrs(ctx, slog.LevelWarn, "outbound: request refused", slog.String("method", req.Method), slog.Any("error", err))
-			return nil, err
-		}
-		return t.send(req, echoed, "")
+	r, err := t.routes.match(req.URL)
+	if err == nil && r != nil && !sameHost(req) {
+		err = ErrHostMismatch
 	}
-	if hasAuthz && !echoed {
+	if err != nil || (r == nil && !t.allowUnrouted) {
+		closeBody(req)
+		err := routeError(req.URL, err)
+		t.logAttrs(ctx, slog.LevelDebug, "outbound: request refused", slog.String("method", req.Method), slog.Any("error", err))
+		return nil, err
+	}
+	subject, hasSubject := middleware.TokenFromContext(ctx)
+	field, present, echoed := inspectAuthorization(req.Header, subject, hasSubject)
+	if r == nil {
+		return t.send(req, field, "")
+	}
+	if present && !echoed {
 		return t.baseRT().RoundTrip(req) // the caller's own header
 	}
 
 	switch r.mode {
 	case ModeNone:
-		return t.send(req, echoed, "")
+		return t.send(req, field, "")
 	case ModePassThrough:
 		if !hasSubject {
 			return nil, t.refuse(req, r, ErrNoSubjectToken)
 		}
-		return t.send(req, true, subject)
+		return t.send(req, true, r.bearer(nil, subject))
 	}
 	if r.mode == ModeExchange && !hasSubject {
 		return nil, t.refuse(req, r, ErrNoSubjectToken)
@@ -86,27 +98,89 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, t.refuse(req, r, err)
 	}
-	resp, err := t.baseRT().RoundTrip(withToken(req, tok.AccessToken))
+	resp, err := t.baseRT().RoundTrip(withToken(req, r.bearer(tok, tok.AccessToken)))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
 	return t.retry(req, r, subject, tok, resp)
 }
 
+// sameHost reports whether req's Host header, when set, names the host and
+// port of its URL: the host compared ignoring ASCII case, a missing port
+// being the scheme's default.
+func sameHost(req *http.Request) bool {
+	h := req.Host
+	if h == "" || h == req.URL.Host {
+		return true
+	}
+	host, port := splitHostPort(h)
+	if port == "" {
+		port = defaultPort(strings.ToLower(req.URL.Scheme))
+	}
+	uport := req.URL.Port()
+	if uport == "" {
+		uport = defaultPort(strings.ToLower(req.URL.Scheme))
+	}
+	return port == uport && asciiEqualFold(host, req.URL.Hostname())
+}
+
+// splitHostPort splits a Host header as [url.URL.Hostname] and
+// [url.URL.Port] split a URL's host: brackets removed from an IPv6
+// address, port "" when there is none.
+func splitHostPort(hostPort string) (host, port string) {
+	host = hostPort
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && validOptionalPort(host[i:]) {
+		host, port = host[:i], host[i+1:]
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	return host, port
+}
+
+// validOptionalPort reports whether port is "" or ":" followed by digits.
+func validOptionalPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	if port[0] != ':' {
+		return false
+	}
+	for i := 1; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // send passes req on: as it is when replace is false, otherwise as a copy
-// whose Authorization header is token, or absent when token is "".
-func (t *Transport) send(req *http.Request, replace bool, token string) (*http.Response, error) {
+// without any Authorization field and, when value is not "", with
+// Authorization: value.
+func (t *Transport) send(req *http.Request, replace bool, value string) (*http.Response, error) {
 	if !replace {
 		return t.baseRT().RoundTrip(req)
 	}
-	return t.baseRT().RoundTrip(withToken(req, token))
+	return t.baseRT().RoundTrip(withToken(req, value))
 }
 
 // refuse closes req's body, logs and returns the TokenError for cause.
 func (t *Transport) refuse(req *http.Request, r *route, cause error) error {
 	closeBody(req)
-	err := &TokenError{Route: r.name, Mode: r.mode, Err: cause}
-	t.logAttrs(req.Context(), slog.LevelWarn, "outbound: request refused", slog.String("method", req.Method), slog.String("route", r.name), slog.Any("error", err))
+	return t.tokenError(req, r, cause)
+}
+
+// tokenError logs and returns the TokenError for cause.
+func (t *Transport) tokenError(req *http.Request, r *route, cause error) error {
+	ctx := req.Context()
+	err := &TokenError{
+		Route:          r.name,
+		Mode:           r.mode,
+		Actor:          r.actor,
+		Err:            cause,
+		callerDeadline: errors.Is(ctx.Err(), context.DeadlineExceeded) && errors.Is(cause, context.DeadlineExceeded),
+	}
+	t.logAttrs(ctx, slog.LevelDebug, "outbound: request refused", slog.String("method", req.Method), slog.String("route", r.name), slog.Any("error", err))
 	return err
 }
 
@@ -131,33 +205,35 @@ func (t *Transport) logAttrs(ctx context.Context, level slog.Level, msg string, 
 	}
 }
 
-// withToken returns a shallow copy of req whose Authorization header is
-// "Bearer token", or absent when token is "". req itself is not modified.
-func withToken(req *http.Request, token string) *http.Request {
+// withToken returns a shallow copy of req without any Authorization field
+// and, when value is not "", with Authorization: value. req itself is not
+// modified.
+func withToken(req *http.Request, value string) *http.Request {
 	out := new(http.Request)
 	*out = *req
-	out.Header = headerWith(req.Header, token)
+	out.Header = headerWith(req.Header, value)
 	return out
 }
 
-// headerWith returns a copy of h whose Authorization is "Bearer token", or
-// absent when token is "". Like [http.Header.Clone], the values of every
+// headerWith returns a copy of h without any Authorization field (under
+// any spelling of its name) and, when value is not "", with
+// Authorization: value. Like [http.Header.Clone], the values of every
 // field share one backing array, which also holds the new Authorization
-// value: three allocations in all, whatever the number of fields.
-func headerWith(h http.Header, token string) http.Header {
+// value: two allocations in all, whatever the number of fields.
+func headerWith(h http.Header, value string) http.Header {
 	n := 0
 	for k, vv := range h {
-		if k != "Authorization" {
+		if !isAuthorization(k) {
 			n += len(vv)
 		}
 	}
-	if token != "" {
+	if value != "" {
 		n++
 	}
 	values := make([]string, n)
 	out := make(http.Header, len(h)+1)
 	for k, vv := range h {
-		if k == "Authorization" {
+		if isAuthorization(k) {
 			continue
 		}
 		if vv == nil {
@@ -168,18 +244,68 @@ func headerWith(h http.Header, token string) http.Header {
 		out[k] = values[:m:m]
 		values = values[m:]
 	}
-	if token != "" {
-		values[0] = "Bearer " + token
+	if value != "" {
+		values[0] = value
 		out["Authorization"] = values[:1:1]
 	}
 	return out
 }
 
-// carries reports whether any of the header values holds token.
-func carries(values []string, token string) bool {
-	for _, v := range values {
-		if strings.Contains(v, token) {
+// isAuthorization reports whether k names the Authorization field, in any
+// case: [http.Header] keys set directly need not be canonical, and
+// [net/http.Transport] sends them as they are.
+func isAuthorization(k string) bool {
+	return len(k) == len("Authorization") && (k == "Authorization" || asciiEqualFold(k, "Authorization"))
+}
+
+// inspectAuthorization looks at every Authorization field of h: field
+// reports that there is one (even empty), present that one has a non-empty
+// value, echoed that a value is the subject token (only when hasSubject).
+func inspectAuthorization(h http.Header, subject string, hasSubject bool) (field, present, echoed bool) {
+	if vv, ok := h["Authorization"]; ok && len(h) == 1 {
+		return true, hasValue(vv), hasSubject && carries(vv, subject) // the common case without a map walk
+	}
+	for k, vv := range h {
+		if !isAuthorization(k) {
+			continue
+		}
+		field = true
+		present = present || hasValue(vv)
+		echoed = echoed || (hasSubject && carries(vv, subject))
+	}
+	return field, present, echoed
+}
+
+func hasValue(vv []string) bool {
+	for _, v := range vv {
+		if v != "" {
 			return true
+		}
+	}
+	return false
+}
+
+// carries reports whether one of the header values is the subject token:
+// "Bearer" (any case), one or more spaces or tabs and the token, or the
+// bare token, with optional surrounding spaces or tabs. A value that
+// merely contains the token (such as another token it is a prefix of)
+// does not count.
+func carries(values []string, token string) bool {
+	if token == "" {
+		return false
+	}
+	for _, v := range values {
+		v = strings.Trim(v, " \t")
+		if v == token {
+			return true
+		}
+		if len(v) > len("bearer") && asciiEqualFold(v[:len("bearer")], "bearer") {
+			rest := v[len("bearer"):]
+			if rest[0] == ' ' || rest[0] == '\t' {
+				if strings.TrimLeft(rest, " \t") == token {
+					return true
+				}
+			}
 		}
 	}
 	return false

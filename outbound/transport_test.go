@@ -3,18 +3,21 @@ package outbound_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 	"github.com/go-tokenexchange/tokenexchange/outbound"
+	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
 func TestRouteModes(t *testing.T) {
@@ -177,38 +180,177 @@ func TestRequestUntouched(t *testing.T) {
 	}
 }
 
-// TestCancellation: a canceled context reaches the base transport and the
-// exchange.
+// TestCancellation: a caller whose context is canceled while its exchange
+// is in flight returns at once; another caller waiting on the same flight
+// still gets its token (DESIGN.md rule 5). A cancel during the downstream
+// call reaches the base transport.
 func TestCancellation(t *testing.T) {
 	e := newEnv(t)
 	alice := e.a.UserToken("alice", "web")
-	block := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-block:
-		}
-	}))
-	t.Cleanup(slow.Close)
-	t.Cleanup(func() { close(block) })
 	tr := newTransport(t, outbound.Options{Exchanger: e.x, Routes: []outbound.Route{
-		{URL: slow.URL, Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"orders"}}},
+		{URL: e.orders.URL, Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"orders"}}},
 	}})
+	const delay = time.Second
+	e.a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultDelay, Delay: delay})
+
 	ctx, cancel := context.WithCancel(middleware.NewContext(context.Background(), alice))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, slow.URL, nil)
-	require.NoError(t, err)
-	done := make(chan error, 1)
+	defer cancel()
+	impatient := make(chan error, 1)
 	go func() {
-		resp, err := tr.RoundTrip(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.orders.URL+"/impatient", nil)
+		if err != nil {
+			impatient <- err
+			return
 		}
-		done <- err
+		_, err = tr.RoundTrip(req)
+		impatient <- err
 	}()
+	require.Eventually(t, func() bool { return e.a.FaultsServed() == 1 }, 5*time.Second, time.Millisecond, "the exchange reached the authority")
+
+	patient := make(chan int, 1)
+	go func() { patient <- mustGet(t, tr, alice, e.orders.URL+"/patient") }()
+
+	start := time.Now()
 	cancel()
-	err = <-done
+	err := <-impatient
+	assert.Less(t, time.Since(start), delay/2, "the canceled caller returns at once")
 	require.ErrorIs(t, err, context.Canceled)
+	var te *outbound.TokenError
+	require.ErrorAs(t, err, &te)
 	status, _ := outbound.StatusFor(err)
 	assert.Equal(t, http.StatusBadGateway, status)
+
+	assert.Equal(t, http.StatusOK, <-patient, "the other caller still gets its token")
+	assert.Equal(t, 1, e.a.ExchangesFor("alice"), "from the one flight")
+	got := e.orders.Received()
+	require.Len(t, got, 1)
+	assert.Equal(t, "/patient", got[0].Path)
+	assert.True(t, got[0].Authorized, got[0].Err)
+
+	t.Run("during the downstream call", func(t *testing.T) {
+		arrived, block := make(chan struct{}), make(chan struct{})
+		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			close(arrived)
+			select {
+			case <-r.Context().Done():
+			case <-block:
+			}
+		}))
+		t.Cleanup(slow.Close)
+		t.Cleanup(func() { close(block) })
+		tr := newTransport(t, outbound.Options{Exchanger: e.x, Routes: []outbound.Route{
+			{URL: slow.URL, Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"orders"}}},
+		}})
+		ctx, cancel := context.WithCancel(middleware.NewContext(context.Background(), alice))
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, slow.URL, nil)
+		require.NoError(t, err)
+		done := make(chan error, 1)
+		go func() {
+			resp, err := tr.RoundTrip(req)
+			if err == nil {
+				_ = resp.Body.Close()
+			}
+			done <- err
+		}()
+		<-arrived
+		cancel()
+		err = <-done
+		require.ErrorIs(t, err, context.Canceled)
+		status, _ := outbound.StatusFor(err)
+		assert.Equal(t, http.StatusBadGateway, status)
+	})
+}
+
+// TestCallerDeadline: the request's own deadline passing while it waits
+// for a flight, or for the downstream service, is 504; the exchange timing
+// out on its own deadline is the authority's failure, 503.
+func TestCallerDeadline(t *testing.T) {
+	e := newEnv(t)
+	arrived := make(chan struct{}, 1)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	}))
+	t.Cleanup(slow.Close)
+	x, err := exchange.New(e.client, exchange.Options{FlightTimeout: 200 * time.Millisecond, NegativeTTL: -1})
+	require.NoError(t, err)
+	tr := newTransport(t, outbound.Options{Exchanger: x, Routes: []outbound.Route{
+		{URL: e.orders.URL, Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"orders"}}},
+		{URL: slow.URL, Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"orders"}}},
+	}})
+	call := func(subject, url string, timeout time.Duration) error {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(middleware.NewContext(context.Background(), subject), timeout)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		require.NoError(t, err)
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		return err
+	}
+
+	e.a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultDelay, Delay: time.Second})
+	err = call(e.a.UserToken("waiter", "web"), e.orders.URL+"/x", 50*time.Millisecond)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	status, _ := outbound.StatusFor(err)
+	assert.Equal(t, http.StatusGatewayTimeout, status, "waiting for the flight")
+
+	e.a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultDelay, Delay: time.Second})
+	err = call(e.a.UserToken("flight", "web"), e.orders.URL+"/x", 5*time.Second)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	status, _ = outbound.StatusFor(err)
+	assert.Equal(t, http.StatusServiceUnavailable, status, "the flight's own deadline")
+
+	subject := e.a.UserToken("downstream", "web")
+	require.NoError(t, call(subject, e.orders.URL+"/warm", 5*time.Second))
+	err = call(subject, slow.URL+"/x", 200*time.Millisecond)
+	<-arrived
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	status, _ = outbound.StatusFor(err)
+	assert.Equal(t, http.StatusGatewayTimeout, status, "waiting for the downstream service")
+
+	client := &http.Client{Transport: tr, Timeout: 100 * time.Millisecond}
+	req, err := http.NewRequestWithContext(middleware.NewContext(context.Background(), subject), http.MethodGet, slow.URL+"/y", nil)
+	require.NoError(t, err)
+	_, err = client.Do(req)
+	<-arrived
+	require.Error(t, err)
+	status, _ = outbound.StatusFor(err)
+	assert.Equal(t, http.StatusGatewayTimeout, status, "http.Client.Timeout")
+}
+
+// rotatingTokens hands out its tokens in turn, the same pointers each time.
+type rotatingTokens struct {
+	toks []*authority.Token
+	n    atomic.Int64
+}
+
+func (r *rotatingTokens) Token(context.Context) (*authority.Token, error) {
+	return r.toks[int(r.n.Add(1)-1)%len(r.toks)], nil
+}
+
+func (r *rotatingTokens) Invalidate(*authority.Token) {}
+
+// TestHeaderValueReuse: the Authorization value kept for the last token of
+// a route is never sent for another token, whether tokens repeat or
+// alternate.
+func TestHeaderValueReuse(t *testing.T) {
+	src := &rotatingTokens{}
+	for _, s := range []string{"a", "b", "b", "c"} {
+		src.toks = append(src.toks, &authority.Token{AccessToken: "tok-" + s, Expiry: time.Now().Add(time.Hour)})
+	}
+	src.toks = append(src.toks, src.toks[1]) // b again, the same pointer
+	base := &fakeBase{}
+	tr := newTransport(t, outbound.Options{Base: base, Routes: []outbound.Route{
+		{URL: "https://orders.internal", Mode: outbound.ModeOwnToken, Tokens: src},
+	}})
+	var want []string
+	for i := range 12 {
+		want = append(want, "Bearer "+src.toks[i%len(src.toks)].AccessToken)
+		assert.Equal(t, http.StatusOK, mustGet(t, tr, "", "https://orders.internal/x"))
+	}
+	assert.Equal(t, want, base.authorizations())
 }

@@ -72,7 +72,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Gateway, error)
 	}
 	// Each failed request is logged once, by onError; the transport logs
 	// only its 401 retries.
-	t, err := newTransport(cfg, client, x, slog.New(withoutRefusals{logger.Handler()}))
+	t, err := newTransport(cfg, client, x, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -138,31 +138,4 @@ func (g *Gateway) Stats() exchange.Stats { return g.exchanger.Stats() }
 func (g *Gateway) Healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("ok\n"))
-}
-
-// outboundRefused is the message of the outbound transport's log line
-// for a request it refuses. The gateway's error handler logs the same
-// failure, with its status, so the transport's line is dropped.
-const outboundRefused = "outbound: request refused"
-
-// withoutRefusals is a slog.Handler that drops the outbound transport's
-// refusal lines and passes on everything else (its 401 retries).
-type withoutRefusals struct{ slog.Handler }
-
-// Handle implements slog.Handler.
-func (h withoutRefusals) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message == outboundRefused {
-		return nil
-	}
-	return h.Handler.Handle(ctx, r)
-}
-
-// WithAttrs implements slog.Handler.
-func (h withoutRefusals) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return withoutRefusals{h.Handler.WithAttrs(attrs)}
-}
-
-// WithGroup implements slog.Handler.
-func (h withoutRefusals) WithGroup(name string) slog.Handler {
-	return withoutRefusals{h.Handler.WithGroup(name)}
 }
