@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 	"github.com/go-tokenexchange/tokenexchange/outbound"
+	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
 // TestConcurrentCallers: many callers for several users at once, with
@@ -31,7 +32,11 @@ func TestConcurrentCallers(t *testing.T) {
 	e.orders.FailNext(3, http.StatusUnauthorized)
 	e.billing.FailNext(2, http.StatusUnauthorized)
 
-	var wg sync.WaitGroup
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex // guards failed
+		failed = map[string]int{}
+	)
 	for u := range users {
 		for i := range perUser {
 			wg.Add(1)
@@ -41,11 +46,31 @@ func TestConcurrentCallers(t *testing.T) {
 				if i%5 == 0 {
 					url = fmt.Sprintf("%s/user%d/%d", e.billing.URL, u, i)
 				}
-				assert.Equal(t, http.StatusOK, mustGet(t, tr, tokens[u], url), url)
+				if status := mustGet(t, tr, tokens[u], url); status != http.StatusOK {
+					mu.Lock()
+					failed[url] = status
+					mu.Unlock()
+				}
 			}()
 		}
 	}
 	wg.Wait()
+
+	// The injected 401s go to whichever requests come next, retries
+	// included: a request fails only when both its send and its one retry
+	// met one.
+	injected := map[string]int{}
+	for _, rs := range []*testutil.ResourceServer{e.orders, e.billing} {
+		for _, r := range rs.Received() {
+			if r.Err == "injected failure" {
+				injected[rs.URL+r.Path]++
+			}
+		}
+	}
+	for url, status := range failed {
+		assert.Equal(t, http.StatusUnauthorized, status, url)
+		assert.Equal(t, 2, injected[url], "%s failed without meeting two injected 401s", url)
+	}
 
 	for _, r := range e.orders.Received() {
 		if r.Err == "injected failure" {
