@@ -14,12 +14,21 @@ import (
 // Metadata is the part of an authorization server's metadata (RFC 8414 §2,
 // OpenID Connect Discovery §3) this package uses.
 type Metadata struct {
-	Issuer                            string   `json:"issuer"`
-	TokenEndpoint                     string   `json:"token_endpoint"`
-	JWKSURI                           string   `json:"jwks_uri,omitempty"`
-	GrantTypesSupported               []string `json:"grant_types_supported,omitempty"`
+	// Issuer is the server's issuer identifier ("issuer").
+	Issuer string `json:"issuer"`
+	// TokenEndpoint is the URL of the token endpoint ("token_endpoint").
+	TokenEndpoint string `json:"token_endpoint"`
+	// JWKSURI is the URL of the server's JWK Set ("jwks_uri").
+	JWKSURI string `json:"jwks_uri,omitempty"`
+	// GrantTypesSupported lists the grant types ("grant_types_supported").
+	GrantTypesSupported []string `json:"grant_types_supported,omitempty"`
+	// TokenEndpointAuthMethodsSupported lists the client authentication
+	// methods ("token_endpoint_auth_methods_supported"); empty means
+	// client_secret_basic only (RFC 8414 §2).
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported,omitempty"`
-	TokenEndpointAuthSigningAlgs      []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
+	// TokenEndpointAuthSigningAlgs lists the algorithms accepted for
+	// private_key_jwt ("token_endpoint_auth_signing_alg_values_supported").
+	TokenEndpointAuthSigningAlgs []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
 }
 
 // discoveryError is a failed discovery: which documents were tried and why.

@@ -25,19 +25,27 @@ type ClientCredentialsRequest struct {
 // PasswordRequest asks for a token with a resource owner's credentials
 // (RFC 6749 §4.3). Printing it never shows the password.
 type PasswordRequest struct {
+	// Username is the resource owner's name. Required.
 	Username string
+	// Password is the resource owner's password.
 	Password string
-	Scopes   []string
-	Extra    url.Values
+	// Scopes are requested as the space-separated "scope".
+	Scopes []string
+	// Extra holds further form parameters; it cannot override a parameter
+	// the request sets itself.
+	Extra url.Values
 }
 
 // RefreshRequest renews a token with its refresh token (RFC 6749 §6).
 // Printing it never shows the refresh token.
 type RefreshRequest struct {
+	// RefreshToken is the refresh token to redeem. Required.
 	RefreshToken string
 	// Scopes, when set, narrow the renewed token.
 	Scopes []string
-	Extra  url.Values
+	// Extra holds further form parameters; it cannot override a parameter
+	// the request sets itself.
+	Extra url.Values
 }
 
 // ExchangeRequest is an RFC 8693 §2.1 token exchange. Printing it never
@@ -62,7 +70,9 @@ type ExchangeRequest struct {
 	// RequestedTokenType defaults to TokenTypeAccessToken; it is always
 	// sent, since some servers otherwise issue a refresh token.
 	RequestedTokenType string
-	Extra              url.Values
+	// Extra holds further form parameters for servers that need them; it
+	// cannot override a parameter the request sets itself.
+	Extra url.Values
 }
 
 // ClientCredentials obtains the client's own token.

@@ -114,3 +114,54 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		AuthMethod   string `json:"auth_method,omitempty"`
 	}{c.Issuer, c.TokenURL, c.ClientID, redacted(c.ClientSecret), redactedKey(c.PrivateKey), string(c.AuthMethod)})
 }
+
+// String describes the client without its secrets: the configuration as
+// [Config.String] prints it.
+func (c *Client) String() string { return "authority.Client{" + c.cfg.String() + "}" }
+
+// GoString is String.
+func (c *Client) GoString() string { return c.String() }
+
+// Format prints String for every verb, so that %+v and %#v, which would
+// otherwise print the unexported configuration, never show a secret.
+func (c *Client) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String()) }
+
+// LogValue implements [slog.LogValuer] without the secrets.
+func (c *Client) LogValue() slog.Value { return c.cfg.LogValue() }
+
+// String describes the token source without its secrets.
+func (s *TokenSource) String() string {
+	return fmt.Sprintf("authority.TokenSource{client=%s grant=%s skew=%s}", c2s(s.client), grantString(s.grant), s.skew)
+}
+
+// GoString is String.
+func (s *TokenSource) GoString() string { return s.String() }
+
+// Format prints String for every verb, so that %+v and %#v never show the
+// grant's password or the cached tokens.
+func (s *TokenSource) Format(f fmt.State, verb rune) { formatRedacted(f, verb, s.String()) }
+
+// LogValue implements [slog.LogValuer] without the secrets.
+func (s *TokenSource) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("client_id", s.client.cfg.ClientID), slog.String("grant", grantString(s.grant)), slog.Duration("skew", s.skew))
+}
+
+func c2s(c *Client) string {
+	if c == nil {
+		return "nil"
+	}
+	return c.cfg.ClientID
+}
+
+// grantString names a grant without printing what it holds: a Grant of
+// another package is named by its type only.
+func grantString(g Grant) string {
+	switch g := g.(type) {
+	case ClientCredentialsRequest:
+		return "client_credentials"
+	case PasswordRequest:
+		return "password(" + g.Username + ")"
+	default:
+		return fmt.Sprintf("%T", g)
+	}
+}

@@ -25,6 +25,9 @@ func TestNothingPrintsASecret(t *testing.T) {
 		authority.RefreshRequest{RefreshToken: refresh},
 		authority.ExchangeRequest{SubjectToken: subject, ActorToken: actor, Audiences: []string{"orders"}},
 	}
+	client, err := authority.New(authority.Config{ClientID: "id", ClientSecret: secret, TokenURL: "https://as/token"})
+	require.NoError(t, err)
+	values = append(values, client, authority.NewTokenSource(client, authority.PasswordRequest{Username: "alice", Password: password}, authority.TokenSourceOptions{}))
 	for _, v := range values {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
 			out := fmt.Sprintf(verb, v)

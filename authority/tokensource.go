@@ -13,6 +13,7 @@ import (
 // Grant obtains a fresh token for a [TokenSource] without a refresh token.
 // [ClientCredentialsRequest] and [PasswordRequest] are Grants.
 type Grant interface {
+	// RequestToken obtains a new token from c with this grant.
 	RequestToken(ctx context.Context, c *Client) (*Token, error)
 }
 

@@ -2,6 +2,8 @@ package middleware
 
 import (
 	"context"
+	"fmt"
+	"io"
 
 	"github.com/lestrrat-go/jwx/v2/jwt"
 )
@@ -34,6 +36,19 @@ func (c *authContext) Value(key any) any {
 // String describes the context without revealing the token.
 func (c *authContext) String() string {
 	return contextName(c.Context) + ".WithBearerToken(<redacted>)"
+}
+
+// GoString is String: %#v must not print the token either.
+func (c *authContext) GoString() string { return c.String() }
+
+// Format prints String for every verb, so that %+v and %#v, which would
+// otherwise print the struct's fields, never show the token.
+func (c *authContext) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		fmt.Fprintf(f, "%q", c.String())
+		return
+	}
+	_, _ = io.WriteString(f, c.String())
 }
 
 func contextName(ctx context.Context) string {

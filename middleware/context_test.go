@@ -30,8 +30,9 @@ func TestContextHelpers(t *testing.T) {
 	_, ok = middleware.ClaimsFromContext(ctx)
 	assert.False(t, ok)
 
-	assert.NotContains(t, fmt.Sprint(ctx), "s3cr3t")
-	assert.NotContains(t, fmt.Sprintf("%v", ctx), "s3cr3t")
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+		assert.NotContains(t, fmt.Sprintf(verb, ctx), "s3cr3t", verb)
+	}
 
 	ctx2, cancel := context.WithCancel(ctx)
 	cancel()
