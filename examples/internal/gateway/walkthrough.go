@@ -16,7 +16,7 @@ import (
 // without a token. It prints what each downstream service received and
 // returns an error when anything answers other than expected.
 func Walkthrough(ctx context.Context, out io.Writer, base string, d *Demo, g *Gateway) error {
-	w := walker{ctx: ctx, out: out, base: base, d: d, g: g}
+	w := walker{out: out, base: base, d: d, g: g}
 	fmt.Fprintf(out, "\nWalkthrough: gateway %s, authority %s,\n  orders %s, billing %s\n\n", base, d.Authority.URL, d.Orders.URL, d.Billing.URL)
 
 	token, err := d.UserToken(ctx)
@@ -26,24 +26,23 @@ func Walkthrough(ctx context.Context, out io.Writer, base string, d *Demo, g *Ga
 	fmt.Fprintf(out, "1. %s logs in at the authority (password grant, client %q) and gets a token for aud %q.\n\n", DemoUser, DemoLoginClient, DemoGatewayID)
 
 	fmt.Fprintf(out, "2. GET /api/orders/42 with that token: the gateway exchanges it for a token for orders.\n")
-	if err := w.call(token, "/api/orders/42", http.StatusOK, d.Orders); err != nil {
+	if err := w.call(ctx, token, "/api/orders/42", http.StatusOK, d.Orders); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "3. The same request again: the exchanged token comes from the cache.\n")
-	if err := w.call(token, "/api/orders/42", http.StatusOK, d.Orders); err != nil {
+	if err := w.call(ctx, token, "/api/orders/42", http.StatusOK, d.Orders); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "4. GET /summary: the gateway's own handler calls orders and billing with r.Context().\n")
-	if err := w.call(token, "/summary", http.StatusOK, d.Orders, d.Billing); err != nil {
+	if err := w.call(ctx, token, "/summary", http.StatusOK, d.Orders, d.Billing); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "5. GET /api/orders/42 without a token: refused at the gateway, nothing reaches orders.\n")
-	return w.call("", "/api/orders/42", http.StatusUnauthorized)
+	return w.call(ctx, "", "/api/orders/42", http.StatusUnauthorized)
 }
 
 // walker makes the walkthrough's requests and prints their effects.
 type walker struct {
-	ctx  context.Context
 	out  io.Writer
 	base string
 	d    *Demo
@@ -52,13 +51,13 @@ type walker struct {
 
 // call sends GET path with token (none if ""), checks the status, and
 // prints what each of the services received and what the exchange cost.
-func (w walker) call(token, path string, want int, services ...*testutil.ResourceServer) error {
+func (w walker) call(ctx context.Context, token, path string, want int, services ...*testutil.ResourceServer) error {
 	before := make([]int, len(services))
 	for i, s := range services {
 		before[i] = len(s.Received())
 	}
 	exchangesBefore := w.d.Authority.Count(testutil.GrantTokenExchange)
-	req, err := http.NewRequestWithContext(w.ctx, http.MethodGet, w.base+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.base+path, nil)
 	if err != nil {
 		return err
 	}
