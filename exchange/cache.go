@@ -48,8 +48,9 @@ type Entry struct {
 	// Token is the issued token. Never nil.
 	Token *authority.Token
 	// Expires is when the entry stops being served: the earlier of the
-	// issued token's end (Token.Expiry, or its JWT "exp" if earlier) minus
-	// min(skew, its life/4), and the subject token's "exp" minus the skew.
+	// issued token's end (Token.Expiry, or its JWT "exp" if earlier) and
+	// the subject token's "exp", each minus min(skew, that token's
+	// remaining life/4).
 	Expires time.Time
 	// RefreshAt is when a hit starts a background exchange for a new token;
 	// zero for never (as when the subject token's "exp" ends the entry: a

@@ -12,16 +12,19 @@
 //     the authority and client identity, and the hash of the actor token).
 //     No raw token is ever a map key; the [Cache] only sees a [Key].
 //   - Concurrent requests for the same key make one call to the authority.
-//     The shared call runs on its own deadline ([Options.FlightTimeout]); a
-//     caller whose context ends returns at once, the others still get the
-//     token.
+//     The shared call runs on context.Background (no caller's context
+//     values reach the authority's HTTP client) with its own deadline
+//     ([Options.FlightTimeout]); a caller whose context ends returns at
+//     once, the others still get the token.
 //   - At most [Options.MaxInFlight] exchanges are in progress at once; a
-//     flight waits for a slot within its FlightTimeout.
+//     flight waits for a slot for at most its FlightTimeout, and only while
+//     a caller still waits for it. At most 4*MaxInFlight flights wait; a
+//     new one beyond that fails at once with [ErrBusy].
 //   - An entry lives until the earlier of the issued token's end (its
-//     expires_in, or its JWT "exp" if earlier) minus min([Options.Skew],
-//     a quarter of its life), and the subject token's "exp" (when it is a
-//     JWT) minus the skew. An expired entry is never served. A subject
-//     token that has expired, or expires within the skew, is refused with
+//     expires_in, or its JWT "exp" if earlier) and the subject token's
+//     "exp" (when it is a JWT), each brought forward by min([Options.Skew],
+//     a quarter of what is left of it). An expired entry is never served.
+//     A subject token whose "exp" has passed is refused with
 //     [ErrSubjectExpired] without asking the authority.
 //   - Refresh-ahead: after [Options.RefreshAhead] of its life, a hit returns
 //     the cached token and starts one background exchange for a new one,
@@ -32,7 +35,15 @@
 //     for [Options.NegativeTTL]; temporary failures are never cached.
 //
 // The in-memory default cache, [MemoryCache], is bounded in entries and in
-// bytes and is built on github.com/maypok86/otter/v2.
+// bytes and is built on github.com/maypok86/otter/v2 (per-entry expiry,
+// weight bound, eviction events, atomic compute). Deduplication and
+// refresh-ahead are not otter's Loader and Refresher but this package's own,
+// on golang.org/x/sync/singleflight: they must work the same over any
+// [Cache] (a shared store plugs in there), use the cache key as the flight
+// key, give each waiter its own cancellation and the shared call its own
+// deadline, keep serving the old token when a refresh fails temporarily, and
+// drop it when the refusal is permanent; otter's loader blocks the caller
+// on the load, and its refresher logs and discards errors.
 //
 // Tokens never appear in errors or in [Stats].
 package exchange

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/maypok86/otter/v2"
 	"golang.org/x/sync/singleflight"
@@ -23,6 +25,13 @@ type Exchanger struct {
 	flights  singleflight.Group       // keyed by string(Key[:])
 	// slots holds one element per exchange in progress (MaxInFlight).
 	slots chan struct{}
+	// waiting counts the flights waiting for a slot (at most
+	// maxWaitingFactor*MaxInFlight).
+	waiting atomic.Int64
+	// mu guards pending: the callers waiting for the flight of each key
+	// whose flight has not finished (see join).
+	mu      sync.Mutex
+	pending map[Key]*callers
 	// claims holds the keys whose refresh a hit has claimed in the last
 	// refreshRetry, so that one hit starts it and a failed or skipped
 	// refresh is retried no sooner than refreshRetry later. It lives here,
@@ -32,9 +41,9 @@ type Exchanger struct {
 }
 
 // ErrSubjectExpired is returned, without asking the authority, when the
-// subject token has expired or is about to (its JWT "exp" is within
-// [Options.Skew]); a gateway answers 401 invalid_token.
-var ErrSubjectExpired = errors.New("exchange: the subject token has expired or is about to")
+// subject token has expired (it is a JWT whose "exp" is at or before now)
+// and no token for it is cached; a gateway answers 401 invalid_token.
+var ErrSubjectExpired = errors.New("exchange: the subject token has expired")
 
 // errRefreshSkipped is the result of a refresh that found no free slot. A
 // caller that joined it starts a flight of its own.
@@ -58,6 +67,7 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 		identity: identityDigest(client.Identity()),
 		cache:    opts.Cache,
 		slots:    make(chan struct{}, opts.MaxInFlight),
+		pending:  make(map[Key]*callers),
 	}
 	if x.cache == nil {
 		mc, err := NewMemoryCache(MemoryOptions{MaxEntries: opts.MaxEntries, MaxBytes: opts.MaxBytes, Now: userNow})
@@ -97,9 +107,10 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 // the authority; if ctx ends first, Exchange returns its error at once and
 // the request goes on for the others.
 //
-// A subject token that is a JWT whose "exp" has passed or is within
-// [Options.Skew] is refused with [ErrSubjectExpired] unless a token for it
-// is cached. Errors from the authority are returned wrapped: use
+// A subject token that is a JWT whose "exp" has passed is refused with
+// [ErrSubjectExpired] unless a token for it is cached. One close to its
+// "exp" is exchanged, and its entry cached for a shorter time (see
+// [Options.Skew]). Errors from the authority are returned wrapped: use
 // [errors.As] with *[authority.Error], or [authority.IsTemporary]. They
 // never contain a token. The returned Token is shared with the cache and
 // other callers: it must not be modified.
@@ -133,12 +144,12 @@ func (x *Exchanger) ExchangePrepared(ctx context.Context, subjectToken string, p
 		if now.Before(e.Expires) {
 			x.stats.hit()
 			if !e.RefreshAt.IsZero() && !now.Before(e.RefreshAt) && x.claimRefresh(key) {
-				x.refresh(ctx, key, e, subjectToken, actor, p)
+				x.refresh(key, e, subjectToken, actor, p)
 			}
 			return e.Token, nil
 		}
 	}
-	if !x.subjectUsable(x.opts.Now(), subjectToken) {
+	if !subjectUsable(x.opts.Now(), subjectToken) {
 		return nil, ErrSubjectExpired
 	}
 	if x.negative != nil {
@@ -157,14 +168,17 @@ func (x *Exchanger) ExchangePrepared(ctx context.Context, subjectToken string, p
 // the end of ctx, whichever comes first.
 func (x *Exchanger) wait(ctx context.Context, key Key, subjectToken, actor string, p *Prepared) (*authority.Token, error) {
 	x.stats.misses.Add(1)
+	var cs *callers
+	defer func() { x.leave(key, cs) }()
 	for {
-		ch := x.flights.DoChan(string(key[:]), func() (any, error) {
-			return x.flight(ctx, key, subjectToken, actor, p)
-		})
+		var ch <-chan singleflight.Result
+		cs, ch = x.join(key, cs, subjectToken, actor, p)
 		select {
 		case r := <-ch:
-			if errors.Is(r.Err, errRefreshSkipped) {
-				continue // joined a refresh that did not start: start a flight
+			if errors.Is(r.Err, errRefreshSkipped) || errors.Is(r.Err, errAbandoned) {
+				// Joined a refresh that did not start, or a flight whose
+				// callers had all left: start a flight.
+				continue
 			}
 			if r.Err != nil {
 				return nil, r.Err

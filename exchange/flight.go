@@ -4,30 +4,161 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 )
 
+// ErrBusy is returned, without asking the authority, when a new exchange
+// would have to wait for a free slot ([Options.MaxInFlight]) while
+// 4*MaxInFlight exchanges already wait for one. It is temporary: a
+// gateway answers 503 Service Unavailable. ([authority.IsTemporary] does
+// not know it; test for it with [errors.Is].)
+var ErrBusy = errors.New("exchange: too many exchanges waiting for the authority")
+
+// errAbandoned is the result of a flight that gave up waiting for a slot
+// because every caller waiting for it had left. A caller that joined it
+// anyway (it arrived after the others left) starts a flight of its own.
+var errAbandoned = errors.New("exchange: abandoned by its callers")
+
+// maxWaitingFactor times MaxInFlight bounds the flights waiting for a slot.
+const maxWaitingFactor = 4
+
+// callers counts the callers waiting for the flight of one key, so that a
+// flight whose callers have all left before it took a slot gives up
+// waiting. It is guarded by Exchanger.mu.
+type callers struct {
+	n int
+	// started is set when the flight has taken its slot: leaving no
+	// longer abandons it.
+	started bool
+	// gone is set when the callers is no longer in Exchanger.pending: its
+	// flight has finished or has been abandoned.
+	gone bool
+	// abandoned is closed when the last caller leaves before the flight
+	// has started.
+	abandoned chan struct{}
+}
+
+// join registers the calling request as waiting for key, then joins the
+// flight in progress for key or starts one. cs is what the previous call
+// returned, nil on the first: a caller stays counted once however many
+// times it tries. The returned callers must be passed to leave.
+func (x *Exchanger) join(key Key, cs *callers, subject, actor string, p *Prepared) (*callers, <-chan singleflight.Result) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	cur := x.pending[key]
+	if cs == nil || cs != cur {
+		if cs != nil {
+			x.leaveLocked(key, cs)
+		}
+		if cur == nil {
+			cur = &callers{abandoned: make(chan struct{})}
+			x.pending[key] = cur
+		}
+		cur.n++
+		cs = cur
+	}
+	// Starting the flight under mu makes the callers it watches exactly
+	// those counted in cs: a caller who finds cs in pending joins this
+	// flight, as cs leaves pending only when it finishes or is abandoned.
+	ch := x.flights.DoChan(string(key[:]), func() (any, error) {
+		defer x.finish(key, cs)
+		return x.flight(key, cs, subject, actor, p)
+	})
+	return cs, ch
+}
+
+// leave unregisters a caller that join registered in cs.
+func (x *Exchanger) leave(key Key, cs *callers) {
+	x.mu.Lock()
+	x.leaveLocked(key, cs)
+	x.mu.Unlock()
+}
+
+func (x *Exchanger) leaveLocked(key Key, cs *callers) {
+	cs.n--
+	if cs.n > 0 || cs.gone {
+		return
+	}
+	cs.gone = true
+	delete(x.pending, key)
+	if !cs.started {
+		close(cs.abandoned)
+	}
+}
+
+// finish removes cs from pending when its flight returns, so that later
+// callers count towards the next flight.
+func (x *Exchanger) finish(key Key, cs *callers) {
+	x.mu.Lock()
+	if !cs.gone {
+		cs.gone = true
+		delete(x.pending, key)
+	}
+	x.mu.Unlock()
+}
+
 // flight makes the one request to the authority for key and caches the
-// result. It runs detached from the caller that started it, on its own
-// deadline, which also bounds its wait for a free slot; every caller
-// waiting on the key receives its result.
-func (x *Exchanger) flight(ctx context.Context, key Key, subject, actor string, p *Prepared) (*authority.Token, error) {
+// result; every caller waiting on the key receives its result. It runs
+// detached from its callers: on context.Background, so that no caller's
+// context values (its subject token, trace spans) reach the authority's
+// HTTP client on behalf of the others. It waits for a free slot for at
+// most FlightTimeout (failing at once with ErrBusy when too many flights
+// wait already), or until all its callers have left; then the exchange
+// has FlightTimeout of its own.
+func (x *Exchanger) flight(key Key, cs *callers, subject, actor string, p *Prepared) (*authority.Token, error) {
 	// A flight that finished just before this one started may have filled
 	// the cache.
 	if e, ok := x.cache.Get(key); ok && e != nil && e.Token != nil && x.opts.Now().Before(e.Expires) {
 		return e.Token, nil
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), x.opts.FlightTimeout)
-	defer cancel()
-	select {
-	case x.slots <- struct{}{}:
-	case <-ctx.Done():
-		x.stats.errors.Add(1)
-		return nil, fmt.Errorf("exchange: waiting for a free exchange slot: %w", ctx.Err())
+	if err := x.acquire(cs); err != nil {
+		return nil, err
 	}
 	defer func() { <-x.slots }()
+	ctx, cancel := context.WithTimeout(context.Background(), x.opts.FlightTimeout)
+	defer cancel()
 	return x.exchange(ctx, key, subject, actor, p)
+}
+
+// acquire takes a slot for the flight of cs and marks it started.
+func (x *Exchanger) acquire(cs *callers) error {
+	select {
+	case x.slots <- struct{}{}:
+	default:
+		if x.waiting.Add(1) > int64(maxWaitingFactor*x.opts.MaxInFlight) {
+			x.waiting.Add(-1)
+			x.stats.errors.Add(1)
+			return ErrBusy
+		}
+		t := time.NewTimer(x.opts.FlightTimeout)
+		select {
+		case x.slots <- struct{}{}:
+			t.Stop()
+			x.waiting.Add(-1)
+		case <-t.C:
+			x.waiting.Add(-1)
+			x.stats.errors.Add(1)
+			return fmt.Errorf("exchange: waiting for a free exchange slot: %w", context.DeadlineExceeded)
+		case <-cs.abandoned:
+			t.Stop()
+			x.waiting.Add(-1)
+			return errAbandoned
+		}
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	select {
+	case <-cs.abandoned: // the last caller left as the slot came free
+		<-x.slots
+		return errAbandoned
+	default:
+		cs.started = true
+		return nil
+	}
 }
 
 // exchange asks the authority, holding a slot, and caches the token it
@@ -62,8 +193,9 @@ func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string
 // again after refreshRetry). The hit that called it does not wait. If the
 // refresh fails the old entry keeps being served until it expires, unless
 // the authority refused permanently: then the entry is removed, so that
-// the next request gets the refusal.
-func (x *Exchanger) refresh(ctx context.Context, key Key, old *Entry, subject, actor string, p *Prepared) {
+// the next request gets the refusal. Like a flight, it runs on
+// context.Background, not on the context of the hit that started it.
+func (x *Exchanger) refresh(key Key, old *Entry, subject, actor string, p *Prepared) {
 	// The result channel is buffered: nobody needs to read it.
 	x.flights.DoChan(string(key[:]), func() (any, error) {
 		select {
@@ -73,7 +205,7 @@ func (x *Exchanger) refresh(ctx context.Context, key Key, old *Entry, subject, a
 		}
 		defer func() { <-x.slots }()
 		x.stats.refreshes.Add(1)
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), x.opts.FlightTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), x.opts.FlightTimeout)
 		defer cancel()
 		tok, err := x.exchange(ctx, key, subject, actor, p)
 		if err != nil {

@@ -19,11 +19,14 @@ const maxPayload = 16 << 10
 // by its own JWT "exp".
 //
 // The issued token's end is the earlier of Token.Expiry and its JWT "exp";
-// it is brought forward by min(Skew, life/4), so that a short-lived token
-// is still cached for most of its life. The subject token's "exp" is
-// brought forward by the whole Skew, as the check before the exchange
-// does. RefreshAt is set only when the issued token's end is the earlier:
-// when the subject's ends the entry, a new token would end no later.
+// the subject token's end is its JWT "exp". Each is brought forward by
+// min(Skew, life/4), life being what is left of that token at now, so that
+// a short-lived token is still cached for most of its life; the entry ends
+// at the earlier of the two. RefreshAt is set only when the issued token's
+// end is strictly the earlier: when the subject's ends the entry (a tie
+// included), a new token would end no later. The entry may end at or
+// before now (the subject expired during the exchange): the caller then
+// returns the token without caching it.
 func (x *Exchanger) newEntry(now time.Time, tok *authority.Token, subject string) (e *Entry, ok bool) {
 	issued := tok.Expiry
 	if exp, ok := subjectExpiry(tok.AccessToken); ok && exp.Before(issued) {
@@ -36,7 +39,11 @@ func (x *Exchanger) newEntry(now time.Time, tok *authority.Token, subject string
 	end := issued.Add(-min(x.opts.Skew, life/4))
 	issuedLimits := true
 	if exp, ok := subjectExpiry(subject); ok {
-		if limit := exp.Add(-x.opts.Skew); limit.Before(end) {
+		limit := exp
+		if left := exp.Sub(now); left > 0 {
+			limit = exp.Add(-min(x.opts.Skew, left/4))
+		}
+		if !end.Before(limit) {
 			end, issuedLimits = limit, false
 		}
 	}
@@ -52,10 +59,12 @@ func (x *Exchanger) newEntry(now time.Time, tok *authority.Token, subject string
 }
 
 // subjectUsable reports whether subject may still be exchanged at now: it
-// is not a JWT whose "exp" is within the skew of now, or past.
-func (x *Exchanger) subjectUsable(now time.Time, subject string) bool {
+// is not a JWT whose "exp" is at or before now. A subject close to its exp
+// is still exchanged (the inbound middleware accepts it until exp plus
+// its leeway); its entry is then short, as newEntry computes.
+func subjectUsable(now time.Time, subject string) bool {
 	exp, ok := subjectExpiry(subject)
-	return !ok || now.Add(x.opts.Skew).Before(exp)
+	return !ok || now.Before(exp)
 }
 
 // subjectExpiry reads the "exp" claim of a JWT without verifying it; ok is

@@ -2,6 +2,7 @@ package exchange_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -65,12 +66,105 @@ func TestSubjectExpiryCapsLifetime(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, first.AccessToken, tok.AccessToken)
 
-	// Then the subject is within the skew of its exp: refused locally.
+	// Then the subject has 30s left: exchanged again, and cached for three
+	// quarters of that, 22.5s.
 	e.clock.Advance(time.Nanosecond)
+	second, err := e.x.Exchange(context.Background(), subject, tgt)
+	require.NoError(t, err)
+	assert.NotEqual(t, first.AccessToken, second.AccessToken)
+	assert.Equal(t, 2, e.exchanges())
+	e.clock.Advance(22500*time.Millisecond - time.Nanosecond)
+	tok, err = e.x.Exchange(context.Background(), subject, tgt)
+	require.NoError(t, err)
+	assert.Equal(t, second.AccessToken, tok.AccessToken)
+	assert.Equal(t, 2, e.exchanges())
+
+	// Once the subject has expired it is refused locally.
+	e.clock.Advance(7500*time.Millisecond + time.Nanosecond)
 	_, err = e.x.Exchange(context.Background(), subject, tgt)
 	require.ErrorIs(t, err, exchange.ErrSubjectExpired)
-	assert.Equal(t, 1, e.exchanges())
+	assert.Equal(t, 2, e.exchanges())
 }
+
+func TestSubjectNearItsExpIsExchanged(t *testing.T) {
+	// The subject has 25s left, less than the 30s skew: it is exchanged,
+	// and the entry ends a quarter of that (6.25s) before its exp, 18.75s
+	// from now.
+	e := newEnv(t, noRefresh, testutil.Options{TokenLifetime: 10 * time.Minute}, nil)
+	subject := e.a.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(25 * time.Second)})
+	tgt := exchange.Target{Audiences: []string{"api-a"}}
+	first, err := e.x.Exchange(context.Background(), subject, tgt)
+	require.NoError(t, err)
+	assert.Equal(t, 1, e.exchanges())
+
+	e.clock.Advance(18750*time.Millisecond - time.Nanosecond)
+	tok, err := e.x.Exchange(context.Background(), subject, tgt)
+	require.NoError(t, err)
+	assert.Equal(t, first.AccessToken, tok.AccessToken, "cached for ~18s")
+	assert.Equal(t, 1, e.exchanges())
+
+	e.clock.Advance(time.Nanosecond)
+	tok, err = e.x.Exchange(context.Background(), subject, tgt)
+	require.NoError(t, err)
+	assert.NotEqual(t, first.AccessToken, tok.AccessToken, "the entry ended; the subject is still valid")
+	assert.Equal(t, 2, e.exchanges())
+
+	// Expired: refused without asking the authority.
+	e.clock.Advance(6250 * time.Millisecond)
+	_, err = e.x.Exchange(context.Background(), subject, tgt)
+	require.ErrorIs(t, err, exchange.ErrSubjectExpired)
+	expired := e.a.IssueToken(testutil.TokenClaims{Subject: "bob", Expiry: e.clock.Now().Add(-time.Second), IssuedAt: t0.Add(-time.Hour)})
+	_, err = e.x.Exchange(context.Background(), expired, tgt)
+	require.ErrorIs(t, err, exchange.ErrSubjectExpired)
+	assert.Equal(t, 2, e.exchanges())
+}
+
+func TestSubjectExpiringDuringTheExchangeIsNotCached(t *testing.T) {
+	// The subject expires while the authority answers: the token is
+	// returned to the callers but not cached.
+	clock := testutil.NewClock(t0)
+	var e *env
+	tr := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := e.a.Client().Transport.RoundTrip(r)
+		clock.Advance(10 * time.Second)
+		return resp, err
+	})
+	e = newEnv(t, exchange.Options{RefreshAhead: -1, Now: clock.Now}, testutil.Options{Now: clock.Now}, &http.Client{Transport: tr})
+	e.clock = clock
+	subject := e.a.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(5 * time.Second)})
+	tok, err := e.x.Exchange(context.Background(), subject, exchange.Target{})
+	require.NoError(t, err)
+	require.NotNil(t, tok)
+	assert.Equal(t, 0, e.x.Stats().Entries, "not cached")
+}
+
+func TestNoRefreshOnATie(t *testing.T) {
+	// The issued token (10m) and the subject (10m) end the entry at the
+	// same moment, 9m30s: the subject is taken to end it, so no refresh
+	// (a new token would end no later).
+	e := newEnv(t, refreshOpts, testutil.Options{TokenLifetime: 10 * time.Minute}, nil)
+	subject := e.a.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(10 * time.Minute)})
+	tgt := exchange.Target{Audiences: []string{"api-a"}}
+	first, err := e.x.Exchange(context.Background(), subject, tgt)
+	require.NoError(t, err)
+	require.Equal(t, t0.Add(10*time.Minute), first.Expiry)
+	e.clock.Advance(5 * time.Minute) // past half of the entry's 9m30s
+	tok, err := e.x.Exchange(context.Background(), subject, tgt)
+	require.NoError(t, err)
+	assert.Equal(t, first.AccessToken, tok.AccessToken)
+	time.Sleep(20 * time.Millisecond) // a refresh would run in the background
+	assert.Equal(t, uint64(0), e.x.Stats().Refreshes)
+	assert.Equal(t, 1, e.exchanges())
+
+	e.clock.Advance(4*time.Minute + 30*time.Second - time.Nanosecond)
+	_, err = e.x.Exchange(context.Background(), subject, tgt)
+	require.NoError(t, err)
+	assert.Equal(t, 1, e.exchanges(), "served until 9m30s")
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestNoRefreshWhenSubjectEndsTheEntry(t *testing.T) {
 	// The subject's exp ends the entry: a new token would end no later,

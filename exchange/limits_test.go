@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,7 +63,8 @@ func gatedEnv(t *testing.T, opts exchange.Options, aopts testutil.Options, g *ho
 }
 
 func TestMaxInFlight(t *testing.T) {
-	const limit, n = 3, 20
+	const limit = 3
+	const n = 5 * limit // limit in flight, 4*limit waiting
 	g := newHoldGate(true)
 	e := gatedEnv(t, exchange.Options{MaxInFlight: limit}, testutil.Options{}, g)
 	subjects := make([]string, n)
@@ -123,6 +125,165 @@ func TestWaitForSlotIsBounded(t *testing.T) {
 	assert.Contains(t, err.Error(), "free exchange slot")
 	assert.True(t, authority.IsTemporary(err))
 	assert.Equal(t, int64(1), g.arrived.Load(), "only alice's request reached the authority")
+}
+
+func TestTooManyWaitingIsBusy(t *testing.T) {
+	g := newHoldGate(true)
+	e := gatedEnv(t, exchange.Options{MaxInFlight: 1, FlightTimeout: time.Minute}, testutil.Options{}, g)
+	const waiting = 4 // 4*MaxInFlight
+	var wg sync.WaitGroup
+	errs := make([]error, 1+waiting)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.x.Exchange(context.Background(), e.subject(fmt.Sprintf("user-%d", i)), exchange.Target{})
+		}()
+	}
+	waitFor(t, "one exchange and four waiting", func() bool {
+		return g.arrived.Load() == 1 && e.x.WaitingForSlot() == waiting
+	})
+
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := e.x.Exchange(ctx, e.subject("mallory"), exchange.Target{})
+	require.ErrorIs(t, err, exchange.ErrBusy)
+	assert.Less(t, time.Since(start), time.Second, "at once")
+	assert.Equal(t, int64(1), g.arrived.Load())
+
+	close(g.release)
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1+waiting, e.exchanges())
+	assert.Equal(t, int64(0), e.x.WaitingForSlot())
+}
+
+func TestSlotWaitHasItsOwnBudget(t *testing.T) {
+	// Each exchange takes 600ms at the authority; the FlightTimeout is 1s.
+	// Bob waits ~600ms for alice's slot, then his exchange still has its
+	// whole second.
+	const delay = 600 * time.Millisecond
+	var e *env
+	slow := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+		return e.a.Client().Transport.RoundTrip(r)
+	})
+	e = newEnv(t, exchange.Options{MaxInFlight: 1, FlightTimeout: time.Second}, testutil.Options{}, &http.Client{Transport: slow})
+	alice, bob := e.subject("alice"), e.subject("bob")
+	aliceErr := make(chan error, 1)
+	go func() {
+		_, err := e.x.Exchange(context.Background(), alice, exchange.Target{})
+		aliceErr <- err
+	}()
+	waitFor(t, "alice's exchange to hold the slot", func() bool { return e.x.Stats().Exchanges == 1 })
+	_, err := e.x.Exchange(context.Background(), bob, exchange.Target{})
+	require.NoError(t, err)
+	require.NoError(t, <-aliceErr)
+	assert.Equal(t, 2, e.exchanges())
+}
+
+func TestAbandonedFlightStopsWaitingForASlot(t *testing.T) {
+	g := newHoldGate(true)
+	e := gatedEnv(t, exchange.Options{MaxInFlight: 1, FlightTimeout: time.Minute}, testutil.Options{}, g)
+	aliceErr := make(chan error, 1)
+	go func() {
+		_, err := e.x.Exchange(context.Background(), e.subject("alice"), exchange.Target{})
+		aliceErr <- err
+	}()
+	waitFor(t, "alice's exchange to hold the slot", func() bool { return g.arrived.Load() == 1 })
+
+	// Bob's two callers both leave: his flight stops waiting for the
+	// slot, long before its FlightTimeout and while alice holds it.
+	bob := e.subject("bob")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bobLeft := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := e.x.Exchange(ctx, bob, exchange.Target{})
+			bobLeft <- err
+		}()
+	}
+	waitFor(t, "bob's flight to wait for the slot", func() bool {
+		return e.x.WaitingForSlot() == 1 && e.x.Stats().Misses == 3
+	})
+	cancel()
+	require.ErrorIs(t, <-bobLeft, context.Canceled)
+	require.ErrorIs(t, <-bobLeft, context.Canceled)
+	waitFor(t, "bob's flight to give up", func() bool { return e.x.WaitingForSlot() == 0 })
+
+	// One caller leaving does not abandon a flight another still waits for.
+	carol := e.subject("carol")
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	leaver := make(chan error, 1)
+	go func() {
+		_, err := e.x.Exchange(ctx, carol, exchange.Target{})
+		leaver <- err
+	}()
+	stayer := make(chan error, 1)
+	go func() {
+		_, err := e.x.Exchange(context.Background(), carol, exchange.Target{})
+		stayer <- err
+	}()
+	waitFor(t, "carol's flight to wait for the slot", func() bool {
+		return e.x.WaitingForSlot() == 1 && e.x.Stats().Misses == 5
+	})
+	cancel()
+	require.ErrorIs(t, <-leaver, context.Canceled)
+
+	// A new caller for bob starts a new flight.
+	bobErr := make(chan error, 1)
+	go func() {
+		_, err := e.x.Exchange(context.Background(), bob, exchange.Target{})
+		bobErr <- err
+	}()
+	waitFor(t, "bob's new flight to wait", func() bool { return e.x.WaitingForSlot() == 2 })
+
+	close(g.release)
+	require.NoError(t, <-aliceErr)
+	require.NoError(t, <-stayer)
+	require.NoError(t, <-bobErr)
+	assert.Equal(t, 3, e.exchanges(), "alice, carol and bob's second flight")
+}
+
+// ctxKey marks a caller's context; its value must not reach the authority.
+type ctxKey struct{}
+
+func TestFlightsDoNotCarryCallerContextValues(t *testing.T) {
+	var leaked atomic.Int64
+	var e *env
+	check := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Context().Value(ctxKey{}) != nil {
+			leaked.Add(1)
+		}
+		return e.a.Client().Transport.RoundTrip(r)
+	})
+	e = newEnv(t, refreshOpts, testutil.Options{TokenLifetime: 5 * time.Minute}, &http.Client{Transport: check})
+	ctx := context.WithValue(context.Background(), ctxKey{}, "the first caller's subject token")
+	subject := e.subject("alice")
+	tgt := exchange.Target{Audiences: []string{"api-a"}}
+	old, err := e.x.Exchange(ctx, subject, tgt)
+	require.NoError(t, err)
+
+	// A refresh started by a hit does not carry the hit's values either.
+	e.clock.Advance(refreshDue)
+	_, err = e.x.Exchange(ctx, subject, tgt)
+	require.NoError(t, err)
+	waitFor(t, "the refresh", func() bool {
+		tok, err := e.x.Exchange(ctx, subject, tgt)
+		require.NoError(t, err)
+		return tok.AccessToken != old.AccessToken
+	})
+	assert.Equal(t, 2, e.exchanges())
+	assert.Equal(t, int64(0), leaked.Load(), "a caller's context value reached the authority's client")
 }
 
 func TestRefreshNeverWaitsForASlot(t *testing.T) {
@@ -317,6 +478,78 @@ func TestInvalidateIsAtomic(t *testing.T) {
 	got, ok := mc.Get(*rc.key.Load())
 	require.True(t, ok, "the renewed token was removed")
 	assert.Equal(t, "renewed", got.Token.AccessToken)
+}
+
+func TestMemoryCacheCompareAndDeleteIsAtomic(t *testing.T) {
+	c, err := exchange.NewMemoryCache(exchange.MemoryOptions{})
+	require.NoError(t, err)
+	k := exchange.Key{1}
+	old := &exchange.Entry{Token: &authority.Token{AccessToken: "old"}, Expires: time.Now().Add(time.Hour)}
+	renewed := &exchange.Entry{Token: &authority.Token{AccessToken: "renewed"}, Expires: time.Now().Add(time.Hour)}
+	c.Set(k, old, time.Hour)
+
+	// A Set of the key while match runs must wait for the removal: the
+	// renewed entry survives.
+	set := make(chan struct{})
+	removed := c.CompareAndDelete(k, func(e *exchange.Entry) bool {
+		go func() {
+			c.Set(k, renewed, time.Hour)
+			close(set)
+		}()
+		select {
+		case <-set:
+			t.Error("Set of the key completed while CompareAndDelete was comparing")
+		case <-time.After(20 * time.Millisecond): // the Set waits on the key's lock
+		}
+		return e.Token.AccessToken == "old"
+	})
+	<-set
+	assert.True(t, removed)
+	got, ok := c.Get(k)
+	require.True(t, ok, "the renewed entry was removed")
+	assert.Equal(t, "renewed", got.Token.AccessToken)
+}
+
+func TestMemoryCacheCompareAndDeleteStress(t *testing.T) {
+	// Each round stores a stale entry, then a deleter removes it by
+	// comparison while the writer replaces it with a fresh one. The fresh
+	// entry must never be removed, whichever comes first.
+	c, err := exchange.NewMemoryCache(exchange.MemoryOptions{})
+	require.NoError(t, err)
+	k := exchange.Key{2}
+	expires := time.Now().Add(time.Hour)
+	stale := &exchange.Entry{Token: &authority.Token{AccessToken: "stale"}, Expires: expires}
+	isStale := func(e *exchange.Entry) bool {
+		runtime.Gosched() // widen the window between compare and removal
+		return e.Token.AccessToken == "stale"
+	}
+	rounds := 5_000
+	if testing.Short() {
+		rounds = 1_000
+	}
+	start, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		for range start {
+			c.CompareAndDelete(k, isStale)
+			done <- struct{}{}
+		}
+	}()
+	defer close(start)
+	lost := 0
+	for i := range rounds {
+		c.Set(k, stale, time.Hour)
+		fresh := &exchange.Entry{Token: &authority.Token{AccessToken: fmt.Sprintf("fresh-%d", i)}, Expires: expires}
+		start <- struct{}{}
+		if i%2 == 0 {
+			runtime.Gosched()
+		}
+		c.Set(k, fresh, time.Hour)
+		<-done
+		if got, ok := c.Get(k); !ok || got != fresh {
+			lost++
+		}
+	}
+	assert.Zero(t, lost, "fresh entries removed by a compare against the stale one, of %d", rounds)
 }
 
 // plainCache has no CompareAndDelete.

@@ -52,13 +52,13 @@ type Options struct {
 	// not used in its last moments. Default [DefaultSkew]; negative means
 	// none.
 	//
-	// The issued token's end is brought forward by min(Skew, life/4), life
-	// being what is left of the issued token when it arrives, so that a
-	// token living less than about 4*Skew is still cached for three
-	// quarters of its life. The subject token's "exp" is brought forward by
-	// the whole Skew: a subject token that has expired or expires within
-	// Skew is refused with [ErrSubjectExpired] without asking the
-	// authority.
+	// The issued token's end, and the subject token's JWT "exp", are each
+	// brought forward by min(Skew, life/4), life being what is left of
+	// that token when the issued token arrives, so that a token living
+	// less than about 4*Skew is still cached for three quarters of what is
+	// left of it; the entry ends at the earlier of the two. A subject
+	// token whose "exp" has passed is refused with [ErrSubjectExpired]
+	// without asking the authority.
 	Skew time.Duration
 	// RefreshAhead is the fraction of an entry's life (between 0 and 1)
 	// after which a hit returns the cached token and starts one background
@@ -74,16 +74,20 @@ type Options struct {
 	// hammer the authority. Temporary failures are never remembered.
 	// Default [DefaultNegativeTTL]; negative disables the negative cache.
 	NegativeTTL time.Duration
-	// FlightTimeout bounds one shared exchange with the authority, the
-	// wait for a free slot (MaxInFlight) included. It runs independently of
-	// the contexts of the callers waiting for it. Default
-	// [DefaultFlightTimeout].
+	// FlightTimeout bounds one shared exchange with the authority, and
+	// separately its wait for a free slot (MaxInFlight): the exchange gets
+	// the whole FlightTimeout once it has its slot. Both run independently
+	// of the contexts of the callers waiting for it, on
+	// context.Background: no caller's context values reach the
+	// authority's HTTP client. Default [DefaultFlightTimeout].
 	FlightTimeout time.Duration
 	// MaxInFlight bounds the exchanges with the authority in progress at
 	// once, refreshes included. A flight for a new key waits for a free
-	// slot within its FlightTimeout (its callers still return as soon as
-	// their own contexts end); a background refresh never waits: with no
-	// free slot it is skipped and tried again by a hit after a few
+	// slot for at most FlightTimeout, and only while one of its callers
+	// still waits for it (each returns as soon as its own context ends).
+	// At most 4*MaxInFlight flights wait for a slot: beyond that a new one
+	// fails at once with [ErrBusy]. A background refresh never waits: with
+	// no free slot it is skipped and tried again by a hit after a few
 	// seconds, the cached token being served meanwhile. Default
 	// [DefaultMaxInFlight].
 	MaxInFlight int

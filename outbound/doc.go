@@ -25,15 +25,23 @@
 // A route is chosen by the request's URL, and the request must not be able
 // to reach anything else:
 //
-//   - On an origin with path-prefix routes, a path a server or a proxy in
-//     front of it might read as under another prefix is refused with
-//     [ErrAmbiguousPath] (400 from [StatusFor]): an escaped "/", "" or "."
-//     (%2F, %5C, %2E), a "", a ";", a path that is not clean ("//", "."
-//     or ".." segments) or that matches a prefix only when case is
-//     ignored. "https://ingress/billing/..%2Forders/x" is not sent at all,
-//     rather than sent with the billing or the orders token. An origin
-//     whose only route has no prefix takes any path: its token is the same
-//     for all. An opaque URL is refused on any routed origin.
+//   - On an origin with path-prefix routes, a path is sent only when every
+//     plausible reading of it by the server or a proxy in front of it
+//     selects the same route as the path itself (or all select none): the
+//     path as sent (undecoded), decoded once more (double encoding), cut at
+//     a decoded "?", "#" or NUL, with "\" read as "/", with ";params"
+//     stripped, cleaned ("//", "." and ".." resolved), and ignoring ASCII
+//     case. Otherwise it is refused with [ErrAmbiguousPath] (400 from
+//     [StatusFor]). "https://ingress/billing/..%2Forders/x" is not sent at
+//     all, rather than sent with the billing or the orders token, while
+//     "/api/v4/projects/group%2Fproject", "/items;jsessionid=..." or
+//     "/files/report%2E2024.pdf" go to their route. A path with no "%",
+//     "\", ";", "//" or dot segment needs no other reading and costs
+//     nothing extra. An origin whose only route has no prefix takes any
+//     path: its token is the same for all. "OPTIONS *" takes the route
+//     without a prefix. Any other opaque URL is refused on a routed origin.
+//     Route prefixes themselves must be written as sent: no ";", no
+//     percent-encoding and no character that needs it.
 //   - A Host header naming another host or port than the URL is refused
 //     with [ErrHostMismatch] (502), as set by a Director-based
 //     [net/http/httputil.ReverseProxy]; use one with a Rewrite function

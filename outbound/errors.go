@@ -13,15 +13,34 @@ var ErrNoRoute = errors.New("outbound: no route for the request URL")
 
 // ErrAmbiguousPath is matched by [errors.Is] for a request refused because
 // its URL names an origin (scheme, host, port) that has routes but its path
-// could reach another destination on that server than the one the route
-// table would pick: an escaped "/", "\" or "." (%2F, %5C, %2E in any case),
-// a "\", a ";" (path parameters, as in "/billing/..;/orders"), a path that is
-// not clean ("//", "." or ".." segments; one trailing slash is allowed) or
-// does not start with "/", a path that matches a route's prefix only when
-// case is ignored, or an opaque URL ([url.URL.Opaque]). An origin whose
-// only route has no path prefix refuses only opaque URLs: its token goes to
-// every path. The request was not sent, with a token or without, even
-// with [Options.AllowUnrouted]. [StatusFor] maps it to 400.
+// may select another route, or none, on the server than the route table
+// picks for it. The rule: the route chosen for the path as it is
+// ([url.URL.Path], decoded) must also be the route chosen for every other
+// plausible reading of it by the server or an intermediary, namely
+//
+//   - the path as sent, undecoded ([url.URL.EscapedPath]);
+//   - the path decoded once more ("%2561" is sent, "%61" decoded, "a" to a
+//     server that decodes twice), and any of these cut at a "?", "#" or
+//     NUL that decoding produced;
+//   - each of those with "" read as "/", with ";params" stripped from
+//     every segment (as servlet containers do: "/billing/..;/orders"),
+//     and with both;
+//   - each of those cleaned ([path.Clean]: "//", "." and ".." resolved);
+//
+// and each reading is matched with and without regard to ASCII case. When
+// one reading selects another route, or no route where the path itself
+// takes one (or the reverse), the request is refused; when all agree (the
+// same route, or no route at all), it is sent. So "/api/v4/projects/g%2Fp",
+// "/items;jsessionid=...", "/files/report%2E2024.pdf" and "/api//x" go
+// where they would anyway, while "/billing/..%2Forders/x",
+// "/billing/..;/orders", "/%2561pi/v4/admin" (when "/api/v4/admin" has a
+// route of its own) and "/Orders/x" (when only "/orders" has one) are
+// refused. "OPTIONS *" takes the origin's route without a path prefix, if
+// any. An opaque URL ([url.URL.Opaque]) other than "*" is refused. An
+// origin whose only route has no path prefix refuses only opaque URLs:
+// every reading of every path takes that route. The request was not sent,
+// with a token or without, even with [Options.AllowUnrouted]. [StatusFor]
+// maps it to 400.
 var ErrAmbiguousPath = errors.New("outbound: ambiguous request path")
 
 // ErrHostMismatch is matched by [errors.Is] for a request refused because a
@@ -58,7 +77,7 @@ func (e *RouteError) Error() string {
 	case nil:
 		return "outbound: no route for " + e.Origin + " (request not sent)"
 	case ErrAmbiguousPath:
-		return "outbound: ambiguous path (escaped slash, backslash or dot, path parameter, dot segment or case mismatch) for " + e.Origin + " (request not sent)"
+		return "outbound: ambiguous path (another reading of it, decoded, undecoded, cleaned, without path parameters or ignoring case, selects another route) for " + e.Origin + " (request not sent)"
 	case ErrHostMismatch:
 		return "outbound: the Host header names another destination than " + e.Origin + " (request not sent)"
 	}

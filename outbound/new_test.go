@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -38,6 +39,10 @@ func TestNewRejectsBadRoutes(t *testing.T) {
 		{"escaped slash in path", outbound.Route{URL: "https://orders.internal/a%2Fb", Mode: outbound.ModeNone}, false, "escaped"},
 		{"escaped dot in path", outbound.Route{URL: "https://orders.internal/a%2e", Mode: outbound.ModeNone}, false, "escaped"},
 		{"path parameter", outbound.Route{URL: "https://orders.internal/a;b", Mode: outbound.ModeNone}, false, ";"},
+		{"escaped letter in path", outbound.Route{URL: "https://orders.internal/%61pi", Mode: outbound.ModeNone}, false, "escaped"},
+		{"space in path", outbound.Route{URL: "https://orders.internal/a%20b", Mode: outbound.ModeNone}, false, "escaped"},
+		{"backslash in path", outbound.Route{URL: `https://orders.internal/a\b`, Mode: outbound.ModeNone}, false, "escaped"},
+		{"percent in path", outbound.Route{URL: "https://orders.internal/a%25b", Mode: outbound.ModeNone}, false, "escaped"},
 		{"non-ASCII host", outbound.Route{URL: "https://\u212aey.internal", Mode: outbound.ModeNone}, false, "ASCII"},
 		{"no mode", outbound.Route{URL: "https://orders.internal"}, false, "Mode is required"},
 		{"unknown mode", outbound.Route{URL: "https://orders.internal", Mode: 42}, false, "unknown Mode(42)"},
@@ -116,4 +121,73 @@ func TestModeString(t *testing.T) {
 	assert.Equal(t, "pass-through", outbound.ModePassThrough.String())
 	assert.Equal(t, "none", outbound.ModeNone.String())
 	assert.Equal(t, "Mode(0)", outbound.Mode(0).String())
+}
+
+// TestNewPlaintextProxy: a base transport that would send an http:// route's
+// requests (and so its token, in clear text) to a forward proxy, a host the
+// route table does not name, fails New unless AllowPlaintextProxy says so.
+func TestNewPlaintextProxy(t *testing.T) {
+	proxyURL, err := url.Parse("http://user:proxy-secret@proxy.example:3128")
+	require.NoError(t, err)
+	viaProxy := &http.Transport{Proxy: http.ProxyURL(proxyURL)}
+	own := func(u string) outbound.Route {
+		return outbound.Route{URL: u, Mode: outbound.ModeOwnToken, Tokens: &staticTokens{name: "own"}}
+	}
+	tests := []struct {
+		name   string
+		base   http.RoundTripper
+		routes []outbound.Route
+		allow  bool
+		want   string // "" for success
+	}{
+		{"http route via proxy", viaProxy, []outbound.Route{own("https://a.internal"), own("http://orders.internal:8080/api")}, false, `Routes[1] ("http://orders.internal:8080/api")`},
+		{"http pass-through route via proxy", viaProxy, []outbound.Route{{URL: "http://orders.internal", Mode: outbound.ModePassThrough}}, false, "proxy.example:3128"},
+		{"allowed", viaProxy, []outbound.Route{own("http://orders.internal")}, true, ""},
+		{"https route via proxy", viaProxy, []outbound.Route{own("https://orders.internal")}, false, ""},
+		{"http route without a token", viaProxy, []outbound.Route{{URL: "http://public.internal", Mode: outbound.ModeNone}}, false, ""},
+		{"Proxy nil", &http.Transport{}, []outbound.Route{own("http://orders.internal")}, false, ""},
+		{"Proxy returns nil", &http.Transport{Proxy: func(*http.Request) (*url.URL, error) { return nil, nil }}, []outbound.Route{own("http://orders.internal")}, false, ""},
+		{"Proxy for another host only", &http.Transport{Proxy: func(r *http.Request) (*url.URL, error) {
+			if r.URL.Hostname() == "billing.internal" {
+				return proxyURL, nil
+			}
+			return nil, nil
+		}}, []outbound.Route{own("http://orders.internal"), own("http://BILLING.internal/x")}, false, `Routes[1] ("http://BILLING.internal/x")`},
+		{"Proxy fails", &http.Transport{Proxy: func(*http.Request) (*url.URL, error) { return nil, errors.New("bad proxy config") }}, []outbound.Route{own("http://orders.internal")}, false, "bad proxy config"},
+		{"not an *http.Transport", &fakeBase{}, []outbound.Route{own("http://orders.internal")}, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr, err := outbound.New(outbound.Options{Base: tt.base, Routes: tt.routes, AllowPlaintextProxy: tt.allow})
+			if tt.want == "" {
+				require.NoError(t, err)
+				require.NotNil(t, tr)
+				return
+			}
+			require.Error(t, err)
+			assert.Nil(t, tr)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "proxy-secret")
+			if !strings.Contains(tt.want, "bad proxy") {
+				for _, fix := range []string{"https", "Proxy is nil", "AllowPlaintextProxy"} {
+					assert.Contains(t, err.Error(), fix)
+				}
+			}
+		})
+	}
+}
+
+// TestNewPlaintextProxyRequest: the check calls Proxy with the route's URL.
+func TestNewPlaintextProxyRequest(t *testing.T) {
+	var seen []string
+	base := &http.Transport{Proxy: func(r *http.Request) (*url.URL, error) {
+		seen = append(seen, r.URL.String())
+		return nil, nil
+	}}
+	_, err := outbound.New(outbound.Options{Base: base, Routes: []outbound.Route{
+		{URL: "http://orders.internal:8080/api", Mode: outbound.ModeOwnToken, Tokens: &staticTokens{name: "own"}},
+		{URL: "https://secure.internal", Mode: outbound.ModeOwnToken, Tokens: &staticTokens{name: "own"}},
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"http://orders.internal:8080/api"}, seen)
 }

@@ -10,7 +10,9 @@ import (
 // Options configures [New]. The zero value is valid: a transport over
 // [http.DefaultTransport] with no routes, which refuses every request.
 type Options struct {
-	// Base sends the requests. If nil, [http.DefaultTransport].
+	// Base sends the requests. If nil, [http.DefaultTransport], which
+	// uses the proxy named by the environment (HTTP_PROXY, HTTPS_PROXY,
+	// NO_PROXY).
 	Base http.RoundTripper
 	// Routes is the route table; see [Route]. Two routes may not name the
 	// same scheme, host, port and path prefix.
@@ -34,4 +36,16 @@ type Options struct {
 	// when a 401 is passed on because no other token could be had or the
 	// body could not be replayed. If nil, nothing is logged.
 	Logger *slog.Logger
+	// AllowPlaintextProxy lets [New] accept a route with an "http" URL
+	// whose requests Base sends through a forward proxy. By default New
+	// fails for such a route when it carries a token (any mode but
+	// [ModeNone]) and Base (or [http.DefaultTransport] when nil) is an
+	// [*http.Transport] whose Proxy function returns a proxy for the
+	// route's URL: the proxy, a host the route table does not name, would
+	// receive the token in clear text. ("https" routes are safe: the proxy
+	// only relays a CONNECT tunnel.) Rather than setting this, use https,
+	// or a Base whose Proxy is nil or excludes the host (NO_PROXY). A Base
+	// of another type (a wrapper) is not inspected: it is the application's
+	// to check.
+	AllowPlaintextProxy bool
 }

@@ -27,7 +27,9 @@ type Route struct {
 	// compared without regard to case. A path prefix matches on segment
 	// boundaries: "/api" matches "/api" and "/api/x" but not "/apix"; no
 	// path (or "/") matches every path. The longest matching prefix wins.
-	// No user info, query or fragment. Required.
+	// The prefix is written as it is sent: clean, with no ";", no
+	// percent-encoding and no character that needs it (a space, "%", "\",
+	// non-ASCII). No user info, query or fragment. Required.
 	URL string
 	// Mode says which token the route's requests get. Required.
 	Mode Mode

@@ -137,8 +137,10 @@ func parseRouteURL(raw string) (origin, string, error) {
 		if !strings.HasPrefix(prefix, "/") || path.Clean(prefix) != strings.TrimSuffix(prefix, "/") {
 			return origin{}, "", errors.New("URL path is not clean (no //, . or .. segments)")
 		}
-		if ambiguousPath(prefix, u.EscapedPath()) {
-			return origin{}, "", errors.New(`URL path must not hold an escaped "/", "\" or ".", a "\" or a ";"`)
+		// A prefix is written as it is sent, so that the escaped reading
+		// of a request path (see agree) selects it too.
+		if strings.IndexByte(prefix, ';') >= 0 || u.EscapedPath() != prefix {
+			return origin{}, "", errors.New(`URL path must not hold a ";", an escaped (percent-encoded) character or one that needs escaping, such as "\", "%" or a space`)
 		}
 	}
 	return o, strings.TrimSuffix(prefix, "/"), nil
@@ -233,10 +235,11 @@ func asciiEqualFold(s, t string) bool {
 }
 
 // match returns the route for u, or nil when no route names it. The error
-// is [ErrAmbiguousPath] when u's origin has routes but u's path (or opaque
-// form) could reach another destination on the server than the one it
-// would match here; such a request must not be sent, with a token or
-// without.
+// is [ErrAmbiguousPath] when u's origin has routes and some plausible
+// reading of u's path by a server or an intermediary (see agree)
+// selects another route, or no route, than u.Path itself does; such a
+// request must not be sent, with a token or without. It does not allocate
+// for a path that needs no other reading than itself (see plainPath).
 func (t table) match(u *url.URL) (*route, error) {
 	if len(t) == 0 || u == nil {
 		return nil, nil
@@ -249,6 +252,9 @@ func (t table) match(u *url.URL) (*route, error) {
 	if len(rs) == 0 {
 		return nil, nil
 	}
+	if u.Opaque == "*" && u.Path == "" {
+		return hostRoute(rs), nil // "OPTIONS *": the server as a whole
+	}
 	if u.Opaque != "" {
 		// The request-target is Opaque, not Path: "//other.host/x" is
 		// even sent in absolute form, naming another host.
@@ -256,59 +262,193 @@ func (t table) match(u *url.URL) (*route, error) {
 	}
 	if rs[0].prefix == "" {
 		// The origin's only route has no prefix (routes are sorted longest
-		// prefix first, and two routes never share one): every path takes
-		// it, so there is nothing to confuse.
+		// prefix first, and two routes never share one): every reading of
+		// every path takes it, so there is nothing to confuse.
 		return rs[0], nil
 	}
 	p := u.Path
-	if p == "" {
+	switch p {
+	case "":
 		p = "/"
+	case "*":
+		return hostRoute(rs), nil
 	}
-	if ambiguousPath(p, u.EscapedPath()) {
+	lit, folded := pick(rs, p)
+	if folded != lit {
+		// "/Orders/x" misses "/orders" here but reaches it on a server
+		// that ignores case.
 		return nil, ErrAmbiguousPath
 	}
-	for _, r := range rs {
-		if hasPathPrefix(p, r.prefix) {
-			return r, nil
-		}
-		if hasPathPrefixFold(p, r.prefix) {
-			// "/Orders/x" misses "/orders" here but reaches it on a
-			// server that ignores case.
-			return nil, ErrAmbiguousPath
-		}
+	if plainPath(p, u.RawPath) {
+		return lit, nil
 	}
-	return nil, nil
+	if !agree(rs, lit, p, u.EscapedPath()) {
+		return nil, ErrAmbiguousPath
+	}
+	return lit, nil
 }
 
-// ambiguousPath reports whether a request path p (decoded; escaped is its
-// form on the wire) might be read by a server or a proxy in front of it as
-// a path under another prefix than p itself: an escaped slash, backslash or
-// dot (%2F, %5C, %2E, any case), a backslash, a path parameter (";", as in
-// Tomcat's "/billing/..;/orders"), a path that is not clean (".", ".."
-// or empty segments; a trailing slash is allowed) or that does not start
-// with a slash. It does not allocate for a clean path.
-func ambiguousPath(p, escaped string) bool {
-	if p[0] != '/' || strings.ContainsAny(p, `\;`) || strings.IndexByte(escaped, '\\') >= 0 {
-		return true
+// hostRoute returns the route of rs without a path prefix, or nil.
+func hostRoute(rs []*route) *route {
+	if r := rs[len(rs)-1]; r.prefix == "" {
+		return r
 	}
-	for i := strings.IndexByte(escaped, '%'); i >= 0; {
-		if i+2 < len(escaped) {
-			switch escaped[i+1 : i+3] {
-			case "2F", "2f", "5C", "5c", "2E", "2e":
-				return true
-			}
+	return nil
+}
+
+// pick returns the route the path s selects (the longest prefix s is at or
+// below) and the one it selects when ASCII case is ignored.
+func pick(rs []*route, s string) (exact, folded *route) {
+	for _, r := range rs {
+		if hasPathPrefix(s, r.prefix) {
+			return r, cmp.Or(folded, r) // an exact match is a folded one
 		}
-		j := strings.IndexByte(escaped[i+1:], '%')
+		if folded == nil && hasPathPrefixFold(s, r.prefix) {
+			folded = r
+		}
+	}
+	return nil, folded
+}
+
+// plainPath reports whether the request path p (decoded; raw is
+// [url.URL.RawPath]) reads the same to every server and intermediary: it
+// starts with "/"; holds no "%", "\", ";", or "?", "#" or NUL (which only
+// decoding puts in a path); has no empty segment ("//") and no "." or ".."
+// segment; and no "%" was decoded from its escaped form (RawPath). Route
+// prefixes hold no character that needs escaping (parseRouteURL), so
+// such a path's escaped form selects the same route as p, and so do p
+// decoded again, with ";params" stripped, "\" read as "/", cut at a "?",
+// or cleaned: they are all p.
+func plainPath(p, raw string) bool {
+	if p[0] != '/' || strings.IndexByte(raw, '%') >= 0 || strings.IndexAny(p, "%\\;?#\x00") >= 0 || strings.Contains(p, "//") {
+		return false
+	}
+	for i := strings.Index(p, "/."); i >= 0; {
+		switch seg := p[i+1:]; {
+		case seg == "." || seg == "..", strings.HasPrefix(seg, "./"), strings.HasPrefix(seg, "../"):
+			return false
+		}
+		j := strings.Index(p[i+2:], "/.")
 		if j < 0 {
 			break
 		}
-		i += 1 + j
+		i += 2 + j
 	}
-	if p == "/" {
-		return false
+	return true
+}
+
+// agree reports whether every reading of the request path p (decoded;
+// escaped is its form on the wire) that a server, or a proxy in front of
+// it, might take it for selects lit, with and without regard to ASCII
+// case. The readings, built one at a time so that a long path costs a
+// few copies of it at once, not one per reading:
+//
+//   - the bases: p; escaped, undecoded; p decoded once more ("%2561" sent
+//     is "%61" in p, and "a" to a server that decodes twice); and each of
+//     those cut at a "?", "#" or NUL, which only decoding produces (as a
+//     proxy that decodes the path and sends it on unescaped would cut it,
+//     or a server written in C);
+//   - of each base: itself, "\" read as "/", ";params" stripped from every
+//     segment (before and after reading "\" as "/");
+//   - of each of those, with "/" prepended when it does not start with one,
+//     the path itself and its [path.Clean] form.
+func agree(rs []*route, lit *route, p, escaped string) bool {
+	same := func(v string) bool {
+		if !strings.HasPrefix(v, "/") {
+			v = "/" + v
+		}
+		for _, s := range [2]string{v, path.Clean(v)} {
+			if e, f := pick(rs, s); e != lit || f != lit {
+				return false
+			}
+		}
+		return true
 	}
-	c := path.Clean(p)
-	return c != p && !(strings.HasSuffix(p, "/") && c == p[:len(p)-1])
+	base := func(b string) bool {
+		slashed := strings.ReplaceAll(b, `\`, "/")
+		if !same(b) || (slashed != b && !same(slashed)) {
+			return false
+		}
+		if strings.IndexByte(b, ';') < 0 {
+			return true
+		}
+		stripped := stripParams(b)
+		return same(stripped) && same(stripParams(slashed)) && same(strings.ReplaceAll(stripped, `\`, "/"))
+	}
+	bases := [3]string{p, escaped, p}
+	if strings.IndexByte(p, '%') >= 0 {
+		bases[2] = unescapeLenient(p)
+	}
+	for i, b := range bases {
+		if i > 0 && b == p {
+			continue
+		}
+		if !base(b) {
+			return false
+		}
+		if j := strings.IndexAny(b, "?#\x00"); j >= 0 && !base(b[:j]) {
+			return false
+		}
+	}
+	return true
+}
+
+// stripParams removes the parameters (";" up to the next "/") from every
+// segment of p, as Tomcat and other servlet containers do.
+func stripParams(p string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(p, ';')
+		if i < 0 {
+			b.WriteString(p)
+			return b.String()
+		}
+		b.WriteString(p[:i])
+		p = p[i:]
+		j := strings.IndexByte(p, '/')
+		if j < 0 {
+			return b.String()
+		}
+		p = p[j:]
+	}
+}
+
+// unescapeLenient decodes every valid %XX in s and leaves any other "%" as
+// it is.
+func unescapeLenient(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			if b == nil {
+				b = append(make([]byte, 0, len(s)), s[:i]...)
+			}
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		if b != nil {
+			b = append(b, c)
+		}
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // hasPathPrefix reports whether p is prefix or below it.
@@ -321,6 +461,9 @@ func hasPathPrefix(p, prefix string) bool {
 
 // hasPathPrefixFold is hasPathPrefix ignoring ASCII case.
 func hasPathPrefixFold(p, prefix string) bool {
+	if prefix == "" {
+		return true
+	}
 	return len(p) >= len(prefix) && asciiEqualFold(p[:len(prefix)], prefix) &&
 		(len(p) == len(prefix) || p[len(prefix)] == '/')
 }

@@ -18,18 +18,22 @@ const ambiguous = "!ambiguous"
 // source hands out ("" means the request was refused as unrouted).
 func TestMatching(t *testing.T) {
 	routes := map[string]string{ // route URL -> token source name
-		"https://orders.internal":           "orders-root",
-		"https://orders.internal/api":       "orders-api",
-		"https://orders.internal/api/v2":    "orders-api-v2",
-		"https://orders.internal:8443":      "orders-8443",
-		"http://orders.internal":            "orders-http",
-		"http://billing.internal:8080/pay/": "billing-pay",
-		"https://[2001:db8::1]/v6":          "ipv6",
-		"https://Users.Internal/":           "users",
-		"https://ingress.internal/orders":   "ingress-orders",
-		"https://ingress.internal/billing":  "ingress-billing",
-		"https://plain.internal":            "plain",
-		"https://key.internal":              "key",
+		"https://orders.internal":              "orders-root",
+		"https://orders.internal/api":          "orders-api",
+		"https://orders.internal/api/v2":       "orders-api-v2",
+		"https://orders.internal:8443":         "orders-8443",
+		"http://orders.internal":               "orders-http",
+		"http://billing.internal:8080/pay/":    "billing-pay",
+		"https://[2001:db8::1]/v6":             "ipv6",
+		"https://Users.Internal/":              "users",
+		"https://ingress.internal/orders":      "ingress-orders",
+		"https://ingress.internal/billing":     "ingress-billing",
+		"https://plain.internal":               "plain",
+		"https://key.internal":                 "key",
+		"https://gitlab.internal":              "gitlab-root",
+		"https://gitlab.internal/api/v4":       "gitlab-api",
+		"https://gitlab.internal/api/v4/admin": "gitlab-admin",
+		"https://files.internal/files":         "files",
 	}
 	base := &fakeBase{}
 	opts := outbound.Options{Base: base}
@@ -90,8 +94,11 @@ func TestMatching(t *testing.T) {
 		{"https://ingress.internal/billing%5c..%5corders", ambiguous},
 		{`https://ingress.internal/billing\..\orders`, ambiguous},
 		{"https://ingress.internal/billing/../orders/x", ambiguous},
-		{"https://ingress.internal/billing/./x", ambiguous},
-		{"https://ingress.internal/billing//x", ambiguous},
+		{"https://ingress.internal/billing/../billing/x", "ingress-billing"},
+		{"https://ingress.internal//orders/x", ambiguous},
+		{"https://ingress.internal/x/..//orders", ambiguous},
+		{"https://ingress.internal/orders/%2e%2e/billing", ambiguous},
+		{"https://ingress.internal/orders/.%2E/billing", ambiguous},
 		{"https://ingress.internal/billing/..;/orders/x", ambiguous},
 		{"https://ingress.internal/billing;v=1/x", ambiguous},
 		{"https://ingress.internal/billing%3B/x", ambiguous},
@@ -105,6 +112,40 @@ func TestMatching(t *testing.T) {
 		{"https://ingress.internal/billing/x", "ingress-billing"},
 		{"https://ingress.internal/other", ""},
 		{"https://ingress.internal/", ""},
+		// Readings that agree: sent.
+		{"https://ingress.internal/billing/./x", "ingress-billing"},
+		{"https://ingress.internal/billing//x", "ingress-billing"},
+		{"https://ingress.internal/billing/x;v=1", "ingress-billing"},
+		{"https://ingress.internal/other/./x", ""},
+		{"https://ingress.internal/other%2Fx", ""},
+		{"https://ingress.internal/other;a=b", ""},
+		{"https://orders.internal//", "orders-root"},
+		{"https://orders.internal/api//x", "orders-api"},
+		{"https://orders.internal/api/x/..", "orders-api"},
+		{"https://orders.internal/items;jsessionid=0123ABCD", "orders-root"},
+		{"https://orders.internal/api/orders/42;jsessionid=0123ABCD", "orders-api"},
+		{"https://orders.internal/api/50%2525", "orders-api"},
+		{"https://gitlab.internal/api/v4/projects/group%2Fproject", "gitlab-api"},
+		{"https://gitlab.internal/api/v4/projects/group%2Fsub%2Fproject/issues", "gitlab-api"},
+		{"https://gitlab.internal/api/v4/projects/a%5Cb", "gitlab-api"},
+		{"https://gitlab.internal/api/v4/admin/users", "gitlab-admin"},
+		{"https://files.internal/files/report%2E2024.pdf", "files"},
+		{"https://files.internal/files/report%2e2024.pdf", "files"},
+		{"https://files.internal/files/a%20b%3Fc", "files"},
+		// Readings that do not: refused.
+		{"https://gitlab.internal/%2561pi/v4/admin", ambiguous},
+		{"https://gitlab.internal/api/v4/%2561dmin", ambiguous},
+		{"https://gitlab.internal/api/v4/%252e%252e/admin", ambiguous},
+		{"https://gitlab.internal/%61pi/v4/x", ambiguous},
+		{"https://gitlab.internal/api/v4%3F/admin", ambiguous},
+		{"https://gitlab.internal/api;x/v4/admin", ambiguous},
+		{"https://gitlab.internal/api/v4\\admin", ambiguous},
+		{"https://gitlab.internal/API/v4/x", ambiguous},
+		{"https://gitlab.internal/api/V4/admin", ambiguous},
+		{"https://orders.internal/Api", ambiguous},
+		{"https://files.internal/files/..%2F..%2Fetc", ambiguous},
+		{"https://files.internal/Files/x", ambiguous},
+		{"https://files.internal/x/../files/y", ambiguous},
 		// An origin whose only route has no prefix: nothing to confuse.
 		{"https://plain.internal/billing/..%2Forders/x", "plain"},
 		{"https://plain.internal/a/../b", "plain"},
@@ -149,9 +190,80 @@ func TestMatchingAllowUnrouted(t *testing.T) {
 		AllowUnrouted: true,
 		Routes:        []outbound.Route{{URL: "https://orders.internal/api", Mode: outbound.ModeOwnToken, Tokens: &staticTokens{name: "orders"}}},
 	})
-	for _, u := range []string{"https://orders.internal/apix", "https://public.example/", "http://orders.internal/api"} {
-		assert.Equal(t, http.StatusOK, mustGet(t, tr, "", u))
+	for _, u := range []string{
+		"https://orders.internal/apix", "https://public.example/", "http://orders.internal/api",
+		// Paths that reach no route under any reading are sent too.
+		"https://orders.internal/apix/./x", "https://orders.internal/other%2Fx", "https://orders.internal/x;a=b", "https://orders.internal//x",
+	} {
+		assert.Equal(t, http.StatusOK, mustGet(t, tr, "", u), u)
 	}
 	assert.Equal(t, http.StatusOK, mustGet(t, tr, "", "https://orders.internal/api/1"))
-	assert.Equal(t, []string{"", "", "", "Bearer orders-1"}, base.authorizations())
+	assert.Equal(t, []string{"", "", "", "", "", "", "", "Bearer orders-1"}, base.authorizations())
+
+	// A path that reaches the route under one reading and no route under
+	// the literal one is refused, AllowUnrouted or not.
+	for _, u := range []string{
+		"https://orders.internal/x/../api/1", "https://orders.internal/%61pi/1", "https://orders.internal/API/1",
+		"https://orders.internal//api/1", "https://orders.internal/api;a/1", "https://orders.internal/%2561pi/1",
+	} {
+		_, err := get(t, tr, "", u)
+		require.ErrorIs(t, err, outbound.ErrAmbiguousPath, u)
+	}
+	assert.Len(t, base.authorizations(), 8, "nothing more was sent")
+}
+
+// TestDoubleEncoding: "/%2561pi/v4/admin" is "/%61pi/v4/admin" here, which
+// takes the token route "/", but "/api/v4/admin" to a server (or a proxy
+// in front of it) that decodes twice, where the route table says no token
+// goes. It is refused; the path written plainly goes without a token.
+func TestDoubleEncoding(t *testing.T) {
+	base := &fakeBase{}
+	tr := newTransport(t, outbound.Options{Base: base, Routes: []outbound.Route{
+		{URL: "https://git.internal/", Mode: outbound.ModeOwnToken, Tokens: &staticTokens{name: "git"}},
+		{URL: "https://git.internal/api/v4/admin", Mode: outbound.ModeNone},
+	}})
+	for _, u := range []string{
+		"https://git.internal/%2561pi/v4/admin",
+		"https://git.internal/api/v4/%2561dmin/users",
+		"https://git.internal/api/v4/adm%2569n",
+		"https://git.internal/api%252Fv4%252Fadmin",
+		"https://git.internal/api/v4/x/%252E%252E/admin",
+	} {
+		_, err := get(t, tr, "", u)
+		require.ErrorIs(t, err, outbound.ErrAmbiguousPath, u)
+	}
+	assert.Zero(t, base.count())
+	assert.Equal(t, http.StatusOK, mustGet(t, tr, "", "https://git.internal/api/v4/admin/users"))
+	assert.Equal(t, http.StatusOK, mustGet(t, tr, "", "https://git.internal/api/v4/projects/g%2Fp"))
+	assert.Equal(t, []string{"", "Bearer git-1"}, base.authorizations())
+}
+
+// TestOptionsStar: "OPTIONS *" (Path or Opaque "*") names the server as a
+// whole: it takes the origin's route without a path prefix, if any.
+func TestOptionsStar(t *testing.T) {
+	base := &fakeBase{}
+	tr := newTransport(t, outbound.Options{Base: base, Routes: []outbound.Route{
+		{URL: "https://orders.internal", Mode: outbound.ModeOwnToken, Tokens: &staticTokens{name: "orders"}},
+		{URL: "https://orders.internal/api", Mode: outbound.ModeOwnToken, Tokens: &staticTokens{name: "api"}},
+		{URL: "https://ingress.internal/orders", Mode: outbound.ModeOwnToken, Tokens: &staticTokens{name: "ingress"}},
+	}})
+	star := func(host string, opaque bool) *http.Request {
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodOptions, "https://"+host, nil)
+		require.NoError(t, err)
+		if opaque {
+			req.URL.Opaque = "*"
+		} else {
+			req.URL.Path = "*"
+		}
+		return req
+	}
+	for _, opaque := range []bool{false, true} {
+		resp, err := tr.RoundTrip(star("orders.internal", opaque))
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		_, err = tr.RoundTrip(star("ingress.internal", opaque))
+		require.ErrorIs(t, err, outbound.ErrNoRoute)
+		require.NotErrorIs(t, err, outbound.ErrAmbiguousPath)
+	}
+	assert.Equal(t, []string{"Bearer orders-1", "Bearer orders-1"}, base.authorizations())
 }

@@ -31,14 +31,15 @@ const (
 //     Target has an Actor ([TokenError.Actor]), invalid_request is 502
 //     instead: RFC 8693 uses it for a refused actor token too, which is
 //     this service's, and Keycloak for an audience that is not available.
-//   - [exchange.ErrSubjectExpired] (the caller's token has expired or is
-//     about to, so the exchanger did not ask the authority): 401 with
+//   - [exchange.ErrSubjectExpired] (the caller's token has expired, so the
+//     exchanger did not ask the authority): 401 with
 //     `WWW-Authenticate: Bearer error="invalid_token"`.
 //   - Such an exchange refused with access_denied: 403.
 //   - The authority unreachable, timing out on the exchange's own
 //     deadline, answering 5xx, 429 or an unusable reply
 //     ([authority.IsTemporary]): 503, with Retry-After when the authority
-//     sent one.
+//     sent one. So is [exchange.ErrBusy] (too many exchanges already
+//     waiting for the authority): 503.
 //   - Any other refusal by the authority (invalid_target, invalid_client,
 //     unauthorized_client, invalid_scope, ..., and every refusal of a
 //     [ModeOwnToken] route's grant or of an exchange's actor token): 502,
@@ -81,6 +82,9 @@ func StatusFor(err error) (int, http.Header) {
 	}
 	if te.callerDeadline {
 		return http.StatusGatewayTimeout, nil
+	}
+	if errors.Is(te.Err, exchange.ErrBusy) {
+		return unavailable(0)
 	}
 	if errors.Is(te.Err, exchange.ErrSubjectExpired) {
 		return http.StatusUnauthorized, http.Header{"Www-Authenticate": {challengeInvalid}}

@@ -59,6 +59,8 @@ func TestStatusFor(t *testing.T) {
 		{"actor route invalid_grant", &outbound.TokenError{Mode: outbound.ModeExchange, Actor: true, Err: fmt.Errorf("exchange: %w", exchangeErr("invalid_grant", 400))}, 401, `WWW-Authenticate: Bearer error="invalid_token"`},
 		{"actor route access_denied", &outbound.TokenError{Mode: outbound.ModeExchange, Actor: true, Err: exchangeErr("access_denied", 403)}, 403, ""},
 		{"subject expired", tokenErr(outbound.ModeExchange, exchange.ErrSubjectExpired), 401, `WWW-Authenticate: Bearer error="invalid_token"`},
+		{"exchanger busy", tokenErr(outbound.ModeExchange, exchange.ErrBusy), 503, ""},
+		{"exchanger busy in url.Error", &url.Error{Op: "Get", URL: "https://x", Err: tokenErr(outbound.ModeExchange, exchange.ErrBusy)}, 503, ""},
 		{"downstream deadline", &url.Error{Op: "Get", URL: "https://x", Err: context.DeadlineExceeded}, 504, ""},
 		{"downstream deadline, bare", fmt.Errorf("net/http: %w", context.DeadlineExceeded), 504, ""},
 		{"ambiguous path", &outbound.RouteError{Origin: "https://x", Reason: outbound.ErrAmbiguousPath}, 400, ""},

@@ -43,11 +43,18 @@ type Transport struct {
 var _ http.RoundTripper = (*Transport)(nil)
 
 // New validates opts, prepares every route's target and returns the
-// Transport. It makes no request.
+// Transport. It makes no request. It fails when the base transport would
+// send the token of an "http" route to a forward proxy in clear text; see
+// [Options.AllowPlaintextProxy].
 func New(opts Options) (*Transport, error) {
 	routes, err := newTable(opts.Routes, opts.Exchanger)
 	if err != nil {
 		return nil, err
+	}
+	if !opts.AllowPlaintextProxy {
+		if err := checkPlaintextProxy(opts.Routes, opts.Base); err != nil {
+			return nil, err
+		}
 	}
 	return &Transport{
 		base:          opts.Base,
