@@ -198,6 +198,11 @@ func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string
 func (x *Exchanger) refresh(key Key, old *Entry, subject, actor string, p *Prepared) {
 	// The result channel is buffered: nobody needs to read it.
 	x.flights.DoChan(string(key[:]), func() (any, error) {
+		if cur, ok := x.cache.Get(key); ok && cur != nil && cur.Token != nil && cur.Token.AccessToken != old.Token.AccessToken {
+			// A refresh that ended between the hit's lookup and its
+			// claim already replaced the entry.
+			return cur.Token, nil
+		}
 		select {
 		case x.slots <- struct{}{}:
 		default:
