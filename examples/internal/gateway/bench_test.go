@@ -29,27 +29,11 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkGateway -benchtime 3s ./examples/internal/gateway/
 func BenchmarkGateway(b *testing.B) {
-	downstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"id":42,"status":"shipped"}`))
-	}))
-	defer downstream.Close()
-	a := testutil.NewAuthority(nil, testutil.Options{TokenLifetime: time.Hour})
-	defer a.Close()
-	a.AddClient(testutil.Client{ID: "gateway", Secret: "s", ExchangeAudiences: []string{"orders"}})
-	token := a.UserToken("alice", "cli", "gateway")
+	downstream, a, token := benchSetup(b)
 
 	var proxyRPS float64
 	b.Run("proxy", func(b *testing.B) {
-		target, _ := url.Parse(downstream.URL)
-		proxy := &httputil.ReverseProxy{
-			Rewrite: func(pr *httputil.ProxyRequest) {
-				pr.SetURL(target)
-				pr.SetXForwarded()
-			},
-			Transport: NewBaseTransport(),
-		}
-		proxyRPS = drive(b, proxy, token) // the last call is the measurement
+		proxyRPS = drive(b, plainProxy(downstream.URL), token) // the last call is the measurement
 	})
 	for _, validate := range []bool{false, true} {
 		name := "exchange"
@@ -69,6 +53,33 @@ func BenchmarkGateway(b *testing.B) {
 				b.ReportMetric(rps/proxyRPS, "x-proxy")
 			}
 		})
+	}
+}
+
+// benchSetup starts the downstream service and the authority the gateway
+// benchmarks share, and returns them with a user token for the gateway.
+func benchSetup(b *testing.B) (*httptest.Server, *testutil.Authority, string) {
+	b.Helper()
+	downstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id":42,"status":"shipped"}`))
+	}))
+	b.Cleanup(downstream.Close)
+	a := testutil.NewAuthority(b, testutil.Options{TokenLifetime: time.Hour})
+	a.AddClient(testutil.Client{ID: "gateway", Secret: "s", ExchangeAudiences: []string{"orders"}})
+	return downstream, a, a.UserToken("alice", "cli", "gateway")
+}
+
+// plainProxy is the baseline: the same reverse proxy to rawURL over the
+// same base transport, with no token handling.
+func plainProxy(rawURL string) *httputil.ReverseProxy {
+	target, _ := url.Parse(rawURL)
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+		},
+		Transport: NewBaseTransport(),
 	}
 }
 

@@ -4,14 +4,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"runtime"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
 // BenchmarkGatewayRatio measures the gateway's throughput with exchange on
@@ -23,24 +19,8 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkGatewayRatio -benchtime 100x -count 5 ./examples/internal/gateway/
 func BenchmarkGatewayRatio(b *testing.B) {
-	downstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"id":42,"status":"shipped"}`))
-	}))
-	defer downstream.Close()
-	a := testutil.NewAuthority(nil, testutil.Options{TokenLifetime: time.Hour})
-	defer a.Close()
-	a.AddClient(testutil.Client{ID: "gateway", Secret: "s", ExchangeAudiences: []string{"orders"}})
-	token := a.UserToken("alice", "cli", "gateway")
-
-	target, _ := url.Parse(downstream.URL)
-	proxy := httptest.NewServer(&httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.SetXForwarded()
-		},
-		Transport: NewBaseTransport(),
-	})
+	downstream, a, token := benchSetup(b)
+	proxy := httptest.NewServer(plainProxy(downstream.URL))
 	defer proxy.Close()
 	g := benchGateway(b, a, downstream.URL, false)
 	gateway := httptest.NewServer(g.Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
