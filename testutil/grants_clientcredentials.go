@@ -13,16 +13,9 @@ func (a *Authority) grantClientCredentials(c *registeredClient, form url.Values)
 	if c.AuthMethod == AuthNone {
 		return nil, errorf(http.StatusBadRequest, "unauthorized_client", "public clients cannot use client_credentials")
 	}
-	scope, oerr := allowScope(form.Get("scope"), c.Scopes)
+	scope, aud, oerr := a.scopeAndAudience(c, form)
 	if oerr != nil {
 		return nil, oerr
-	}
-	aud, oerr := a.targets(c, form)
-	if oerr != nil {
-		return nil, oerr
-	}
-	if len(aud) == 0 {
-		aud = []string{c.ID}
 	}
 	lifetime := a.lifetime(c)
 	tok, err := a.sign(TokenClaims{Subject: c.ID, ClientID: c.ID, Scope: scope, Audience: aud}, lifetime)
@@ -30,6 +23,24 @@ func (a *Authority) grantClientCredentials(c *registeredClient, form url.Values)
 		return nil, errorf(http.StatusInternalServerError, "server_error", "cannot sign token")
 	}
 	return a.tokenResponse(tok, int64(lifetime.Seconds()), scope), nil
+}
+
+// scopeAndAudience reads the scope and the audiences (audience and
+// resource parameters) a client credentials or password request asks for;
+// with none named, the audience is the client itself.
+func (a *Authority) scopeAndAudience(c *registeredClient, form url.Values) (string, []string, *oauthError) {
+	scope, oerr := allowScope(form.Get("scope"), c.Scopes)
+	if oerr != nil {
+		return "", nil, oerr
+	}
+	aud, oerr := a.targets(c, form)
+	if oerr != nil {
+		return "", nil, oerr
+	}
+	if len(aud) == 0 {
+		aud = []string{c.ID}
+	}
+	return scope, aud, nil
 }
 
 // allowScope checks that every requested scope is allowed. Empty allowed

@@ -18,16 +18,9 @@ func (a *Authority) grantPassword(c *registeredClient, form url.Values) (map[str
 	if !a.checkUser(username, password) {
 		return nil, invalidGrant("Invalid user credentials")
 	}
-	scope, oerr := allowScope(form.Get("scope"), c.Scopes)
+	scope, aud, oerr := a.scopeAndAudience(c, form)
 	if oerr != nil {
 		return nil, oerr
-	}
-	aud, oerr := a.targets(c, form)
-	if oerr != nil {
-		return nil, oerr
-	}
-	if len(aud) == 0 {
-		aud = []string{c.ID}
 	}
 	sid := a.openSession(username, c.ID)
 	return a.userTokens(c, refreshGrant{
