@@ -1,0 +1,55 @@
+package outbound
+
+import (
+	"net/http"
+	"strings"
+)
+
+// sameHost reports whether req's Host header, when set, names the host and
+// port of its URL: the host compared ignoring ASCII case, a missing port
+// being the scheme's default.
+func sameHost(req *http.Request) bool {
+	h := req.Host
+	if h == "" || h == req.URL.Host {
+		return true
+	}
+	host, port := splitHostPort(h)
+	if port == "" {
+		port = defaultPort(strings.ToLower(req.URL.Scheme))
+	}
+	uport := req.URL.Port()
+	if uport == "" {
+		uport = defaultPort(strings.ToLower(req.URL.Scheme))
+	}
+	return port == uport && asciiEqualFold(host, req.URL.Hostname())
+}
+
+// splitHostPort splits a Host header as [url.URL.Hostname] and
+// [url.URL.Port] split a URL's host: brackets removed from an IPv6
+// address, port "" when there is none.
+func splitHostPort(hostPort string) (host, port string) {
+	host = hostPort
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && validOptionalPort(host[i:]) {
+		host, port = host[:i], host[i+1:]
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	return host, port
+}
+
+// validOptionalPort reports whether port is "" or ":" followed by digits.
+func validOptionalPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	if port[0] != ':' {
+		return false
+	}
+	for i := 1; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
