@@ -33,9 +33,9 @@ type TokenSourceOptions struct {
 	// window callers still get the current token while one renewal runs in
 	// the background. Default 30 seconds.
 	Skew time.Duration
-	// RenewTimeout bounds one renewal, which runs detached from the
-	// caller's cancellation so that one impatient caller does not fail it
-	// for the others. Default 30 seconds.
+	// RenewTimeout bounds one renewal, which runs on its own context, not
+	// the caller's, so that one impatient caller does not fail it for the
+	// others. Default 30 seconds.
 	RenewTimeout time.Duration
 	// Now is the clock. If nil, the Client's clock.
 	Now func() time.Time
@@ -116,7 +116,7 @@ func (s *TokenSource) Token(ctx context.Context) (*Token, error) {
 	s.mu.Unlock()
 	if usable {
 		if ahead {
-			s.startRenewal(ctx) // refresh ahead; nobody waits
+			s.startRenewal() // refresh ahead; nobody waits
 		}
 		return tok, nil
 	}
@@ -125,7 +125,7 @@ func (s *TokenSource) Token(ctx context.Context) (*Token, error) {
 	for range 2 {
 		var res singleflight.Result
 		select {
-		case res = <-s.startRenewal(ctx):
+		case res = <-s.startRenewal():
 		case <-ctx.Done():
 			return nil, fmt.Errorf("authority: waiting for token: %w", ctx.Err())
 		}
@@ -158,12 +158,14 @@ func (s *TokenSource) isRefused(tok *Token) bool {
 	return s.refused && s.tok == tok
 }
 
-// startRenewal joins the renewal in flight or starts one. The renewal keeps
-// ctx's values but not its cancellation, and has its own timeout.
-func (s *TokenSource) startRenewal(ctx context.Context) <-chan singleflight.Result {
-	detached := context.WithoutCancel(ctx)
+// startRenewal joins the renewal in flight or starts one. The renewal is
+// shared by every caller, so it runs on its own context with its own
+// timeout: neither the cancellation nor the values of the caller that
+// happened to start it (a request's trace span, the inbound token stored
+// by the middleware) reach the authority's HTTP client.
+func (s *TokenSource) startRenewal() <-chan singleflight.Result {
 	return s.flight.DoChan("renew", func() (any, error) {
-		ctx, cancel := context.WithTimeout(detached, s.renewTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), s.renewTimeout)
 		defer cancel()
 		return s.renew(ctx)
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,4 +222,33 @@ func TestOAuth2Adapter(t *testing.T) {
 	ts.Invalidate(nil)
 	_, err = ts.OAuth2().Token()
 	require.Error(t, err)
+}
+
+// ctxProbe is a RoundTripper that records whether a request carried the
+// value of probeKey in its context.
+type ctxProbe struct {
+	base http.RoundTripper
+	seen atomic.Int32
+}
+
+type probeKey struct{}
+
+func (p *ctxProbe) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Context().Value(probeKey{}) != nil {
+		p.seen.Add(1)
+	}
+	return p.base.RoundTrip(req)
+}
+
+func TestTokenSourceRenewalDropsCallerValues(t *testing.T) {
+	a := newAuthority(t, testutil.Options{})
+	probe := &ctxProbe{base: a.Client().Transport}
+	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", HTTPClient: &http.Client{Transport: probe}})
+	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{})
+
+	ctx := context.WithValue(context.Background(), probeKey{}, "a caller's request-scoped value")
+	_, err := ts.Token(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, a.Count(authority.GrantClientCredentials))
+	assert.Zero(t, probe.seen.Load(), "the shared renewal carried the context values of the caller that started it")
 }
