@@ -18,6 +18,12 @@
 //	  -jwks-url https://kc.example/realms/demo/protocol/openid-connect/certs \
 //	  -route '/api/orders=http://127.0.0.1:9001;audience=orders;scope=orders.read'
 //
+// For a client that authenticates with a signed JWT (private_key_jwt,
+// Keycloak's "Signed JWT"), give its private key instead of a secret:
+// -client-key key.pem (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC; or a JWK in
+// JSON), and -client-key-id KID when the authority needs a kid the file
+// lacks.
+//
 // A route is PREFIX=URL[;audience=A][;scope=S][;resource=R][;mode=M][;actor=true].
 // PREFIX is /api/NAME, NAME one path segment of letters, digits and
 // -_.~; a request for /api/NAME/rest goes to URL/api/NAME/rest (nothing

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
 // DefaultListen is the gateway's listen address unless Config.Listen says
@@ -27,9 +29,17 @@ type Config struct {
 	TokenURL string
 	// ClientID and ClientSecret authenticate the gateway at the authority.
 	ClientID, ClientSecret string
+	// ClientKey is the gateway's private key for private_key_jwt client
+	// authentication (Keycloak's "Signed JWT" clients): RSA, EC or
+	// Ed25519. [ParseFlags] reads it from the -client-key file. Printing
+	// a Config shows neither this key nor ClientSecret.
+	ClientKey jwk.Key
 	// AuthMethod is the client authentication method: client_secret_basic,
-	// client_secret_post or none; empty means the authority package's
-	// default.
+	// client_secret_post, private_key_jwt (needs ClientKey) or none; empty
+	// means the authority package's default: private_key_jwt when
+	// ClientKey is set (unless discovery says the authority does not
+	// support it and ClientSecret is set), else a client secret method
+	// when ClientSecret is set, else none.
 	AuthMethod string
 	// JWKSURL, when set, turns inbound validation on: tokens must be JWTs
 	// signed by a key of this set, issued by Issuer for Audiences.
@@ -76,8 +86,8 @@ func (c Config) Validate() error {
 		switch {
 		case c.InsecureSkipValidation:
 			return errors.New("-insecure-skip-validation needs -issuer or -token-url (the embedded demo always validates)")
-		case c.ClientID != "" || c.ClientSecret != "" || c.AuthMethod != "":
-			return errors.New("-client-id, -client-secret and -auth-method need -issuer or -token-url")
+		case c.ClientID != "" || c.ClientSecret != "" || c.ClientKey != nil || c.AuthMethod != "":
+			return errors.New("-client-id, -client-secret, -client-key and -auth-method need -issuer or -token-url")
 		case c.JWKSURL != "" || len(c.Audiences) > 0:
 			return errors.New("-jwks-url and -audience need -issuer or -token-url")
 		case len(c.Routes) > 0:
@@ -93,9 +103,16 @@ func (c Config) Validate() error {
 	if err := checkAuthMethod(c.AuthMethod); err != nil {
 		return fmt.Errorf("-auth-method: %w", err)
 	}
+	if c.ClientKey != nil {
+		if err := checkClientKey(c.ClientKey); err != nil {
+			return fmt.Errorf("-client-key: %w", err)
+		}
+	}
 	switch {
 	case c.ClientID == "":
 		return errors.New("-client-id is required with -issuer or -token-url")
+	case c.AuthMethod == "private_key_jwt" && c.ClientKey == nil:
+		return errors.New("-auth-method private_key_jwt needs -client-key")
 	case c.JWKSURL != "" && c.Issuer == "":
 		return errors.New("-jwks-url needs -issuer, the iss that inbound tokens must carry")
 	case c.JWKSURL != "" && c.InsecureSkipValidation:
@@ -147,13 +164,13 @@ func checkListen(s string) error {
 }
 
 // checkAuthMethod accepts "" or a client authentication method the
-// gateways offer. private_key_jwt needs a key, which they cannot load.
+// gateways offer.
 func checkAuthMethod(m string) error {
 	switch m {
-	case "", "client_secret_basic", "client_secret_post", "none":
+	case "", "client_secret_basic", "client_secret_post", "private_key_jwt", "none":
 		return nil
 	}
-	return fmt.Errorf("%q: want client_secret_basic, client_secret_post or none", m)
+	return fmt.Errorf("%q: want client_secret_basic, client_secret_post, private_key_jwt or none", m)
 }
 
 // checkHTTPURL accepts "" or an absolute http or https URL.

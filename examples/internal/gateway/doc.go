@@ -18,6 +18,11 @@
 // with dot segments or encoded slashes, dots or backslashes is refused
 // with 400 before it is forwarded.
 //
+// The gateway authenticates at the authority with a client secret, or
+// with private_key_jwt (Keycloak's "Signed JWT" clients) when
+// [Config.ClientKey] holds its private key, which [ParseFlags] reads from
+// the -client-key file: PEM (PKCS#8, PKCS#1 RSA or SEC1 EC) or a JWK.
+//
 // Without a JWKS URL the gateway does not validate inbound tokens; only
 // exchange routes are then allowed (the authority refuses a bad subject
 // token), unless [Config.InsecureSkipValidation] is set.

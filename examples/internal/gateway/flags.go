@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
 	"github.com/go-tokenexchange/tokenexchange/authority"
 )
 
@@ -55,10 +57,41 @@ func ParseFlags(name string, args []string, getenv func(string) string) (Config,
 	if cfg.Routes, err = rl.parse(); err != nil {
 		return Config{}, err
 	}
+	if cfg.ClientKey, err = flagClientKey(fs, cfg.Embedded()); err != nil {
+		return Config{}, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// flagClientKey reads the key that -client-key names, with the kid of
+// -client-key-id; nil when -client-key is not given. Its errors name the
+// flag (or its variable) and the file, never the file's content. In
+// embedded mode the file is not read.
+func flagClientKey(fs *flag.FlagSet, embedded bool) (jwk.Key, error) {
+	path := fs.Lookup("client-key").Value.String()
+	kid := fs.Lookup("client-key-id").Value.String()
+	switch {
+	case path == "" && kid != "":
+		return nil, errors.New("-client-key-id needs -client-key")
+	case path == "":
+		return nil, nil
+	case embedded:
+		return nil, errors.New("-client-key and -client-key-id need -issuer or -token-url")
+	}
+	src := EnvName("client-key")
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "client-key" {
+			src = "-client-key"
+		}
+	})
+	key, err := loadClientKey(path, kid)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", src, strconv.Quote(path), err)
+	}
+	return key, nil
 }
 
 // Usage writes the flags and their environment variables to w.
@@ -70,6 +103,8 @@ With no -issuer or -token-url, an embedded authority and two demo services start
 Every flag can also be set as an environment variable (shown in brackets);
 a flag on the command line wins. Give the client secret as TX_CLIENT_SECRET
 rather than -client-secret, which ps and the shell history show.
+For a client that authenticates with a signed JWT (private_key_jwt, Keycloak's
+"Signed JWT"), give its private key with -client-key instead of a secret.
 TX_ROUTE holds one route per line.
 
 A route is PREFIX=URL[;option...]: PREFIX is /api/NAME, NAME one path segment
@@ -95,7 +130,9 @@ func newFlagSet(name string, cfg *Config) *flag.FlagSet {
 	fs.StringVar(&cfg.TokenURL, "token-url", "", "token endpoint `URL` (no discovery)")
 	fs.StringVar(&cfg.ClientID, "client-id", "", "the gateway's client_id at the authority")
 	fs.StringVar(&cfg.ClientSecret, "client-secret", "", "the gateway's client secret (prefer TX_CLIENT_SECRET: a flag shows in ps and shell history)")
-	fs.StringVar(&cfg.AuthMethod, "auth-method", "", "client authentication: client_secret_basic, client_secret_post or none (default by the authority package)")
+	fs.String("client-key", "", "`file` holding the gateway's private key for private_key_jwt (Keycloak's \"Signed JWT\"): PEM (PKCS#8, PKCS#1 RSA or SEC1 EC) or a JWK in JSON; at most 64 KiB")
+	fs.String("client-key-id", "", "the `kid` to put in the client assertion's header when the -client-key file has none")
+	fs.StringVar(&cfg.AuthMethod, "auth-method", "", "client authentication `method`: client_secret_basic, client_secret_post, private_key_jwt (needs -client-key) or none (default: private_key_jwt with -client-key, else client_secret_basic with a secret, else none; discovery from -issuer may choose another method the authority lists)")
 	fs.StringVar(&cfg.JWKSURL, "jwks-url", "", "JWK Set `URL`; turns inbound token validation on (needs -issuer)")
 	fs.BoolVar(&cfg.InsecureSkipValidation, "insecure-skip-validation", false, "allow passthrough, client and none routes without -jwks-url: any bearer string then reaches them (trials only)")
 	fs.Var((*listValue)(&cfg.Audiences), "audience", "expected inbound aud, comma-separated `list` (default the client id)")

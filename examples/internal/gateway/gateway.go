@@ -52,6 +52,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Gateway, error)
 		TokenURL:     cfg.TokenURL,
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
+		PrivateKey:   cfg.ClientKey,
 		AuthMethod:   authority.AuthMethod(cfg.AuthMethod),
 		HTTPClient:   cfg.HTTPClient,
 	})

@@ -43,6 +43,7 @@ func Run(t *testing.T, newRouter Router) {
 	t.Run("EmbeddedWithoutWalkthrough", func(t *testing.T) { t.Parallel(); RunEmbeddedQuiet(t, newRouter) })
 	t.Run("UnvalidatedRoutes", func(t *testing.T) { t.Parallel(); RunUnvalidated(t, newRouter) })
 	t.Run("WrongIssuerFailsStartup", func(t *testing.T) { t.Parallel(); RunWrongIssuer(t, newRouter) })
+	t.Run("ClientKey", func(t *testing.T) { t.Parallel(); RunClientKey(t, newRouter) })
 }
 
 func testForwards(t *testing.T, e *Env) {

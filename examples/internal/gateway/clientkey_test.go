@@ -1,0 +1,170 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+// keyFiles writes test keys to a temporary directory and returns their
+// paths by name.
+func keyFiles(t *testing.T) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{}
+	write := func(name string, data []byte) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files[name] = p
+	}
+	pemOf := func(typ string, der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}) }
+	must := func(b []byte, err error) []byte {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("pkcs8.pem", pemOf("PRIVATE KEY", must(x509.MarshalPKCS8PrivateKey(ec))))
+	// openssl ecparam -genkey writes EC PARAMETERS first.
+	write("sec1.pem", append(pemOf("EC PARAMETERS", []byte{6, 8, 42, 134, 72, 206, 61, 3, 1, 7}), pemOf("EC PRIVATE KEY", must(x509.MarshalECPrivateKey(ec)))...))
+	write("public.pem", pemOf("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(&ec.PublicKey))))
+	write("encrypted.pem", pemOf("ENCRYPTED PRIVATE KEY", []byte("xx")))
+	write("broken.pem", pemOf("PRIVATE KEY", []byte("not DER at all")))
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("pkcs1.pem", pemOf("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaKey)))
+
+	key, err := jwk.FromRaw(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("nokid.jwk", must(json.Marshal(key)))
+	if err := key.Set(jwk.KeyIDKey, "file-kid"); err != nil {
+		t.Fatal(err)
+	}
+	write("kid.jwk", must(json.Marshal(key)))
+	write("set.jwk", must(json.Marshal(map[string]any{"keys": []jwk.Key{key}})))
+	write("oct.jwk", []byte(`{"kty":"oct","k":"c2VjcmV0c2VjcmV0"}`))
+	write("garbage", []byte("topsecretgarbage\n"))
+	write("garbage.json", []byte(`{"kty":"EC","d":topsecretgarbage}`))
+	write("large.pem", bytes.Repeat([]byte("A"), maxClientKeySize+1))
+	return files
+}
+
+func TestParseFlagsClientKey(t *testing.T) {
+	files := keyFiles(t)
+	base := []string{"-token-url", "http://as/token", "-client-id", "gw", "-route", "/api/o=http://h"}
+	for _, name := range []string{"pkcs8.pem", "sec1.pem", "pkcs1.pem", "nokid.jwk", "kid.jwk"} {
+		cfg, err := ParseFlags("gw", append(base, "-client-key", files[name], "-auth-method", "private_key_jwt"), envOf(nil))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if private, err := jwk.IsPrivateKey(cfg.ClientKey); err != nil || !private {
+			t.Errorf("%s: not a private key", name)
+		}
+	}
+
+	// -client-key-id sets the kid the file lacks; the file's own kid
+	// stands, and a different one is refused.
+	cfg, err := ParseFlags("gw", append(base, "-client-key-id", "k1"), envOf(map[string]string{"TX_CLIENT_KEY": files["nokid.jwk"]}))
+	if err != nil || cfg.ClientKey.KeyID() != "k1" {
+		t.Errorf("TX_CLIENT_KEY with -client-key-id: %v", err)
+	}
+	cfg, err = ParseFlags("gw", append(base, "-client-key", files["kid.jwk"], "-client-key-id", "file-kid"), envOf(nil))
+	if err != nil || cfg.ClientKey.KeyID() != "file-kid" {
+		t.Errorf("the file's kid: %v", err)
+	}
+	// A client secret too is allowed: the authority package chooses.
+	if _, err := ParseFlags("gw", append(base, "-client-key", files["pkcs8.pem"], "-client-secret", "s"), envOf(nil)); err != nil {
+		t.Errorf("-client-key and -client-secret: %v", err)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{args: append(base, "-client-key", files["kid.jwk"], "-client-key-id", "other"), want: `the key has kid "file-kid", -client-key-id says "other"`},
+		{args: append(base, "-client-key", files["public.pem"]), want: "-client-key " + `"` + files["public.pem"] + `": no private key among its PEM blocks (PUBLIC KEY)`},
+		{args: append(base, "-client-key", files["encrypted.pem"]), want: "an encrypted private key"},
+		{args: append(base, "-client-key", files["broken.pem"]), want: "cannot parse its PRIVATE KEY block"},
+		{args: append(base, "-client-key", files["set.jwk"]), want: "a JWK Set: want a single JWK"},
+		{args: append(base, "-client-key", files["oct.jwk"]), want: "a symmetric key"},
+		{args: append(base, "-client-key", files["garbage"]), want: "neither PEM nor a JWK in JSON"},
+		{args: append(base, "-client-key", files["garbage.json"]), want: "not a valid JWK"},
+		{args: append(base, "-client-key", files["large.pem"]), want: "larger than 64 KiB"},
+		{args: append(base, "-client-key", filepath.Join(t.TempDir(), "missing.pem")), want: "missing.pem\": no such file or directory"},
+		{args: append(base, "-client-key", t.TempDir()), want: "read: is a directory"},
+		{args: base, env: map[string]string{"TX_CLIENT_KEY": files["garbage"]}, want: `TX_CLIENT_KEY "` + files["garbage"] + `": neither PEM`},
+		{args: append(base, "-client-key-id", "k1"), want: "-client-key-id needs -client-key"},
+		{args: []string{"-client-key", files["pkcs8.pem"]}, want: "-client-key and -client-key-id need -issuer or -token-url"},
+		{args: []string{"-client-key", files["garbage"]}, want: "-client-key and -client-key-id need -issuer or -token-url"},
+	} {
+		_, err := ParseFlags("gw", tc.args, envOf(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "topsecret") {
+			t.Errorf("ParseFlags(%q, %v) = %v, want one line with %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+
+	// Config.Validate checks a key set directly, as New does.
+	pub, err := jwk.PublicKeyOf(cfg.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Config{TokenURL: "http://as/token", ClientID: "gw", ClientKey: pub, Routes: []Route{{Service: "o", Prefix: "/api/o"}}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "-client-key: a public key") {
+		t.Errorf("Validate with a public key: %v", err)
+	}
+	if err := (Config{ClientKey: pub}).Validate(); err == nil || !strings.Contains(err.Error(), "need -issuer or -token-url") {
+		t.Errorf("Validate, embedded with a key: %v", err)
+	}
+}
+
+// TestMainClientKeyErrors checks that an unusable key file is a bad flag:
+// exit 2 and one line that names the flag and the file, not its content.
+func TestMainClientKeyErrors(t *testing.T) {
+	files := keyFiles(t)
+	base := []string{"-token-url", "http://as/token", "-client-id", "gw", "-route", "/api/o=http://h"}
+	for _, name := range []string{"garbage", "garbage.json", "broken.pem", "public.pem", "large.pem"} {
+		var stdout, stderr bytes.Buffer
+		code := Main(context.Background(), "gw", append(base, "-client-key", files[name]), envOf(nil), &stdout, &stderr, nil)
+		out := stderr.String()
+		if code != 2 || strings.Count(out, "\n") != 1 || !strings.Contains(out, "-client-key "+`"`+files[name]+`"`) ||
+			strings.Contains(out, "topsecret") || strings.Contains(out, "AAAA") || strings.Contains(out, "BEGIN") {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and one line naming the flag and the file only", name, code, out)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := Main(context.Background(), "gw", []string{"-help"}, envOf(nil), &stdout, &stderr, nil); code != 0 {
+		t.Fatalf("-help: exit %d", code)
+	}
+	for _, want := range []string{"-client-key file", "[TX_CLIENT_KEY]", "-client-key-id kid", "[TX_CLIENT_KEY_ID]", "private_key_jwt (needs -client-key)", "Signed JWT"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("-help lacks %q", want)
+		}
+	}
+}

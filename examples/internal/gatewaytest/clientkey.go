@@ -1,0 +1,103 @@
+package gatewaytest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-tokenexchange/tokenexchange/examples/internal/gateway"
+	"github.com/go-tokenexchange/tokenexchange/testutil"
+)
+
+// ClientKeyFiles generates an EC P-256 key and writes it to dir as
+// key.pem (PKCS#8) and key.jwk (a JWK without kid). It returns both paths
+// and the public key.
+func ClientKeyFiles(tb testing.TB, dir string) (pemPath, jwkPath string, pub jwk.Key) {
+	tb.Helper()
+	raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(tb, err)
+	der, err := x509.MarshalPKCS8PrivateKey(raw)
+	require.NoError(tb, err)
+	pemPath = filepath.Join(dir, "key.pem")
+	require.NoError(tb, os.WriteFile(pemPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600))
+	key, err := jwk.FromRaw(raw)
+	require.NoError(tb, err)
+	js, err := json.Marshal(key)
+	require.NoError(tb, err)
+	jwkPath = filepath.Join(dir, "key.jwk")
+	require.NoError(tb, os.WriteFile(jwkPath, js, 0o600))
+	pub, err = jwk.PublicKeyOf(key)
+	require.NoError(tb, err)
+	return pemPath, jwkPath, pub
+}
+
+// RunClientKey runs gateways that authenticate with private_key_jwt, the
+// key given by -client-key as PEM and as a JWK (TX_CLIENT_KEY, with
+// -client-key-id), against an authority that registered the gateway as
+// a private_key_jwt client: exchanges work end to end. With a key the
+// authority does not know, it answers invalid_client and the gateway 502:
+// its own configuration is wrong.
+func RunClientKey(t *testing.T, newRouter Router) {
+	pemPath, jwkPath, pub := ClientKeyFiles(t, t.TempDir())
+	require.NoError(t, pub.Set(jwk.KeyIDKey, "gw-1"))
+	a := testutil.NewAuthority(t, testutil.Options{})
+	a.AddClient(testutil.Client{ID: ClientID, AuthMethod: "private_key_jwt", PublicKey: pub, ExchangeAudiences: []string{"orders"}})
+	orders := testutil.NewResourceServer(t, a, "orders")
+	args := []string{
+		"-listen", "127.0.0.1:0", "-token-url", a.TokenURL(), "-issuer", a.Issuer(), "-client-id", ClientID,
+		"-jwks-url", a.JWKSURL(), "-route", "/api/orders=" + orders.URL + ";scope=orders.read",
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"PEM", []string{"-client-key", pemPath}, nil},
+		{"PEM, private_key_jwt named", []string{"-client-key", pemPath, "-auth-method", "private_key_jwt"}, nil},
+		{"JWK", []string{"-client-key-id", "gw-1"}, map[string]string{"TX_CLIENT_KEY": jwkPath}},
+		{"JWK and a secret", []string{"-client-key", jwkPath}, map[string]string{"TX_CLIENT_SECRET": "unused"}},
+	} {
+		cfg, err := gateway.ParseFlags("test", append(append([]string{}, args...), tc.args...), func(k string) string { return tc.env[k] })
+		require.NoError(t, err, tc.name)
+		require.NotNil(t, cfg.ClientKey, tc.name)
+		base := runUntilReady(t, cfg, newRouter, nil, nil)
+		resp, body := do(t, http.MethodGet, base+"/api/orders/7", a.UserToken(User, "cli", ClientID), "")
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", tc.name, body)
+		got := last(t, orders)
+		assert.Equal(t, User, got.Subject, tc.name)
+		assert.Equal(t, []string{"orders"}, got.Audience, tc.name)
+		assert.Equal(t, "orders.read", got.Scope, tc.name)
+	}
+	n := len(orders.Received())
+
+	// A key the authority does not know: invalid_client, 502.
+	otherPEM, _, _ := ClientKeyFiles(t, t.TempDir())
+	cfg, err := gateway.ParseFlags("test", append(args, "-client-key", otherPEM), noEnv)
+	require.NoError(t, err)
+	var logs syncBuffer
+	base := runUntilReady(t, cfg, newRouter, nil, debugLogger(&logs))
+	resp, body := do(t, http.MethodGet, base+"/api/orders/7", a.UserToken(User, "cli", ClientID), "")
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode, body)
+	assert.Contains(t, logs.String(), "invalid_client")
+	assert.Len(t, orders.Received(), n, "nothing forwarded")
+	key, err := os.ReadFile(otherPEM)
+	require.NoError(t, err)
+	for _, line := range strings.Split(strings.TrimSpace(string(key)), "\n")[1:] {
+		if !strings.HasPrefix(line, "-----") {
+			assert.NotContains(t, logs.String(), line, "no key material in the logs")
+			assert.NotContains(t, body, line, "no key material in the answer")
+		}
+	}
+}
