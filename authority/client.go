@@ -10,6 +10,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 // Client talks to one authorization server as one registered client. It is
@@ -166,20 +167,47 @@ func chooseAuthMethod(cfg Config, supported []string) AuthMethod {
 	return AuthNone
 }
 
+// minRSABits is the smallest RSA key accepted for private_key_jwt.
+const minRSABits = 2048
+
+// signingAlgorithm checks that k can sign client assertions and returns
+// the algorithm to sign them with: k's own "alg" when it has one (which
+// must suit the key's type and curve), otherwise the algorithm its type and
+// curve imply. It signs a probe, so that a key that cannot sign (a point
+// off its curve, a malformed RSA key) fails here, at construction, rather
+// than on every token request.
 func signingAlgorithm(k jwk.Key) (jwa.SignatureAlgorithm, error) {
 	private, err := jwk.IsPrivateKey(k)
 	if err != nil || !private {
 		return "", errors.New("authority: Config.PrivateKey must be a private RSA, EC or OKP key")
 	}
-	if a := k.Algorithm(); a != nil && a.String() != "" {
-		var alg jwa.SignatureAlgorithm
-		if err := alg.Accept(a.String()); err != nil || alg == jwa.NoSignature {
-			return "", fmt.Errorf("authority: Config.PrivateKey has unusable alg %q", a.String())
-		}
-		return alg, nil
+	if use := k.KeyUsage(); use != "" && use != string(jwk.ForSignature) {
+		return "", fmt.Errorf("authority: Config.PrivateKey is for %q, not for signatures", use)
 	}
+	implied, err := impliedAlgorithm(k)
+	if err != nil {
+		return "", err
+	}
+	alg := implied
+	if a := k.Algorithm(); a != nil && a.String() != "" {
+		if err := alg.Accept(a.String()); err != nil || alg == jwa.NoSignature || !algorithmFits(alg, implied) {
+			return "", fmt.Errorf("authority: Config.PrivateKey's alg %q does not suit the key", a.String())
+		}
+	}
+	if _, err := jws.Sign([]byte("probe"), jws.WithKey(alg, k)); err != nil {
+		return "", errors.New("authority: Config.PrivateKey cannot sign")
+	}
+	return alg, nil
+}
+
+// impliedAlgorithm is the signature algorithm a key's type and curve
+// imply; it refuses RSA keys under minRSABits.
+func impliedAlgorithm(k jwk.Key) (jwa.SignatureAlgorithm, error) {
 	switch key := k.(type) {
 	case jwk.RSAPrivateKey:
+		if bits := len(key.N()) * 8; bits < minRSABits {
+			return "", fmt.Errorf("authority: Config.PrivateKey is a %d-bit RSA key; at least %d bits are required", bits, minRSABits)
+		}
 		return jwa.RS256, nil
 	case jwk.ECDSAPrivateKey:
 		switch key.Crv() {
@@ -195,5 +223,19 @@ func signingAlgorithm(k jwk.Key) (jwa.SignatureAlgorithm, error) {
 			return jwa.EdDSA, nil
 		}
 	}
-	return "", errors.New("authority: cannot infer a signing algorithm for Config.PrivateKey; set its alg")
+	return "", errors.New("authority: Config.PrivateKey must be RSA, EC P-256/P-384/P-521 or Ed25519")
+}
+
+// algorithmFits reports whether alg may sign with a key whose type and
+// curve imply implied: any RS or PS algorithm for RSA, exactly the
+// implied one for EC and Ed25519.
+func algorithmFits(alg, implied jwa.SignatureAlgorithm) bool {
+	if implied == jwa.RS256 {
+		switch alg {
+		case jwa.RS256, jwa.RS384, jwa.RS512, jwa.PS256, jwa.PS384, jwa.PS512:
+			return true
+		}
+		return false
+	}
+	return alg == implied
 }

@@ -43,6 +43,12 @@ func TestSigningAlgorithm(t *testing.T) {
 	require.NoError(t, err)
 	_, edKey, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
+	p256, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	require.NoError(t, err)
+	forEncryption := mustKey(rsaKey, "")
+	require.NoError(t, forEncryption.Set(jwk.KeyUsageKey, "enc"))
 
 	tests := []struct {
 		name string
@@ -58,7 +64,25 @@ func TestSigningAlgorithm(t *testing.T) {
 		{name: "public key", key: mustKey(&rsaKey.PublicKey, ""), err: true},
 		{name: "symmetric", key: mustKey([]byte("0123456789abcdef0123456789abcdef"), ""), err: true},
 		{name: "alg none", key: mustKey(rsaKey, "none"), err: true},
+		{name: "EC key with an RSA alg", key: mustKey(p256, "RS256"), err: true},
+		{name: "P-256 key with ES384", key: mustKey(p256, "ES384"), err: true},
+		{name: "RSA key with an EC alg", key: mustKey(rsaKey, "ES256"), err: true},
+		{name: "RSA key with HS256", key: mustKey(rsaKey, "HS256"), err: true},
+		{name: "1024-bit RSA", key: mustKey(small, ""), err: true},
+		{name: "key for encryption", key: forEncryption, err: true},
 	}
+	// A P-256 key whose public point is moved off the curve.
+	offCurve := mustKey(p256, "")
+	y := offCurve.(jwk.ECDSAPrivateKey).Y()
+	y[len(y)-1] ^= 1
+	require.NoError(t, offCurve.Set(jwk.ECDSAYKey, y))
+	tests = append(tests, struct {
+		name string
+		key  jwk.Key
+		want jwa.SignatureAlgorithm
+		err  bool
+	}{name: "point off the curve", key: offCurve, err: true})
+
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := signingAlgorithm(tt.key)

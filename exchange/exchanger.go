@@ -177,7 +177,12 @@ func (x *Exchanger) wait(ctx context.Context, key Key, subjectToken, actor strin
 		case r := <-ch:
 			if errors.Is(r.Err, errRefreshSkipped) || errors.Is(r.Err, errAbandoned) {
 				// Joined a refresh that did not start, or a flight whose
-				// callers had all left: start a flight.
+				// callers had all left: start a flight, unless this
+				// caller has left too.
+				if err := ctx.Err(); err != nil {
+					x.stats.canceled.Add(1)
+					return nil, fmt.Errorf("exchange: waiting for the authority: %w", err)
+				}
 				continue
 			}
 			if r.Err != nil {

@@ -195,10 +195,15 @@ func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string
 // the authority refused permanently: then the entry is removed, so that
 // the next request gets the refusal. Like a flight, it runs on
 // context.Background, not on the context of the hit that started it.
+//
+// When a miss's flight for the same key is waiting for a slot, the
+// refresh joins it instead; if that flight is then abandoned, this refresh
+// is lost and the next hit after refreshRetry tries again.
 func (x *Exchanger) refresh(key Key, old *Entry, subject, actor string, p *Prepared) {
 	// The result channel is buffered: nobody needs to read it.
 	x.flights.DoChan(string(key[:]), func() (any, error) {
-		if cur, ok := x.cache.Get(key); ok && cur != nil && cur.Token != nil && cur.Token.AccessToken != old.Token.AccessToken {
+		if cur, ok := x.cache.Get(key); ok && cur != nil && cur.Token != nil &&
+			cur.Token.AccessToken != old.Token.AccessToken && x.opts.Now().Before(cur.Expires) {
 			// A refresh that ended between the hit's lookup and its
 			// claim already replaced the entry.
 			return cur.Token, nil
