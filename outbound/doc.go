@@ -30,15 +30,21 @@
 //     selects the same route as the path itself (or all select none): the
 //     path as sent (undecoded), decoded once more (double encoding), cut at
 //     a decoded "?", "#" or NUL, with "\" read as "/", with ";params"
-//     stripped, cleaned ("//", "." and ".." resolved), and ignoring ASCII
-//     case. Otherwise it is refused with [ErrAmbiguousPath] (400 from
-//     [StatusFor]). "https://ingress/billing/..%2Forders/x" is not sent at
-//     all, rather than sent with the billing or the orders token, while
+//     stripped, cleaned ("//", "." and ".." resolved), ignoring ASCII
+//     case, with ſ, K (Kelvin), İ and ı read as s, k, i and i (Java's
+//     equalsIgnoreCase), with trailing dots and spaces stripped from each
+//     segment (Windows, IIS), and with tabs and newlines dropped (the
+//     WHATWG URL parser). Otherwise it is refused with [ErrAmbiguousPath]
+//     (400 from [StatusFor]). "https://ingress/billing/..%2Forders/x" is
+//     not sent at all, rather than sent with the billing or the orders
+//     token, while
 //     "/api/v4/projects/group%2Fproject", "/items;jsessionid=..." or
-//     "/files/report%2E2024.pdf" go to their route. A path with no "%",
-//     "\", ";", "//" or dot segment needs no other reading and costs
-//     nothing extra. An origin whose only route has no prefix takes any
-//     path: its token is the same for all. "OPTIONS *" takes the route
+//     "/files/report%2E2024.pdf" go to their route, and so does
+//     "/files/v1." when its segment "v1." is not a route's. A path with
+//     no "%", "\", ";", "//", control character or byte outside ASCII,
+//     and no segment ending in "." or " ", needs no other reading and
+//     costs nothing extra. An origin whose only route has no prefix takes
+//     any path: its token is the same for all. "OPTIONS *" takes the route
 //     without a prefix. Any other opaque URL is refused on a routed origin.
 //     Route prefixes themselves must be written as sent: no ";", no
 //     percent-encoding and no character that needs it.

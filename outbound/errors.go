@@ -77,7 +77,7 @@ func (e *RouteError) Error() string {
 	case nil:
 		return "outbound: no route for " + e.Origin + " (request not sent)"
 	case ErrAmbiguousPath:
-		return "outbound: ambiguous path (another reading of it, decoded, undecoded, cleaned, without path parameters or ignoring case, selects another route) for " + e.Origin + " (request not sent)"
+		return "outbound: ambiguous path (another reading of it, decoded, undecoded, cleaned, without path parameters, ignoring case or with characters some server folds or drops, selects another route) for " + e.Origin + " (request not sent)"
 	case ErrHostMismatch:
 		return "outbound: the Host header names another destination than " + e.Origin + " (request not sent)"
 	}

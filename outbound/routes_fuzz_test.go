@@ -1,17 +1,20 @@
 package outbound
 
 import (
+	"errors"
+	"net/http"
 	"net/url"
 	"path"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
 // FuzzMatch checks, for any request path: match does not panic; the fast
 // path is sound (a path plainPath accepts selects, under every reading,
 // the route it selects itself); and a path match accepts reaches the same
-// route decoded twice, cleaned, without parameters, with "\" as "/" and
-// ignoring case.
+// route decoded twice, cleaned, without parameters, with "\" as "/",
+// ignoring case, and under refReadings, which agree does not share.
 func FuzzMatch(f *testing.F) {
 	tbl, err := newTable([]Route{
 		{URL: "https://h/", Mode: ModeNone},
@@ -19,16 +22,20 @@ func FuzzMatch(f *testing.F) {
 		{URL: "https://h/api/v4/admin", Mode: ModeNone},
 		{URL: "https://h/files/", Mode: ModeNone},
 		{URL: "https://h/b.c/d", Mode: ModeNone},
+		{URL: "https://h/users", Mode: ModeNone},
+		{URL: "https://h/kv", Mode: ModeNone},
 	}, nil)
 	if err != nil {
 		f.Fatal(err)
 	}
+	prefixes := []string{"", "/api", "/api/v4/admin", "/files", "/b.c/d", "/users", "/kv"}
 	rs := tbl[origin{scheme: "https", host: "h", port: "443"}]
 	for _, s := range []string{
 		"/", "//", "/api", "/api/", "/API", "/api/v4/admin/x", "/%2561pi/v4/admin", "/api/v4/%2e%2e/admin",
 		"/api/..%2F..%2Ffiles", "/api;x/v4/admin", `/api\v4\admin`, "/files/report%2E2024.pdf", "/b.c/d/./e",
 		"/api/v4%3F/admin", "/x/../api", "/api/v4/projects/g%2Fp", "/items;jsessionid=1", "*", "/a/.", "/a/..",
-		"/b.c/d/..x", "/b.c/.d",
+		"/b.c/d/..x", "/b.c/.d", "/u%C5%BFers/x", "/api/v4/adm%C4%B0n", "/%E2%84%AAv", "/users./x", "/users%20",
+		"/us%09ers", "/x/.../users", "/files/v1.",
 	} {
 		f.Add(s)
 	}
@@ -64,7 +71,126 @@ func FuzzMatch(f *testing.F) {
 		if _, f := pick(rs, strings.ToUpper(p)); f != r {
 			t.Fatalf("%q was sent with route %v, but ignoring case selects another", p, r)
 		}
+		want := refPick(prefixes, p)
+		for name, s := range refReadings(p) {
+			if got := refPick(prefixes, s); got != want {
+				t.Fatalf("%q was sent (route %q), but %s (%q) selects route %q", p, want, name, s, got)
+			}
+		}
 	})
+}
+
+// refReadings returns readings of the decoded path p by servers that take
+// it for another, each built plainly here and independently of agree's
+// normalizations: letters Java's equalsIgnoreCase folds onto ASCII ones,
+// trailing dots and spaces stripped from each segment (Windows, IIS),
+// tabs and newlines dropped (the WHATWG URL parser, after a proxy decoded
+// them), all three at once, and each of those cleaned.
+func refReadings(p string) map[string]string {
+	unicodeFold := strings.NewReplacer("\u017F", "s", "\u212A", "k", "\u0130", "i", "\u0131", "i").Replace(p)
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		if s != "." && s != ".." {
+			segs[i] = strings.TrimRight(s, " .")
+		}
+	}
+	trailing := strings.Join(segs, "/")
+	noTabs := strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(p)
+	all := strings.NewReplacer("\u017F", "s", "\u212A", "k", "\u0130", "i", "\u0131", "i", "\t", "", "\n", "", "\r", "").Replace(trailing)
+	out := map[string]string{}
+	for name, s := range map[string]string{"Unicode case folding": unicodeFold, "trailing dots and spaces stripped": trailing, "tabs dropped": noTabs, "all three": all} {
+		out[name] = s
+		out[name+", cleaned"] = path.Clean("/" + s)
+	}
+	return out
+}
+
+// refPick is the route selection written plainly: the longest of prefixes
+// that p, ignoring ASCII case only, is at or below ("" is every path's).
+func refPick(prefixes []string, p string) string {
+	lower := func(s string) string {
+		b := []byte(s)
+		for i, c := range b {
+			if c >= 'A' && c <= 'Z' {
+				b[i] = c + 32
+			}
+		}
+		return string(b)
+	}
+	p = lower(p)
+	best, found := "", false
+	for _, pre := range prefixes {
+		pre = lower(pre)
+		if (pre == "" || p == pre || strings.HasPrefix(p, pre+"/")) && (!found || len(pre) > len(best)) {
+			best, found = pre, true
+		}
+	}
+	if !found {
+		return "(none)"
+	}
+	return best
+}
+
+// TestIndependentReadings: for each path, whenever a reading built by
+// refReadings selects another route than the path itself (by refPick),
+// the transport refuses the request; and the paths no reading moves are
+// sent with their route.
+func TestIndependentReadings(t *testing.T) {
+	routes := []string{"/", "/api", "/api/v4/admin", "/users", "/kv"}
+	prefixes := []string{"", "/api", "/api/v4/admin", "/users", "/kv"}
+	base := &countingBase{}
+	var rs []Route
+	for _, r := range routes {
+		rs = append(rs, Route{URL: "https://h" + r, Mode: ModeNone})
+	}
+	tr, err := New(Options{Base: base, Routes: rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Refused by agree, which reads more than refReadings: ".. " may be
+	// ".." to a server (dotsAsParent), and a tab dropped before trailing
+	// dots are stripped leaves none ("users.\t" is "users").
+	alsoRefused := map[string]bool{"/x/..%20/users": true, "/users/..%20": true, "/u%C5%BFers.%09/x": true}
+	moved := 0
+	for _, raw := range []string{
+		"/u%C5%BFers/x", "/u\u017Fers/x", "/USER%C5%BF", "/api/v4/adm%C4%B0n/x", "/api/v4/adm%C4%B1n", "/%E2%84%AAv/1",
+		"/api/v4/%E2%84%AA", "/%C4%B1sers", "/users/%C5%BF", "/caf%C3%A9", "/%C3%BCsers",
+		"/users./x", "/users%20/x", "/users.%20", "/api/v4/admin.", "/api%20/v4/admin", "/api/v4./admin/x",
+		"/users/x.", "/files/v1.", "/api/v1./x", "/x/..%20/users", "/users/..%20",
+		"/us%09ers", "/api/v4/ad%0Amin", "/api/v4/admin%0D", "/users/a%09b", "/%09users",
+		"/u%C5%BFers.%09/x", "/api", "/users/x", "/",
+	} {
+		u, err := url.Parse("https://h" + raw)
+		if err != nil {
+			t.Fatal(raw, err)
+		}
+		want := refPick(prefixes, u.Path)
+		var differs []string
+		for name, s := range refReadings(u.Path) {
+			if refPick(prefixes, s) != want {
+				differs = append(differs, name)
+			}
+		}
+		req := &http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}, Host: u.Host}
+		before := base.n.Load()
+		resp, err := tr.RoundTrip(req)
+		if resp != nil {
+			_ = resp.Body.Close()
+		}
+		if len(differs) > 0 {
+			moved++
+			if !errors.Is(err, ErrAmbiguousPath) || base.n.Load() != before {
+				t.Errorf("%s: sent (err %v), but %v select(s) another route than %q", raw, err, differs, want)
+			}
+			continue
+		}
+		if err != nil && !alsoRefused[raw] {
+			t.Errorf("%s: %v; no reading selects another route than %q", raw, err, want)
+		}
+	}
+	if moved < 15 {
+		t.Errorf("only %d paths have a reading that selects another route: the table tests little", moved)
+	}
 }
 
 // TestMatchAllocs: matching a path that needs no other reading, on an
@@ -116,4 +242,12 @@ func BenchmarkMatch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// countingBase answers every request 200 and counts them.
+type countingBase struct{ n atomic.Int64 }
+
+func (c *countingBase) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Header: http.Header{}, Request: req}, nil
 }

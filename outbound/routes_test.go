@@ -34,6 +34,11 @@ func TestMatching(t *testing.T) {
 		"https://gitlab.internal/api/v4":       "gitlab-api",
 		"https://gitlab.internal/api/v4/admin": "gitlab-admin",
 		"https://files.internal/files":         "files",
+		"https://java.internal/":               "java-root",
+		"https://java.internal/api":            "java-api",
+		"https://java.internal/api/v4/admin":   "java-admin",
+		"https://java.internal/users":          "java-users",
+		"https://java.internal/kv":             "java-kv",
 	}
 	base := &fakeBase{}
 	opts := outbound.Options{Base: base}
@@ -146,6 +151,34 @@ func TestMatching(t *testing.T) {
 		{"https://files.internal/files/..%2F..%2Fetc", ambiguous},
 		{"https://files.internal/Files/x", ambiguous},
 		{"https://files.internal/x/../files/y", ambiguous},
+		// Letters outside ASCII that Java's equalsIgnoreCase (Spring's
+		// case-insensitive matching) folds onto ASCII ones: refused when
+		// the folded path selects another route.
+		{"https://java.internal/u%C5%BFers/x", ambiguous},        // ſ: /users/x
+		{"https://java.internal/u\u017Fers/x", ambiguous},        // the same, unescaped
+		{"https://java.internal/%E2%84%AAv/x", ambiguous},        // K (Kelvin): /kv/x
+		{"https://java.internal/api/v4/adm%C4%B0n/x", ambiguous}, // İ: /api/v4/admin/x
+		{"https://java.internal/api/v4/adm%C4%B1n", ambiguous},   // ı
+		{"https://java.internal/%C4%B0%C5%BFers/x", "java-root"}, // "isers": no route but /
+		{"https://java.internal/users/%C5%BF%E2%84%AA", "java-users"},
+		{"https://java.internal/api/caf%C3%A9", "java-api"},
+		{"https://java.internal/%C3%BCsers", "java-root"}, // ü is no u
+		// Trailing dots and spaces, which Windows (IIS) strips from each
+		// segment.
+		{"https://java.internal/users./x", ambiguous},
+		{"https://java.internal/users%20/x", ambiguous},
+		{"https://java.internal/users.%20.", ambiguous},
+		{"https://java.internal/api/v4/admin%2E", ambiguous},
+		{"https://java.internal/x/...%2Fusers", ambiguous}, // "..." may be ".."
+		{"https://java.internal/x/..%20/users", ambiguous},
+		{"https://java.internal/users/report.", "java-users"},
+		{"https://java.internal/api/v1./x", "java-api"},
+		{"https://java.internal/files/v1.", "java-root"},
+		{"https://java.internal/users%20x", "java-root"},
+		// Tabs and newlines, which the WHATWG URL parser drops.
+		{"https://java.internal/us%09ers/x", ambiguous},
+		{"https://java.internal/api/v4/ad%0Amin", ambiguous},
+		{"https://java.internal/users/a%09b", "java-users"},
 		// An origin whose only route has no prefix: nothing to confuse.
 		{"https://plain.internal/billing/..%2Forders/x", "plain"},
 		{"https://plain.internal/a/../b", "plain"},

@@ -2,11 +2,13 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -73,7 +75,16 @@ func readLimited(path string, limit int64) ([]byte, error) {
 func parseClientKey(data []byte) (jwk.Key, error) {
 	trimmed := bytes.TrimSpace(data)
 	if bytes.HasPrefix(trimmed, []byte("{")) {
-		if strings.Contains(string(trimmed), `"keys"`) {
+		// A JWK Set is an object with a "keys" member; a key whose kid
+		// or other value is "keys" is not one. encoding/json matches
+		// member names without regard to case, so "Keys" counts too.
+		var set struct {
+			Keys json.RawMessage `json:"keys"`
+		}
+		if err := json.Unmarshal(trimmed, &set); err != nil {
+			return nil, errors.New("not a valid JWK")
+		}
+		if set.Keys != nil {
 			return nil, errors.New("a JWK Set: want a single JWK (one key object, not {\"keys\":[...]})")
 		}
 		key, err := jwk.ParseKey(trimmed)
@@ -83,7 +94,10 @@ func parseClientKey(data []byte) (jwk.Key, error) {
 		return key, nil
 	}
 	rest := data
-	var types []string
+	var (
+		types  []string // known labels, each once
+		others int      // blocks with any other label, which is not quoted
+	)
 	for {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
@@ -95,7 +109,12 @@ func parseClientKey(data []byte) (jwk.Key, error) {
 		case "ENCRYPTED PRIVATE KEY":
 			return nil, errors.New("an encrypted private key: decrypt it first (openssl pkcs8 -nocrypt)")
 		default:
-			types = append(types, block.Type)
+			switch {
+			case !knownPEMLabel(block.Type):
+				others++
+			case !slices.Contains(types, block.Type):
+				types = append(types, block.Type)
+			}
 			continue
 		}
 		if _, encrypted := block.Headers["DEK-Info"]; encrypted {
@@ -107,10 +126,29 @@ func parseClientKey(data []byte) (jwk.Key, error) {
 		}
 		return key, nil
 	}
+	switch others {
+	case 0:
+	case 1:
+		types = append(types, "1 with another label")
+	default:
+		types = append(types, fmt.Sprintf("%d with other labels", others))
+	}
 	if len(types) > 0 {
 		return nil, fmt.Errorf("no private key among its PEM blocks (%s): want PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY", strings.Join(types, ", "))
 	}
 	return nil, errors.New("neither PEM nor a JWK in JSON")
+}
+
+// knownPEMLabel reports whether label is one of the usual PEM labels of
+// keys and certificates. Only those are quoted in an error: a label is
+// free text, and the file may be something else than a key.
+func knownPEMLabel(label string) bool {
+	switch label {
+	case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "EC PARAMETERS",
+		"PUBLIC KEY", "CERTIFICATE", "ENCRYPTED PRIVATE KEY":
+		return true
+	}
+	return false
 }
 
 // checkClientKey accepts a private key that private_key_jwt can sign

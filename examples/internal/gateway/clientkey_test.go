@@ -67,6 +67,23 @@ func keyFiles(t *testing.T) map[string]string {
 	}
 	write("kid.jwk", must(json.Marshal(key)))
 	write("set.jwk", must(json.Marshal(map[string]any{"keys": []jwk.Key{key}})))
+	write("emptyset.jwk", []byte(` {"keys": []} `))
+	if err := key.Set(jwk.KeyIDKey, "keys"); err != nil {
+		t.Fatal(err)
+	}
+	write("kidkeys.jwk", must(json.Marshal(key))) // a single key whose kid is "keys"
+	if err := key.Set(jwk.KeyIDKey, "file-kid"); err != nil {
+		t.Fatal(err)
+	}
+	// PEM labels are free text: only known ones are quoted.
+	var labels []byte
+	labels = append(labels, pemOf("MY PASSWORD IS topsecret", []byte("x"))...)
+	for range 50 {
+		labels = append(labels, pemOf("CERTIFICATE", []byte("x"))...)
+		labels = append(labels, pemOf("OTHER topsecret", []byte("x"))...)
+	}
+	write("labels.pem", labels)
+	write("onelabel.pem", pemOf("MY PASSWORD IS topsecret", []byte("x")))
 	write("oct.jwk", []byte(`{"kty":"oct","k":"c2VjcmV0c2VjcmV0"}`))
 	write("garbage", []byte("topsecretgarbage\n"))
 	write("garbage.json", []byte(`{"kty":"EC","d":topsecretgarbage}`))
@@ -77,7 +94,7 @@ func keyFiles(t *testing.T) map[string]string {
 func TestParseFlagsClientKey(t *testing.T) {
 	files := keyFiles(t)
 	base := []string{"-token-url", "http://as/token", "-client-id", "gw", "-route", "/api/o=http://h"}
-	for _, name := range []string{"pkcs8.pem", "sec1.pem", "pkcs1.pem", "nokid.jwk", "kid.jwk"} {
+	for _, name := range []string{"pkcs8.pem", "sec1.pem", "pkcs1.pem", "nokid.jwk", "kid.jwk", "kidkeys.jwk"} {
 		cfg, err := ParseFlags("gw", append(base, "-client-key", files[name], "-auth-method", "private_key_jwt"), envOf(nil))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -113,6 +130,9 @@ func TestParseFlagsClientKey(t *testing.T) {
 		{args: append(base, "-client-key", files["encrypted.pem"]), want: "an encrypted private key"},
 		{args: append(base, "-client-key", files["broken.pem"]), want: "cannot parse its PRIVATE KEY block"},
 		{args: append(base, "-client-key", files["set.jwk"]), want: "a JWK Set: want a single JWK"},
+		{args: append(base, "-client-key", files["emptyset.jwk"]), want: "a JWK Set: want a single JWK"},
+		{args: append(base, "-client-key", files["labels.pem"]), want: "no private key among its PEM blocks (CERTIFICATE, 51 with other labels): want PRIVATE KEY"},
+		{args: append(base, "-client-key", files["onelabel.pem"]), want: "no private key among its PEM blocks (1 with another label): want PRIVATE KEY"},
 		{args: append(base, "-client-key", files["oct.jwk"]), want: "a symmetric key"},
 		{args: append(base, "-client-key", files["garbage"]), want: "neither PEM nor a JWK in JSON"},
 		{args: append(base, "-client-key", files["garbage.json"]), want: "not a valid JWK"},
@@ -149,7 +169,7 @@ func TestParseFlagsClientKey(t *testing.T) {
 func TestMainClientKeyErrors(t *testing.T) {
 	files := keyFiles(t)
 	base := []string{"-token-url", "http://as/token", "-client-id", "gw", "-route", "/api/o=http://h"}
-	for _, name := range []string{"garbage", "garbage.json", "broken.pem", "public.pem", "large.pem"} {
+	for _, name := range []string{"garbage", "garbage.json", "broken.pem", "public.pem", "large.pem", "labels.pem", "onelabel.pem"} {
 		var stdout, stderr bytes.Buffer
 		code := Main(context.Background(), "gw", append(base, "-client-key", files[name]), envOf(nil), &stdout, &stderr, nil)
 		out := stderr.String()
