@@ -1,7 +1,6 @@
 package outbound_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,31 +21,13 @@ import (
 	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestNoTokenLeaks drives every error path, checks the status each maps to,
 // and asserts that no token or secret appears in an error's text (any
 // verb), a log line (transport and ErrorHandler, at Debug level) or an
 // error response.
 func TestNoTokenLeaks(t *testing.T) {
 	e := newEnv(t)
-	var logs syncBuffer
+	var logs testutil.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	x, err := exchange.New(e.client, exchange.Options{FlightTimeout: 300 * time.Millisecond})
 	require.NoError(t, err)

@@ -86,7 +86,7 @@ func RunClientKey(t *testing.T, newRouter Router) {
 	otherPEM, _, _ := ClientKeyFiles(t, t.TempDir())
 	cfg, err := gateway.ParseFlags("test", append(args, "-client-key", otherPEM), noEnv)
 	require.NoError(t, err)
-	var logs syncBuffer
+	var logs testutil.LogBuffer
 	base := runUntilReady(t, cfg, newRouter, nil, debugLogger(&logs))
 	resp, body := do(t, http.MethodGet, base+"/api/orders/7", a.UserToken(User, "cli", ClientID), "")
 	assert.Equal(t, http.StatusBadGateway, resp.StatusCode, body)

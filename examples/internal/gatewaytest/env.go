@@ -36,7 +36,7 @@ type Env struct {
 	// URL is the gateway's base URL.
 	URL string
 	// Logs holds the gateway's logs, Debug level and up.
-	Logs *syncBuffer
+	Logs *testutil.LogBuffer
 }
 
 // Start runs a gateway built by newRouter in front of a fresh authority
@@ -60,7 +60,7 @@ func Start(tb testing.TB, newRouter Router) *Env {
 		"/api/own=" + e.Own.URL + ";mode=client;audience=reports",
 		"/api/open=" + e.Pass.URL + ";mode=none",
 	})
-	e.Logs = new(syncBuffer)
+	e.Logs = new(testutil.LogBuffer)
 	g, err := gateway.New(context.Background(), cfg, debugLogger(e.Logs))
 	if err != nil {
 		tb.Fatalf("gateway.New: %v", err)

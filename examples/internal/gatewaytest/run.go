@@ -1,12 +1,10 @@
 package gatewaytest
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +22,7 @@ func RunEmbedded(t *testing.T, newRouter Router) {
 	cfg, err := gateway.ParseFlags("test", []string{"-listen", "127.0.0.1:0"}, noEnv)
 	require.NoError(t, err)
 	require.True(t, cfg.Embedded() && cfg.Walkthrough)
-	var out syncBuffer
+	var out testutil.LogBuffer
 	base := runUntilReady(t, cfg, newRouter, &out, nil)
 
 	text := out.String()
@@ -60,7 +58,7 @@ func RunFlags(t *testing.T, newRouter Router) {
 	}, func(k string) string { return env[k] })
 	require.NoError(t, err)
 
-	var out, logs syncBuffer
+	var out, logs testutil.LogBuffer
 	base := runUntilReady(t, cfg, newRouter, &out, slog.New(slog.NewTextHandler(&logs, nil)))
 	assert.Empty(t, out.String(), "no walkthrough with a real authority")
 	assert.Contains(t, logs.String(), `msg="gateway ready" addr=`+strings.TrimPrefix(base, "http://"))
@@ -83,7 +81,7 @@ func RunEmbeddedQuiet(t *testing.T, newRouter Router) {
 	require.NoError(t, err)
 	require.True(t, cfg.Embedded())
 	require.False(t, cfg.Walkthrough)
-	var out, logs syncBuffer
+	var out, logs testutil.LogBuffer
 	base := runUntilReady(t, cfg, newRouter, &out, debugLogger(&logs))
 
 	text := out.String()
@@ -122,7 +120,7 @@ func RunUnvalidated(t *testing.T, newRouter Router) {
 	// A client-mode route without validation: refused at startup.
 	_, err := gateway.ParseFlags("test", append(args, "-route", clientRoute), env)
 	require.ErrorContains(t, err, "-route /api/reports: mode client needs -jwks-url")
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.LogBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	code := gateway.Main(ctx, "test", append(args, "-route", clientRoute), env, &stdout, &stderr, newRouter)
@@ -137,7 +135,7 @@ func RunUnvalidated(t *testing.T, newRouter Router) {
 	// a made-up token at exchange.
 	cfg, err = gateway.ParseFlags("test", append(args, "-route", "/api/orders="+orders.URL), env)
 	require.NoError(t, err)
-	var logs syncBuffer
+	var logs testutil.LogBuffer
 	base := runUntilReady(t, cfg, newRouter, nil, debugLogger(&logs))
 	assert.Contains(t, logs.String(), `level=WARN msg="inbound tokens are not validated here (no -jwks-url): the authority checks them only when it exchanges them`)
 	resp, _ := do(t, http.MethodGet, base+"/api/orders/1", "garbage", "")
@@ -148,7 +146,7 @@ func RunUnvalidated(t *testing.T, newRouter Router) {
 	// a loud warning: a made-up token then reaches it.
 	cfg, err = gateway.ParseFlags("test", append(args, "-route", clientRoute, "-insecure-skip-validation"), env)
 	require.NoError(t, err)
-	logs = syncBuffer{}
+	logs.Reset()
 	base = runUntilReady(t, cfg, newRouter, nil, debugLogger(&logs))
 	assert.Contains(t, logs.String(), `level=WARN msg="INSECURE: inbound tokens are not validated`)
 	assert.Contains(t, logs.String(), "routes=/api/reports")
@@ -165,7 +163,7 @@ func RunWrongIssuer(t *testing.T, newRouter Router) {
 	a.AddClient(testutil.Client{ID: ClientID, Secret: ClientSecret, ExchangeAudiences: []string{"orders"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.LogBuffer
 	code := gateway.Main(ctx, "test", []string{
 		"-listen", "127.0.0.1:0", "-issuer", a.Issuer() + "/wrong", "-client-id", ClientID,
 		"-jwks-url", a.JWKSURL(), "-route", "/api/orders=http://127.0.0.1:1",
@@ -180,10 +178,10 @@ func RunWrongIssuer(t *testing.T, newRouter Router) {
 
 // runUntilReady runs the gateway until it is ready and returns its base
 // URL; tb.Cleanup stops it and checks that it shut down cleanly.
-func runUntilReady(tb testing.TB, cfg gateway.Config, newRouter Router, out *syncBuffer, logger *slog.Logger) string {
+func runUntilReady(tb testing.TB, cfg gateway.Config, newRouter Router, out *testutil.LogBuffer, logger *slog.Logger) string {
 	tb.Helper()
 	if out == nil {
-		out = new(syncBuffer)
+		out = new(testutil.LogBuffer)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
@@ -209,23 +207,3 @@ func runUntilReady(tb testing.TB, cfg gateway.Config, newRouter Router, out *syn
 }
 
 func noEnv(string) string { return "" }
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// String returns what was written.
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
