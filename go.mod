@@ -7,6 +7,7 @@ require (
 	github.com/lestrrat-go/jwx/v2 v2.1.6
 	github.com/maypok86/otter/v2 v2.4.0
 	github.com/stretchr/testify v1.12.1
+	go.uber.org/goleak v1.3.0
 	golang.org/x/oauth2 v0.35.0
 	golang.org/x/sync v0.19.0
 )
