@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
@@ -64,6 +65,29 @@ type Config struct {
 	// logged at Debug.
 	LogLevel slog.Level
 
+	// IdleTimeout closes a keep-alive connection that has waited this
+	// long for its next request, so that idle clients cannot hold the
+	// gateway's connections (and file descriptors) forever. Zero means
+	// [DefaultIdleTimeout].
+	IdleTimeout time.Duration
+	// ReadTimeout bounds the reading of a whole request, headers and
+	// body: a body trickled in slowly is cut when it runs out. Zero means
+	// [DefaultReadTimeout].
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the writing of a response, from the end of
+	// the request's headers. Zero, the default, means no bound: a
+	// streaming downstream's answer may last as long as it needs.
+	WriteTimeout time.Duration
+	// MaxConns is the most connections the gateway serves at once.
+	// Beyond it, new connections wait in the kernel's accept queue until
+	// one closes (idle ones close after IdleTimeout). Zero means
+	// [DefaultMaxConns].
+	MaxConns int
+	// ShutdownTimeout bounds the graceful shutdown once Run's context
+	// ends: requests still running then are cut. Zero means
+	// [DefaultShutdownTimeout].
+	ShutdownTimeout time.Duration
+
 	// HTTPClient talks to the authority (token endpoint, discovery,
 	// JWKS). If nil, the packages' defaults are used.
 	HTTPClient *http.Client
@@ -81,6 +105,9 @@ func (c Config) Embedded() bool { return c.Issuer == "" && c.TokenURL == "" }
 func (c Config) Validate() error {
 	if err := checkListen(c.Listen); err != nil {
 		return fmt.Errorf("-listen: %w", err)
+	}
+	if err := c.checkServerLimits(); err != nil {
+		return err
 	}
 	if c.Embedded() {
 		switch {

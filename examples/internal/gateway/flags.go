@@ -140,6 +140,7 @@ func newFlagSet(name string, cfg *Config) *flag.FlagSet {
 	fs.Var(new(routeList), "route", "`route` /api/NAME=URL[;audience=A][;scope=S][;resource=R][;mode=exchange|passthrough|client|none][;actor=true], repeatable; NAME is one path segment of letters, digits and -_.~")
 	fs.BoolVar(&cfg.Walkthrough, "walkthrough", true, "embedded demo: walk through the flow once at start")
 	fs.Var((*logLevel)(&cfg.LogLevel), "log-level", "`level` of the logs: debug (shows inbound refusals), info, warn or error (default info)")
+	defineLimitFlags(fs, cfg)
 	return fs
 }
 
