@@ -8,13 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 )
-
-// shutdownTimeout bounds the graceful shutdown.
-const shutdownTimeout = 10 * time.Second
 
 // RunOptions are the surroundings of Run. The zero value is valid.
 type RunOptions struct {
@@ -74,19 +70,18 @@ func Run(ctx context.Context, cfg Config, newRouter func(*Gateway) http.Handler,
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cmp.Or(cfg.Listen, DefaultListen))
+	cfg = cfg.withDefaults()
+	cfg.Listen = cmp.Or(cfg.Listen, DefaultListen)
+	ln, err := listen(cfg, logger)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           newRouter(g),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(cfg, newRouter(g), logger)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
-	logger.Info("gateway ready", "addr", ln.Addr().String(), "routes", len(cfg.Routes), "embedded", demo != nil)
+	logger.Info("gateway ready", "addr", ln.Addr().String(), "routes", len(cfg.Routes), "embedded", demo != nil,
+		"max_conns", cfg.MaxConns, "idle_timeout", cfg.IdleTimeout, "read_timeout", cfg.ReadTimeout, "write_timeout", cfg.WriteTimeout)
 
 	if demo != nil {
 		if err := introduce(ctx, out, base, demo, g, cfg.Walkthrough); err != nil {
@@ -102,7 +97,7 @@ func Run(ctx context.Context, cfg Config, newRouter func(*Gateway) http.Handler,
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	logger.Info("gateway shutting down")
 	return srv.Shutdown(sctx)
