@@ -48,9 +48,10 @@ func Main(ctx context.Context, name string, args []string, getenv func(string) s
 }
 
 // Run serves the gateway described by cfg, with the router newRouter
-// builds, until ctx ends; then it shuts down gracefully. With no authority
-// in cfg it first starts the embedded demo and, if cfg.Walkthrough, walks
-// through the flow once.
+// builds, until ctx ends; then it shuts down gracefully, and cuts the
+// requests still running after cfg.ShutdownTimeout (returning an error
+// that says so). With no authority in cfg it first starts the embedded
+// demo and, if cfg.Walkthrough, walks through the flow once.
 func Run(ctx context.Context, cfg Config, newRouter func(*Gateway) http.Handler, opts RunOptions) error {
 	logger := opts.Logger
 	if logger == nil {
@@ -97,10 +98,23 @@ func Run(ctx context.Context, cfg Config, newRouter func(*Gateway) http.Handler,
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
 	logger.Info("gateway shutting down")
-	return srv.Shutdown(sctx)
+	return shutdown(ctx, srv, cfg.ShutdownTimeout)
+}
+
+// shutdown stops srv gracefully: it stops accepting and waits up to
+// timeout for the requests in flight. Those still running then are cut
+// (their connections closed, their contexts ended), and the error says
+// so.
+func shutdown(ctx context.Context, srv *http.Server, timeout time.Duration) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if err == nil {
+		return nil
+	}
+	_ = srv.Close()
+	return fmt.Errorf("graceful shutdown unfinished after %v, requests in flight cut: %w", timeout, err)
 }
 
 // introduce runs the walkthrough if asked, then prints what to try.

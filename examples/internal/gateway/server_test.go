@@ -306,3 +306,41 @@ func TestServerMaxConns(t *testing.T) {
 		t.Errorf("events %q, want %q: b was served while a held the only slot", events, want)
 	}
 }
+
+// TestRunShutdownCutsStragglers checks -shutdown-timeout: a request still
+// running when the graceful shutdown's time is up is cut (its context
+// ends, its connection closes) and Run says so.
+func TestRunShutdownCutsStragglers(t *testing.T) {
+	entered, cut := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-r.Context().Done()
+		close(cut)
+	})
+	s := startServer(t, []string{"-shutdown-timeout", "200ms"}, h, nil)
+	c := dial(t, s.addr)
+	if _, err := io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: gw\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-entered:
+	case <-time.After(guard):
+		t.Fatal("the request never reached the handler")
+	}
+	s.cancel()
+	select {
+	case err := <-s.done:
+		if err == nil || !strings.Contains(err.Error(), "shutdown") {
+			t.Errorf("Run after an unfinished shutdown: %v, want an error about the shutdown", err)
+		}
+		s.done <- err // for the cleanup
+	case <-time.After(guard):
+		t.Fatal("Run did not return")
+	}
+	select {
+	case <-cut:
+	case <-time.After(guard):
+		t.Fatal("the straggling request outlived Run")
+	}
+	waitClosed(t, c, "straggler")
+}
