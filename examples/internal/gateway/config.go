@@ -87,6 +87,12 @@ type Config struct {
 	// ends: requests still running then are cut. Zero means
 	// [DefaultShutdownTimeout].
 	ShutdownTimeout time.Duration
+	// DownstreamTimeout bounds the wait for a downstream's response
+	// headers (its body, which may stream, is not bounded), so that a
+	// downstream that never answers does not hold the caller's
+	// connection for as long as the caller waits. It applies when Base
+	// is nil. Zero means [DefaultDownstreamTimeout].
+	DownstreamTimeout time.Duration
 
 	// HTTPClient talks to the authority (token endpoint, discovery,
 	// JWKS). If nil, the packages' defaults are used.

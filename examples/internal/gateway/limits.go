@@ -24,6 +24,10 @@ const (
 	// finish once the gateway is told to stop; it is below the 30s after
 	// which Kubernetes kills a pod.
 	DefaultShutdownTimeout = 10 * time.Second
+	// DefaultDownstreamTimeout is the usual proxy timeout (nginx's
+	// proxy_read_timeout); raise it for downstreams that compute long
+	// before they answer.
+	DefaultDownstreamTimeout = 60 * time.Second
 )
 
 // errNotPositive and errNegative are the refusals of a limit's value.
@@ -43,6 +47,7 @@ func (c Config) checkServerLimits() error {
 		{"read-timeout", c.ReadTimeout, errNotPositive},
 		{"write-timeout", c.WriteTimeout, errNegative},
 		{"shutdown-timeout", c.ShutdownTimeout, errNotPositive},
+		{"downstream-timeout", c.DownstreamTimeout, errNotPositive},
 	} {
 		if d.v < 0 {
 			return fmt.Errorf("-%s: %w", d.flag, d.err)
@@ -67,6 +72,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.DownstreamTimeout == 0 {
+		c.DownstreamTimeout = DefaultDownstreamTimeout
 	}
 	return c
 }

@@ -12,10 +12,12 @@ import (
 func defineLimitFlags(fs *flag.FlagSet, cfg *Config) {
 	cfg.IdleTimeout, cfg.ReadTimeout = DefaultIdleTimeout, DefaultReadTimeout
 	cfg.MaxConns, cfg.ShutdownTimeout = DefaultMaxConns, DefaultShutdownTimeout
+	cfg.DownstreamTimeout = DefaultDownstreamTimeout
 	fs.Var((*positiveDuration)(&cfg.IdleTimeout), "idle-timeout", "close a keep-alive connection once idle for this `duration` (keep it longer than the idle timeout of a load balancer in front)")
 	fs.Var((*positiveDuration)(&cfg.ReadTimeout), "read-timeout", "bound the reading of a whole request, body included, to this `duration`: a body sent too slowly is cut (raise it for large uploads)")
 	fs.Var((*optionalDuration)(&cfg.WriteTimeout), "write-timeout", "bound the writing of a response to this `duration` from the end of the request's headers; 0 (the default) means no bound, for downstreams that stream")
 	fs.Var((*positiveInt)(&cfg.MaxConns), "max-conns", "serve at most `n` connections at once; more wait in the kernel's accept queue until one closes (keep it well below ulimit -n: a request may hold a downstream connection too)")
+	fs.Var((*positiveDuration)(&cfg.DownstreamTimeout), "downstream-timeout", "wait at most this `duration` for a downstream's response headers, then answer 502 (a streaming body may take longer); raise it for downstreams that compute long")
 	fs.Var((*positiveDuration)(&cfg.ShutdownTimeout), "shutdown-timeout", "on SIGINT or SIGTERM, give requests in flight this `duration` to finish, then cut them")
 }
 

@@ -36,6 +36,13 @@ func startServer(t *testing.T, extra []string, h http.Handler, logger *slog.Logg
 		"-listen", "127.0.0.1:0", "-token-url", "http://127.0.0.1:1/token", "-client-id", "gw",
 		"-route", "/api/o=http://127.0.0.1:1",
 	}, extra...)
+	return startRun(t, args, func(*Gateway) http.Handler { return h }, logger)
+}
+
+// startRun runs Run configured by args with the router newRouter builds.
+// t.Cleanup stops it.
+func startRun(t *testing.T, args []string, newRouter func(*Gateway) http.Handler, logger *slog.Logger) *running {
+	t.Helper()
 	cfg, err := ParseFlags("gw", args, envOf(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +51,7 @@ func startServer(t *testing.T, extra []string, h http.Handler, logger *slog.Logg
 	r := &running{cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan string, 1)
 	go func() {
-		r.done <- Run(ctx, cfg, func(*Gateway) http.Handler { return h }, RunOptions{
+		r.done <- Run(ctx, cfg, newRouter, RunOptions{
 			Logger: logger,
 			Ready:  func(u string) { ready <- strings.TrimPrefix(u, "http://") },
 		})

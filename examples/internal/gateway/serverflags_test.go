@@ -72,6 +72,8 @@ func TestParseFlagsServerLimitErrors(t *testing.T) {
 		{args: []string{"-max-conns", "0"}, want: "-max-conns: must be positive"},
 		{args: []string{"-max-conns", "-3"}, want: "-max-conns: must be positive"},
 		{args: []string{"-max-conns", "many"}, want: `invalid value "many" for flag -max-conns`},
+		{args: []string{"-downstream-timeout", "0"}, want: "-downstream-timeout: must be positive"},
+		{env: map[string]string{"TX_DOWNSTREAM_TIMEOUT": "2"}, want: `TX_DOWNSTREAM_TIMEOUT="2": want a duration`},
 		{env: map[string]string{"TX_IDLE_TIMEOUT": "0"}, want: `TX_IDLE_TIMEOUT="0": must be positive`},
 		{env: map[string]string{"TX_READ_TIMEOUT": "1"}, want: `TX_READ_TIMEOUT="1": `},
 		{env: map[string]string{"TX_WRITE_TIMEOUT": "-1m"}, want: `TX_WRITE_TIMEOUT="-1m": must not be negative`},
@@ -100,6 +102,7 @@ func TestConfigValidateServerLimits(t *testing.T) {
 		{Config{WriteTimeout: -time.Second}, "-write-timeout: must not be negative"},
 		{Config{ShutdownTimeout: -time.Second}, "-shutdown-timeout: must be positive"},
 		{Config{MaxConns: -1}, "-max-conns: must be positive"},
+		{Config{DownstreamTimeout: -time.Second}, "-downstream-timeout: must be positive"},
 	} {
 		if err := tc.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Validate(%+v) = %v, want %q", tc.cfg, err, tc.want)
@@ -113,9 +116,27 @@ func TestConfigValidateServerLimits(t *testing.T) {
 func TestUsageNamesServerLimits(t *testing.T) {
 	var b bytes.Buffer
 	Usage(&b, "gw")
-	for _, want := range []string{"[TX_IDLE_TIMEOUT]", "[TX_READ_TIMEOUT]", "[TX_WRITE_TIMEOUT]", "[TX_MAX_CONNS]", "[TX_SHUTDOWN_TIMEOUT]"} {
+	for _, want := range []string{"[TX_IDLE_TIMEOUT]", "[TX_READ_TIMEOUT]", "[TX_WRITE_TIMEOUT]", "[TX_MAX_CONNS]", "[TX_SHUTDOWN_TIMEOUT]", "[TX_DOWNSTREAM_TIMEOUT]"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("-help lacks %s", want)
+		}
+	}
+}
+
+func TestParseFlagsDownstreamTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{want: DefaultDownstreamTimeout},
+		{args: []string{"-downstream-timeout", "5m"}, want: 5 * time.Minute},
+		{env: map[string]string{"TX_DOWNSTREAM_TIMEOUT": "45s"}, want: 45 * time.Second},
+		{args: []string{"-downstream-timeout", "2s"}, env: map[string]string{"TX_DOWNSTREAM_TIMEOUT": "45s"}, want: 2 * time.Second},
+	} {
+		cfg, err := ParseFlags("gw", tc.args, envOf(tc.env))
+		if err != nil || cfg.DownstreamTimeout != tc.want {
+			t.Errorf("ParseFlags(%q, %v): %v, %v; want %v", tc.args, tc.env, cfg.DownstreamTimeout, err, tc.want)
 		}
 	}
 }

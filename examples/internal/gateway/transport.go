@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"log/slog"
 	"net/http"
 
@@ -45,20 +46,23 @@ func newTransport(cfg Config, client *authority.Client, x *exchange.Exchanger, l
 		routes = append(routes, or)
 	}
 	return outbound.New(outbound.Options{
-		Base:      baseTransport(cfg.Base),
+		Base:      baseTransport(cfg),
 		Routes:    routes,
 		Exchanger: x,
 		Logger:    logger,
 	})
 }
 
-// baseTransport returns base, or a clone of http.DefaultTransport whose
-// idle pool per host suits a gateway under load.
-func baseTransport(base http.RoundTripper) http.RoundTripper {
-	if base != nil {
-		return base
+// baseTransport returns cfg.Base, or a clone of http.DefaultTransport
+// whose idle pool per host suits a gateway under load and which waits at
+// most cfg.DownstreamTimeout for a response's headers.
+func baseTransport(cfg Config) http.RoundTripper {
+	if cfg.Base != nil {
+		return cfg.Base
 	}
-	return NewBaseTransport()
+	t := NewBaseTransport()
+	t.ResponseHeaderTimeout = cmp.Or(cfg.DownstreamTimeout, DefaultDownstreamTimeout)
+	return t
 }
 
 // NewBaseTransport returns a clone of http.DefaultTransport that keeps up
