@@ -51,7 +51,9 @@
 //   - A Host header naming another host or port than the URL is refused
 //     with [ErrHostMismatch] (502), as set by a Director-based
 //     [net/http/httputil.ReverseProxy]; use one with a Rewrite function
-//     calling SetURL, which clears it.
+//     calling SetURL, which clears it. So is a routed request with a field
+//     named Host, in any case, in its Header or Trailer map (net/http
+//     writes a non-canonical one as a second Host line).
 //   - A host outside ASCII matches no route (the dialer would look up its
 //     punycode form, another name); a route must name such a host in
 //     punycode.

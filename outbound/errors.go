@@ -50,7 +50,10 @@ var ErrAmbiguousPath = errors.New("outbound: ambiguous request path")
 // caller's Host in place: a server or ingress routing on Host would hand
 // the token to another service. The request was not sent. Use a Rewrite
 // function calling [net/http/httputil.ProxyRequest.SetURL], which clears
-// Host, or leave Host empty or equal to the URL's host.
+// Host, or leave Host empty or equal to the URL's host. A routed request
+// with a field named Host (in any case) in its Header or Trailer map is
+// refused with it too: [net/http.Transport] writes a non-canonical one as
+// a second Host line; set [http.Request.Host] instead.
 var ErrHostMismatch = errors.New("outbound: the Host header names another destination than the URL")
 
 // ErrNoSubjectToken is matched by [errors.Is] for a request refused
