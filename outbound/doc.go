@@ -68,7 +68,13 @@
 // request once, when its body can be replayed. When no fresh token can be
 // had because the authority failed or refused, the 401 is discarded and
 // the [*TokenError] returned instead, so that an authority outage reaches
-// the caller as 503, not as a 401 blaming its token.
+// the caller as 503, not as a 401 blaming its token. When the downstream
+// refuses the fresh token too (a wrong audience), the transport remembers
+// it for the route and subject for [Options.RefusalWindow] (30 seconds by
+// default): within that window their 401s are passed on as they are,
+// with no new token and no resend, so that a misconfigured downstream
+// does not turn every request into an exchange. [Transport.Stats] counts
+// retries and refusals.
 //
 // Failures to obtain a token are [*TokenError] values wrapping the
 // exchange or authority error. [StatusFor] maps any error the transport
