@@ -32,7 +32,10 @@
 //     a decoded "?", "#" or NUL, with "\" read as "/", with ";params"
 //     stripped, cleaned ("//", "." and ".." resolved), ignoring ASCII
 //     case, with ſ, K (Kelvin), İ and ı read as s, k, i and i (Java's
-//     equalsIgnoreCase), with trailing dots and spaces stripped from each
+//     equalsIgnoreCase), with the compatibility forms of ASCII characters
+//     read as those (NFKC normalisation, Windows best-fit mapping:
+//     full-width "．", "／", "＼", "％" and letters, "‥", "∕", "⁄", "∖",
+//     "¥", ...), with trailing dots and spaces stripped from each
 //     segment (Windows, IIS), and with tabs and newlines dropped (the
 //     WHATWG URL parser). Otherwise it is refused with [ErrAmbiguousPath]
 //     (400 from [StatusFor]). "https://ingress/billing/..%2Forders/x" is

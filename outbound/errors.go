@@ -22,7 +22,12 @@ var ErrNoRoute = errors.New("outbound: no route for the request URL")
 //   - the path decoded once more ("%2561" is sent, "%61" decoded, "a" to a
 //     server that decodes twice), and any of these cut at a "?", "#" or
 //     NUL that decoding produced;
-//   - each of those with "" read as "/", with ";params" stripped from
+//   - the path, and the path decoded once more, with the compatibility
+//     forms of ASCII characters read as those, as a server applying NFKC
+//     normalisation or Windows best-fit mapping reads them ("．．" is
+//     "..", "／" and "∕" are "/", "＼", "∖" and "¥" are "\", "％" is "%",
+//     then decoded: "％2F" is "/"; "ａｐｉ" is "api");
+//   - each of those with "\" read as "/", with ";params" stripped from
 //     every segment (as servlet containers do: "/billing/..;/orders"),
 //     and with both;
 //   - each of those cleaned ([path.Clean]: "//", "." and ".." resolved);
