@@ -54,10 +54,12 @@ type Options struct {
 	// downstream refused a fresh token. After a downstream 401 the
 	// transport drops the token, gets a fresh one (a re-exchange, or a new
 	// token from the route's TokenSource) and resends the request once, so
-	// that a revoked or rotated token recovers. When the downstream answers
-	// that resend with 401 too, or a 401 comes back for the fresh token on
-	// another request, or the token source has no other token, a refusal
-	// window begins for the route and the subject (the caller's token and,
+	// that a revoked or rotated token recovers (a 401 for the fresh token
+	// on another request while that resend is under way waits for its
+	// answer instead of asking for yet another token). When the
+	// downstream answers that resend with 401 too, or the token source has
+	// no other token, a refusal window begins for the route and the
+	// subject (the caller's token and,
 	// on a route whose Target has an Actor, the actor's token; an
 	// own-token route has one window for all its requests): within it, a
 	// 401 on that route for that subject is passed to the caller as it is,

@@ -41,20 +41,26 @@ type refusal struct {
 	replaced [32]byte  // the digest of the token the retry replaces
 	fresh    [32]byte  // the digest of the fresh token, when hasFresh
 	hasFresh bool
+	// done is closed when the retry in progress has ended (see release).
+	done   chan struct{}
+	closed bool
 }
 
 // verdict is what to do with a 401.
 type verdict int
 
 const (
-	// retry: get a fresh token and resend; owner when this caller started
-	// the retry in progress, and must end it.
+	// retry: get a fresh token and resend.
 	retry verdict = iota
+	// retryOwner: the same, and this caller started the retry in progress
+	// for the key: it must release it when done.
 	retryOwner
+	// wait: the 401 is for the fresh token of the retry in progress (or
+	// for one it does not replace): wait for that retry's verdict, on
+	// done, then ask again.
+	wait
 	// passOn: a refusal window is open; pass the 401 on as it is.
 	passOn
-	// passOnOpened: this 401, for a fresh token, opened the window.
-	passOnOpened
 )
 
 func newRefusals(window time.Duration, now func() time.Time) *refusals {
@@ -71,9 +77,9 @@ func newRefusals(window time.Duration, now func() time.Time) *refusals {
 }
 
 // begin says what to do with a 401 for key, whose request carried the
-// token sent. When it says retry, st is the retry in progress, to pass to
-// the other methods.
-func (g *refusals) begin(key [32]byte, sent string) (v verdict, st *refusal) {
+// token sent. st is the retry in progress, to pass to the other methods
+// (retry, retryOwner), or whose end to wait for (wait: on done).
+func (g *refusals) begin(key [32]byte, sent string) (v verdict, st *refusal, done <-chan struct{}) {
 	h := digest(sent)
 	now := g.now()
 	g.mu.Lock()
@@ -81,18 +87,34 @@ func (g *refusals) begin(key [32]byte, sent string) (v verdict, st *refusal) {
 	st = g.get(now, key)
 	switch {
 	case st == nil:
-		st = &refusal{until: now.Add(g.window), replaced: h}
+		st = &refusal{until: now.Add(g.window), replaced: h, done: make(chan struct{})}
 		g.put(now, key, st)
-		return retryOwner, st
+		return retryOwner, st, nil
 	case st.refused:
-		return passOn, nil
-	case st.hasFresh && h == st.fresh, !st.hasFresh && h != st.replaced:
-		// The fresh token of the retry in progress (or one newer than the
-		// token it replaces, while it is being had) was refused too.
-		g.open(now, st)
-		return passOnOpened, nil
+		return passOn, nil, nil
+	case h != st.replaced && !st.closed:
+		// The fresh token of the retry in progress, or another it does
+		// not replace: its verdict (a window, or the fresh token
+		// accepted) decides, without another exchange now.
+		return wait, st, st.done
 	}
-	return retry, st
+	return retry, st, nil
+}
+
+// release ends the retry in progress st, which this caller started, and
+// wakes those waiting for it. It may be called more than once.
+func (g *refusals) release(st *refusal) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closeDone(st)
+}
+
+// closeDone closes st.done once. g.mu is held.
+func (g *refusals) closeDone(st *refusal) {
+	if st.done != nil && !st.closed {
+		st.closed = true
+		close(st.done)
+	}
 }
 
 // freshToken records tok as the fresh token of st, and reports whether a
@@ -138,6 +160,7 @@ func (g *refusals) end(key [32]byte, st *refusal) {
 	if cur, ok := g.m[key]; ok && cur == st && !st.refused {
 		delete(g.m, key)
 	}
+	g.closeDone(st)
 }
 
 // len returns the number of routes and subjects remembered.
@@ -153,6 +176,7 @@ func (g *refusals) len() int {
 // open turns st into a refusal window from now. g.mu is held.
 func (g *refusals) open(now time.Time, st *refusal) {
 	st.refused, st.until = true, now.Add(g.window)
+	g.closeDone(st)
 }
 
 // get returns key's entry unless it has expired (then it is removed).

@@ -18,7 +18,7 @@ func TestRefusalsBounded(t *testing.T) {
 	g.max = 4
 	for i := range 10 {
 		key := digest("key" + strconv.Itoa(i))
-		if v, _ := g.begin(key, "sent"); v != retryOwner {
+		if v, _, _ := g.begin(key, "sent"); v != retryOwner {
 			t.Fatalf("key %d: verdict %v, want retryOwner", i, v)
 		}
 		if !g.refuse(key) {
@@ -29,52 +29,59 @@ func TestRefusalsBounded(t *testing.T) {
 		}
 	}
 	key := digest("key9")
-	if v, _ := g.begin(key, "sent"); v != passOn {
+	if v, _, _ := g.begin(key, "sent"); v != passOn {
 		t.Fatalf("verdict %v in the window, want passOn", v)
 	}
 	now = now.Add(time.Minute)
-	if v, _ := g.begin(key, "sent"); v != retryOwner {
+	if v, _, _ := g.begin(key, "sent"); v != retryOwner {
 		t.Fatalf("verdict %v after the window, want retryOwner", v)
 	}
 }
 
 // TestRefusalsTrial: during a retry in progress, a 401 for the token it
-// replaces is retried (it gets the fresh token), and one for the fresh
-// token, known or not yet, opens the window.
+// replaces is retried (it gets the fresh token); one for the fresh token,
+// known or not yet, waits for the retry's verdict: a window, or the fresh
+// token accepted and the retry forgotten.
 func TestRefusalsTrial(t *testing.T) {
-	g := newRefusals(0, nil)
 	key := digest("k")
-	v, st := g.begin(key, "old")
-	if v != retryOwner {
-		t.Fatalf("verdict %v, want retryOwner", v)
-	}
-	if v, _ := g.begin(key, "old"); v != retry {
-		t.Fatalf("old token again: verdict %v, want retry", v)
-	}
-	if v, _ := g.begin(key, "new"); v != passOnOpened {
-		t.Fatalf("a newer token before the fresh one is known: verdict %v, want passOnOpened", v)
-	}
-
-	g = newRefusals(0, nil)
-	_, st = g.begin(key, "old")
-	if g.freshToken(key, st, "new") {
-		t.Fatal("fresh token reported refused")
-	}
-	if v, _ := g.begin(key, "other"); v != retry {
-		t.Fatalf("a token neither old nor fresh: verdict %v, want retry", v)
-	}
-	if v, _ := g.begin(key, "new"); v != passOnOpened {
-		t.Fatalf("fresh token: verdict %v, want passOnOpened", v)
-	}
-	if !g.freshToken(key, st, "new") {
-		t.Fatal("fresh token in an open window not reported refused")
-	}
-
-	g = newRefusals(0, nil)
-	_, st = g.begin(key, "old")
-	g.end(key, st)
-	if n := g.len(); n != 0 {
-		t.Fatalf("%d entries after the retry ended", n)
+	for _, accepted := range []bool{false, true} {
+		g := newRefusals(0, nil)
+		v, st, _ := g.begin(key, "old")
+		if v != retryOwner {
+			t.Fatalf("verdict %v, want retryOwner", v)
+		}
+		if v, _, _ := g.begin(key, "old"); v != retry {
+			t.Fatalf("old token again: verdict %v, want retry", v)
+		}
+		v, _, early := g.begin(key, "new")
+		if v != wait {
+			t.Fatalf("a newer token before the fresh one is known: verdict %v, want wait", v)
+		}
+		if g.freshToken(key, st, "new") {
+			t.Fatal("fresh token reported refused")
+		}
+		v, _, done := g.begin(key, "new")
+		if v != wait {
+			t.Fatalf("fresh token: verdict %v, want wait", v)
+		}
+		select {
+		case <-done:
+			t.Fatal("done before the verdict")
+		default:
+		}
+		want := passOn
+		if accepted {
+			g.end(key, st)
+			want = retryOwner
+		} else if !g.refuse(key) {
+			t.Fatal("no window opened")
+		}
+		g.release(st)
+		<-done
+		<-early
+		if v, _, _ := g.begin(key, "new"); v != want {
+			t.Fatalf("accepted %v: verdict %v after the retry, want %v", accepted, v, want)
+		}
 	}
 }
 

@@ -44,13 +44,23 @@ func (t *Transport) retry(req *http.Request, r *route, subject string, sent *aut
 			g = nil
 		}
 	}
-	if g != nil {
-		var v verdict
-		switch v, st = g.begin(key, sent.AccessToken); v {
-		case passOn, passOnOpened:
-			return t.passOn(req, r, v == passOnOpened, resp), nil
+	for g != nil {
+		v, s, done := g.begin(key, sent.AccessToken)
+		if v == passOn {
+			return t.passOn(req, r, false, resp), nil
 		}
-		owner = v == retryOwner
+		if v != wait {
+			st, owner = s, v == retryOwner
+			break
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return resp, nil
+		}
+	}
+	if owner {
+		defer g.release(st)
 	}
 	// end forgets the retry in progress this caller started, when it ends
 	// without the downstream's verdict on the fresh token.
