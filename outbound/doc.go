@@ -32,7 +32,10 @@
 //     a decoded "?", "#" or NUL, with "\" read as "/", with ";params"
 //     stripped, cleaned ("//", "." and ".." resolved), ignoring ASCII
 //     case, with ſ, K (Kelvin), İ and ı read as s, k, i and i (Java's
-//     equalsIgnoreCase), with trailing dots and spaces stripped from each
+//     equalsIgnoreCase), with the compatibility forms of ASCII characters
+//     read as those (NFKC normalisation, Windows best-fit mapping:
+//     full-width "．", "／", "＼", "％" and letters, "‥", "∕", "⁄", "∖",
+//     "¥", ...), with trailing dots and spaces stripped from each
 //     segment (Windows, IIS), and with tabs and newlines dropped (the
 //     WHATWG URL parser). Otherwise it is refused with [ErrAmbiguousPath]
 //     (400 from [StatusFor]). "https://ingress/billing/..%2Forders/x" is
@@ -51,7 +54,9 @@
 //   - A Host header naming another host or port than the URL is refused
 //     with [ErrHostMismatch] (502), as set by a Director-based
 //     [net/http/httputil.ReverseProxy]; use one with a Rewrite function
-//     calling SetURL, which clears it.
+//     calling SetURL, which clears it. So is a routed request with a field
+//     named Host, in any case, in its Header or Trailer map (net/http
+//     writes a non-canonical one as a second Host line).
 //   - A host outside ASCII matches no route (the dialer would look up its
 //     punycode form, another name); a route must name such a host in
 //     punycode.
@@ -66,7 +71,13 @@
 // request once, when its body can be replayed. When no fresh token can be
 // had because the authority failed or refused, the 401 is discarded and
 // the [*TokenError] returned instead, so that an authority outage reaches
-// the caller as 503, not as a 401 blaming its token.
+// the caller as 503, not as a 401 blaming its token. When the downstream
+// refuses the fresh token too (a wrong audience), the transport remembers
+// it for the route and subject for [Options.RefusalWindow] (30 seconds by
+// default): within that window their 401s are passed on as they are,
+// with no new token and no resend, so that a misconfigured downstream
+// does not turn every request into an exchange. [Transport.Stats] counts
+// retries and refusals.
 //
 // Failures to obtain a token are [*TokenError] values wrapping the
 // exchange or authority error. [StatusFor] maps any error the transport

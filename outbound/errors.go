@@ -22,7 +22,12 @@ var ErrNoRoute = errors.New("outbound: no route for the request URL")
 //   - the path decoded once more ("%2561" is sent, "%61" decoded, "a" to a
 //     server that decodes twice), and any of these cut at a "?", "#" or
 //     NUL that decoding produced;
-//   - each of those with "" read as "/", with ";params" stripped from
+//   - the path, and the path decoded once more, with the compatibility
+//     forms of ASCII characters read as those, as a server applying NFKC
+//     normalisation or Windows best-fit mapping reads them ("．．" is
+//     "..", "／" and "∕" are "/", "＼", "∖" and "¥" are "\", "％" is "%",
+//     then decoded: "％2F" is "/"; "ａｐｉ" is "api");
+//   - each of those with "\" read as "/", with ";params" stripped from
 //     every segment (as servlet containers do: "/billing/..;/orders"),
 //     and with both;
 //   - each of those cleaned ([path.Clean]: "//", "." and ".." resolved);
@@ -50,7 +55,10 @@ var ErrAmbiguousPath = errors.New("outbound: ambiguous request path")
 // caller's Host in place: a server or ingress routing on Host would hand
 // the token to another service. The request was not sent. Use a Rewrite
 // function calling [net/http/httputil.ProxyRequest.SetURL], which clears
-// Host, or leave Host empty or equal to the URL's host.
+// Host, or leave Host empty or equal to the URL's host. A routed request
+// with a field named Host (in any case) in its Header or Trailer map is
+// refused with it too: [net/http.Transport] writes a non-canonical one as
+// a second Host line; set [http.Request.Host] instead.
 var ErrHostMismatch = errors.New("outbound: the Host header names another destination than the URL")
 
 // ErrNoSubjectToken is matched by [errors.Is] for a request refused

@@ -7,8 +7,12 @@ import (
 
 // sameHost reports whether req's Host header, when set, names the host and
 // port of its URL: the host compared ignoring ASCII case, a missing port
-// being the scheme's default.
+// being the scheme's default. A Host field in req.Header or req.Trailer,
+// under any spelling of the name, fails it: see [hasHostField].
 func sameHost(req *http.Request) bool {
+	if hasHostField(req.Header) || hasHostField(req.Trailer) {
+		return false
+	}
 	h := req.Host
 	if h == "" || h == req.URL.Host {
 		return true
@@ -52,4 +56,19 @@ func validOptionalPort(port string) bool {
 		}
 	}
 	return true
+}
+
+// hasHostField reports whether h has a field named Host in any case. The
+// destination is the URL, and Request.Host only: [net/http.Transport]
+// ignores a canonical "Host" key but writes any other spelling as it is,
+// a second Host line that a server or ingress may route on, and another
+// base transport may send even the canonical one. RFC 9110 §6.5.1 forbids
+// Host in trailers.
+func hasHostField(h http.Header) bool {
+	for k := range h {
+		if len(k) == len("Host") && asciiEqualFold(k, "Host") {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package outbound
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 )
@@ -30,11 +31,12 @@ type Options struct {
 	// routes but whose path is ambiguous ([ErrAmbiguousPath]) is refused
 	// all the same.
 	AllowUnrouted bool
-	// Logger receives, never with a token: a Debug line for each request
-	// refused with an error (the error is returned too, for the caller to
-	// log, e.g. by [ErrorHandler]) and for each 401 retry, and a Warn line
-	// when a 401 is passed on because no other token could be had or the
-	// body could not be replayed. If nil, nothing is logged.
+	// Logger receives, never with a token or a subject: a Debug line for
+	// each request refused with an error (the error is returned too, for
+	// the caller to log, e.g. by [ErrorHandler]) and for each 401 retry, a
+	// Warn line when a 401 is passed on because GetBody failed, and a Warn
+	// line when a refusal window begins (see RefusalWindow), once per
+	// window, route and subject. If nil, nothing is logged.
 	Logger *slog.Logger
 	// AllowPlaintextProxy lets [New] accept a route with an "http" URL
 	// whose requests Base sends through a forward proxy. By default New
@@ -48,4 +50,27 @@ type Options struct {
 	// of another type (a wrapper) is not inspected: it is the application's
 	// to check.
 	AllowPlaintextProxy bool
+	// RefusalWindow is how long the transport remembers that a route's
+	// downstream refused a fresh token. After a downstream 401 the
+	// transport drops the token, gets a fresh one (a re-exchange, or a new
+	// token from the route's TokenSource) and resends the request once, so
+	// that a revoked or rotated token recovers (a 401 for the fresh token
+	// on another request while that resend is under way waits for its
+	// answer instead of asking for yet another token). When the
+	// downstream answers that resend with 401 too, or the token source has
+	// no other token, a refusal window begins for the route and the
+	// subject (the caller's token and,
+	// on a route whose Target has an Actor, the actor's token; an
+	// own-token route has one window for all its requests): within it, a
+	// 401 on that route for that subject is passed to the caller as it is,
+	// with no new token and no resend, so that a misconfigured downstream
+	// (a wrong audience) costs the authority two exchanges per subject and
+	// window, not one per request. A downstream that accepts the fresh
+	// token ends the window. The transport remembers at most 10,000
+	// windows (the oldest give way), by a SHA-256 digest, never a token.
+	// Zero means 30 seconds; a negative value turns the windows off (every
+	// 401 is retried). [Transport.Stats] counts them.
+	RefusalWindow time.Duration
+	// Now is the clock of the refusal windows. If nil, [time.Now].
+	Now func() time.Time
 }

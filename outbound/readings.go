@@ -46,7 +46,10 @@ func plainPath(p, raw string) bool {
 // few copies of it at once, not one per reading:
 //
 //   - the bases: p; escaped, undecoded; p decoded once more ("%2561" sent
-//     is "%61" in p, and "a" to a server that decodes twice); and each of
+//     is "%61" in p, and "a" to a server that decodes twice); p and p
+//     decoded once more with the compatibility forms of ASCII characters
+//     read as those (see [foldCompat]: NFKC normalisation, Windows best
+//     fit), and that of p decoded again when it made a "%"; and each of
 //     those cut at a "?", "#" or NUL, which only decoding produces (as a
 //     proxy that decodes the path and sends it on unescaped would cut it,
 //     or a server written in C);
@@ -109,10 +112,20 @@ func agree(rs []*route, lit *route, p, escaped string) bool {
 		stripped := stripParams(b)
 		return same(stripped) && same(stripParams(slashed)) && same(strings.ReplaceAll(stripped, `\`, "/"))
 	}
-	bases := [3]string{p, escaped, p}
+	bases := [6]string{p, escaped, p, p, p, p}
 	if strings.IndexByte(p, '%') >= 0 {
 		bases[2] = unescapeLenient(p)
 	}
+	// The compatibility forms (NFKC, best fit) of p and of p decoded
+	// again, and, when folding made a "%", that decoded: "..％2F" is
+	// "../" to a server that normalises, then decodes.
+	if f := foldCompat(p); f != p {
+		bases[3] = f
+		if strings.IndexByte(f, '%') >= 0 {
+			bases[4] = unescapeLenient(f)
+		}
+	}
+	bases[5] = foldCompat(bases[2])
 	for i, b := range bases {
 		if i > 0 && b == p {
 			continue

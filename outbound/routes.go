@@ -22,12 +22,15 @@ type origin struct {
 // route is the validated, precomputed form of a Route.
 type route struct {
 	name     string // the configured URL, for errors and logs
+	id       int    // the index in Options.Routes
 	prefix   string // clean path prefix without trailing slash; "" matches all
 	mode     Mode
 	target   *exchange.Prepared
 	exchange *exchange.Exchanger
 	tokens   TokenSource
 	actor    bool // the Target has an Actor
+	// actorTokens is the Target's Actor, for refusalKey.
+	actorTokens exchange.TokenSource
 
 	// last is the Authorization value of the last token sent, so that a
 	// hot token is not copied into a new "Bearer " string per request.
@@ -46,6 +49,7 @@ func newTable(routes []Route, x *exchange.Exchanger) (table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("outbound: Routes[%d] (%q): %w", i, rt.URL, err)
 		}
+		r.id = i
 		for _, other := range t[o] {
 			if other.prefix == r.prefix {
 				return nil, fmt.Errorf("outbound: Routes[%d] (%q): same destination as %q", i, rt.URL, other.name)
@@ -85,6 +89,7 @@ func compile(rt Route, x *exchange.Exchanger) (origin, *route, error) {
 			return o, nil, errors.New("Target names no audience or resource")
 		}
 		r.actor = rt.Target.Actor != nil
+		r.actorTokens = rt.Target.Actor
 		if r.target, err = rt.Target.Prepare(); err != nil {
 			return o, nil, err
 		}

@@ -39,6 +39,16 @@ func FuzzMatch(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	// Compatibility forms of ".", "/", "\" and "%", raw and encoded.
+	for _, s := range []string{
+		"/users/%EF%BC%8E%EF%BC%8E/api", "/users/\uFF0E\uFF0E/api", "/users/..%EF%BC%8Fapi", "/users/..%EF%BC%BCapi",
+		"/users/%E2%80%A4%E2%80%A4/kv", "/users/%EF%B9%92%EF%B9%92/kv", "/users/%E2%80%A5/kv", "/users/%E2%80%A6/kv",
+		"/users/..%E2%88%95kv", "/users/..%E2%81%84kv", "/users/..%EF%B9%A8kv", "/users/..%E2%88%96kv",
+		"/users/..%EF%BC%852Fkv", "/users/..%EF%B9%AA2fkv", "/users/..%C2%A5kv", "/%EF%BD%81pi/v4/admin",
+		"/users/%25EF%25BC%258E%25EF%25BC%258E/kv", "/users/report%EF%BC%8Epdf", "/users/%E6%97%A5",
+	} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		u, err := url.Parse("https://h" + raw)
 		if err != nil || u.Host != "h" {
@@ -97,12 +107,42 @@ func refReadings(p string) map[string]string {
 	trailing := strings.Join(segs, "/")
 	noTabs := strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(p)
 	all := strings.NewReplacer("\u017F", "s", "\u212A", "k", "\u0130", "i", "\u0131", "i", "\t", "", "\n", "", "\r", "").Replace(trailing)
+	compat := refCompat(p)
+	compatDecoded, err := url.PathUnescape(compat)
+	if err != nil {
+		compatDecoded = compat
+	}
+	readings := map[string]string{
+		"Unicode case folding": unicodeFold, "trailing dots and spaces stripped": trailing, "tabs dropped": noTabs, "all three": all,
+		"compatibility forms": compat, `compatibility forms, \ as /`: strings.ReplaceAll(compat, `\`, "/"),
+		"compatibility forms, decoded": compatDecoded, `compatibility forms, decoded, \ as /`: strings.ReplaceAll(compatDecoded, `\`, "/"),
+	}
 	out := map[string]string{}
-	for name, s := range map[string]string{"Unicode case folding": unicodeFold, "trailing dots and spaces stripped": trailing, "tabs dropped": noTabs, "all three": all} {
+	for name, s := range readings {
 		out[name] = s
 		out[name+", cleaned"] = path.Clean("/" + s)
 	}
 	return out
+}
+
+// refCompat reads p as a server applying NFKC normalisation or Windows
+// best-fit mapping does, for the characters that become ".", "/", "\" or
+// "%" (nfkcToASCIISeparators, bestFit) and the full-width forms of ASCII.
+func refCompat(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		switch s, ok := nfkcToASCIISeparators[r]; {
+		case ok:
+			b.WriteString(s)
+		case bestFit[r] != "":
+			b.WriteString(bestFit[r])
+		case r >= 0xFF01 && r <= 0xFF5E:
+			b.WriteByte(byte(r - 0xFF01 + '!'))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // refPick is the route selection written plainly: the longest of prefixes

@@ -37,6 +37,8 @@ type Transport struct {
 	routes        table
 	allowUnrouted bool
 	log           *slog.Logger // nil means silent
+	refusals      *refusals    // nil when the refusal windows are off
+	stats         counters
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -60,6 +62,7 @@ func New(opts Options) (*Transport, error) {
 		routes:        routes,
 		allowUnrouted: opts.AllowUnrouted,
 		log:           opts.Logger,
+		refusals:      newRefusals(opts.RefusalWindow, opts.Now),
 	}, nil
 }
 

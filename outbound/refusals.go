@@ -1,0 +1,247 @@
+package outbound
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"hash"
+	"sync"
+	"time"
+)
+
+// defaultRefusalWindow is the refusal window when [Options.RefusalWindow]
+// is zero.
+const defaultRefusalWindow = 30 * time.Second
+
+// refusalMax bounds how many routes and subjects a Transport remembers.
+const refusalMax = 10_000
+
+// refusalKeyVersion separates these digests from any other use of SHA-256.
+const refusalKeyVersion = "tokenexchange/outbound/refusal/v1"
+
+// refusals remembers, for each route and subject, a retry after a 401 in
+// progress and whether the route's downstream refused a fresh token (a
+// refusal window). Keys are SHA-256 digests (see [Transport.refusalKey]);
+// tokens are kept only as digests. It is safe for concurrent use.
+type refusals struct {
+	window time.Duration // > 0
+	now    func() time.Time
+	max    int
+
+	mu        sync.Mutex // guards m and nextSweep
+	m         map[[32]byte]*refusal
+	nextSweep time.Time // no sweep for expired entries before
+}
+
+// refusal is what is known of one route and subject. A refusal whose
+// refused is false is a retry in progress.
+type refusal struct {
+	until    time.Time // forgotten from then on
+	refused  bool      // a fresh token was refused: 401s are passed on
+	replaced [32]byte  // the digest of the token the retry replaces
+	fresh    [32]byte  // the digest of the fresh token, when hasFresh
+	hasFresh bool
+	// done is closed when the retry in progress has ended (see release).
+	done   chan struct{}
+	closed bool
+}
+
+// verdict is what to do with a 401.
+type verdict int
+
+const (
+	// retry: get a fresh token and resend.
+	retry verdict = iota
+	// retryOwner: the same, and this caller started the retry in progress
+	// for the key: it must release it when done.
+	retryOwner
+	// wait: the 401 is for the fresh token of the retry in progress (or
+	// for one it does not replace): wait for that retry's verdict, on
+	// done, then ask again.
+	wait
+	// passOn: a refusal window is open; pass the 401 on as it is.
+	passOn
+)
+
+func newRefusals(window time.Duration, now func() time.Time) *refusals {
+	switch {
+	case window < 0:
+		return nil
+	case window == 0:
+		window = defaultRefusalWindow
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &refusals{window: window, now: now, max: refusalMax, m: make(map[[32]byte]*refusal)}
+}
+
+// begin says what to do with a 401 for key, whose request carried the
+// token sent. st is the retry in progress, to pass to the other methods
+// (retry, retryOwner), or whose end to wait for (wait: on done).
+func (g *refusals) begin(key [32]byte, sent string) (v verdict, st *refusal, done <-chan struct{}) {
+	h := digest(sent)
+	now := g.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	st = g.get(now, key)
+	switch {
+	case st == nil:
+		st = &refusal{until: now.Add(g.window), replaced: h, done: make(chan struct{})}
+		g.put(now, key, st)
+		return retryOwner, st, nil
+	case st.refused:
+		return passOn, nil, nil
+	case h != st.replaced && !st.closed:
+		// The fresh token of the retry in progress, or another it does
+		// not replace: its verdict (a window, or the fresh token
+		// accepted) decides, without another exchange now.
+		return wait, st, st.done
+	}
+	return retry, st, nil
+}
+
+// release ends the retry in progress st, which this caller started, and
+// wakes those waiting for it. It may be called more than once.
+func (g *refusals) release(st *refusal) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closeDone(st)
+}
+
+// closeDone closes st.done once. g.mu is held.
+func (g *refusals) closeDone(st *refusal) {
+	if st.done != nil && !st.closed {
+		st.closed = true
+		close(st.done)
+	}
+}
+
+// freshToken records tok as the fresh token of st, and reports whether a
+// refusal window is open for key with tok refused: then it must not be
+// sent.
+func (g *refusals) freshToken(key [32]byte, st *refusal, tok string) (refused bool) {
+	h := digest(tok)
+	now := g.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cur := g.get(now, key)
+	if cur == st && !st.refused && !st.hasFresh {
+		st.fresh, st.hasFresh = h, true
+	}
+	return cur != nil && cur.refused
+}
+
+// refuse records that the downstream refused a fresh token for key (or
+// that the token source had no other token) and reports whether that
+// opened a refusal window.
+func (g *refusals) refuse(key [32]byte) (opened bool) {
+	now := g.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	st := g.get(now, key)
+	if st != nil && st.refused {
+		return false
+	}
+	if st == nil {
+		st = &refusal{}
+		g.put(now, key, st)
+	}
+	g.open(now, st)
+	return true
+}
+
+// end forgets st, when it is still key's retry in progress: the
+// downstream accepted the fresh token, or the retry ended without a
+// verdict.
+func (g *refusals) end(key [32]byte, st *refusal) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if cur, ok := g.m[key]; ok && cur == st && !st.refused {
+		delete(g.m, key)
+	}
+	g.closeDone(st)
+}
+
+// len returns the number of routes and subjects remembered.
+func (g *refusals) len() int {
+	if g == nil {
+		return 0
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.m)
+}
+
+// open turns st into a refusal window from now. g.mu is held.
+func (g *refusals) open(now time.Time, st *refusal) {
+	st.refused, st.until = true, now.Add(g.window)
+	g.closeDone(st)
+}
+
+// get returns key's entry unless it has expired (then it is removed).
+// g.mu is held.
+func (g *refusals) get(now time.Time, key [32]byte) *refusal {
+	st, ok := g.m[key]
+	if ok && !now.Before(st.until) {
+		delete(g.m, key)
+		return nil
+	}
+	return st
+}
+
+// put stores st for key, first removing expired entries (at most once per
+// quarter window) and then any others while the map is full. g.mu is
+// held.
+func (g *refusals) put(now time.Time, key [32]byte, st *refusal) {
+	if len(g.m) >= g.max && !now.Before(g.nextSweep) {
+		for k, e := range g.m {
+			if !now.Before(e.until) {
+				delete(g.m, k)
+			}
+		}
+		g.nextSweep = now.Add(g.window / 4)
+	}
+	for k := range g.m {
+		if len(g.m) < g.max {
+			break
+		}
+		delete(g.m, k)
+	}
+	g.m[key] = st
+}
+
+// refusalKey returns the digest naming r and, on an exchange route, the
+// subject token and the actor's current token: what, for one route,
+// separates the exchanger's cache keys (its target and client are the
+// route's). An own-token route has one key: its TokenSource serves every
+// subject. ok is false when the actor's token cannot be had (the retry
+// then fails on it anyway).
+func (r *route) refusalKey(ctx context.Context, subject string) (key [32]byte, ok bool) {
+	h := sha256.New()
+	writeField(h, refusalKeyVersion)
+	var id [8]byte
+	binary.BigEndian.PutUint64(id[:], uint64(r.id))
+	h.Write(id[:])
+	if r.mode == ModeExchange {
+		writeField(h, subject)
+		if r.actorTokens != nil {
+			tok, err := r.actorTokens.Token(ctx)
+			if err != nil || tok == nil || tok.AccessToken == "" {
+				return key, false
+			}
+			writeField(h, tok.AccessToken)
+		}
+	}
+	h.Sum(key[:0])
+	return key, true
+}
+
+func writeField(h hash.Hash, s string) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+	h.Write(n[:])
+	h.Write([]byte(s))
+}
+
+func digest(s string) [32]byte { return sha256.Sum256([]byte(s)) }
