@@ -12,7 +12,7 @@
 //     the authority and client identity, and the hash of the actor token).
 //     No raw token is ever a map key; the [Cache] only sees a [Key].
 //   - Concurrent requests for the same key make one call to the authority.
-//     The shared call runs on context.Background (no caller's context
+//     The shared call runs on a context of its own (no caller's context
 //     values reach the authority's HTTP client) with its own deadline
 //     ([Options.FlightTimeout]); a caller whose context ends returns at
 //     once, the others still get the token.
@@ -46,4 +46,19 @@
 // on the load, and its refresher logs and discards errors.
 //
 // Tokens never appear in errors or in [Stats].
+//
+// An Exchanger runs goroutines: its caches' periodic clean-ups, and the
+// flights and refreshes described above. Close it when it is no longer
+// used, so that none outlives it:
+//
+//	x, err := exchange.New(client, exchange.Options{})
+//	if err != nil {
+//		return err
+//	}
+//	defer x.Close()
+//
+// [Exchanger.Close] cancels the exchanges in progress, waits for them, and
+// closes the [MemoryCache] New made; a Cache given in [Options.Cache] is
+// closed by its owner ([MemoryCache.Close]). Afterwards Exchange returns
+// [ErrClosed].
 package exchange
