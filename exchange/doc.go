@@ -25,7 +25,10 @@
 //     "exp" (when it is a JWT), each brought forward by min([Options.Skew],
 //     a quarter of what is left of it). An expired entry is never served.
 //     A subject token whose "exp" has passed is refused with
-//     [ErrSubjectExpired] without asking the authority.
+//     [ErrSubjectExpired] without asking the authority, and one whose
+//     "exp" is not a NumericDate (a JSON number, RFC 7519 §2; a string of
+//     digits is not) with [ErrSubjectInvalid], as the inbound validator
+//     refuses it.
 //   - Refresh-ahead: after [Options.RefreshAhead] of its life, a hit returns
 //     the cached token and starts one background exchange for a new one,
 //     when a slot is free and the issued token (not the subject's "exp")

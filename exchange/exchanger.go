@@ -50,6 +50,13 @@ type Exchanger struct {
 // and no token for it is cached; a gateway answers 401 invalid_token.
 var ErrSubjectExpired = errors.New("exchange: the subject token has expired")
 
+// ErrSubjectInvalid is returned, without asking the authority, when the
+// subject token is a JWT whose "exp" is present but not a NumericDate (RFC
+// 7519 §2: a JSON number), such as a string of digits, and no token for it
+// is cached. The inbound validator (package middleware) refuses such a
+// token too; a gateway answers 401 invalid_token.
+var ErrSubjectInvalid = errors.New("exchange: invalid subject token")
+
 // errRefreshSkipped is the result of a refresh that found no free slot. A
 // caller that joined it starts a flight of its own.
 var errRefreshSkipped = errors.New("exchange: refresh skipped: no free slot")
@@ -117,7 +124,8 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 // [ErrClosed].
 //
 // A subject token that is a JWT whose "exp" has passed is refused with
-// [ErrSubjectExpired] unless a token for it is cached. One close to its
+// [ErrSubjectExpired] unless a token for it is cached; one whose "exp" is
+// not a NumericDate (a JSON number, RFC 7519 §2), with [ErrSubjectInvalid]. One close to its
 // "exp" is exchanged, and its entry cached for a shorter time (see
 // [Options.Skew]). Errors from the authority are returned wrapped: use
 // [errors.As] with *[authority.Error], or [authority.IsTemporary]. They
@@ -161,8 +169,8 @@ func (x *Exchanger) ExchangePrepared(ctx context.Context, subjectToken string, p
 			return e.Token, nil
 		}
 	}
-	if !subjectUsable(x.opts.Now(), subjectToken) {
-		return nil, ErrSubjectExpired
+	if err := checkSubject(x.opts.Now(), subjectToken); err != nil {
+		return nil, err
 	}
 	if x.negative != nil {
 		if err, ok := x.negative.GetIfPresent(key); ok {

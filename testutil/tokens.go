@@ -37,6 +37,22 @@ func (a *Authority) IssueToken(c TokenClaims) string {
 	return tok
 }
 
+// SignPayload signs payload, a JWT claims set, as it is, with the active
+// key and the header of [Authority.IssueToken]: for tests of how a
+// consumer reads claims IssueToken would not write, such as an "exp"
+// given as a string. It panics if signing fails.
+func (a *Authority) SignPayload(payload []byte) string {
+	key := a.activeKey()
+	hdr := jws.NewHeaders()
+	_ = hdr.Set(jws.KeyIDKey, key.kid)
+	_ = hdr.Set(jws.TypeKey, "at+jwt")
+	b, err := jws.Sign(payload, jws.WithKey(key.alg, key.priv, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		panic(fmt.Sprintf("testutil: sign payload: %v", err))
+	}
+	return string(b)
+}
+
 // UserToken signs an access token for username as if obtained by clientID
 // through the password grant: it opens a session (sid claim), and aud is
 // aud, or clientID when aud is empty. The user need not be registered.
