@@ -46,7 +46,7 @@ func ownKeyValidator(t *testing.T, now time.Time) (*middleware.Validator, func(p
 		Now: func() time.Time { return now },
 	})
 	require.NoError(t, err)
-	// t.Cleanup(v.Close)
+	t.Cleanup(v.Close)
 	signer, err := jws.NewSigner(jwa.ES256)
 	require.NoError(t, err)
 	return v, func(payload string) string {
