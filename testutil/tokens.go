@@ -1,12 +1,15 @@
 package testutil
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/go-tokenexchange/tokenexchange/internal/numericdate"
 )
 
 // TokenClaims describes an access token for [Authority.IssueToken].
@@ -128,6 +131,16 @@ func (a *Authority) verify(raw string) (jwt.Token, error) {
 	tok, err := jwt.Parse([]byte(raw), jwt.WithKeySet(a.verifySet()), jwt.WithValidate(false))
 	if err != nil {
 		return nil, fmt.Errorf("signature verification failed (unknown key or bad signature)")
+	}
+	// jwx reads a NumericDate given as a string; the library refuses it
+	// (RFC 7519 §2), and so does this server. The signature verified, so
+	// the payload is well-formed base64url.
+	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[1])
+	if err != nil {
+		return nil, fmt.Errorf("malformed payload")
+	}
+	if err := numericdate.Check(payload); err != nil {
+		return nil, err
 	}
 	if tok.Issuer() != a.Issuer() {
 		return nil, fmt.Errorf("issuer %q is not this authority", tok.Issuer())
