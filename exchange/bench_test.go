@@ -184,8 +184,8 @@ func BenchmarkMemory(b *testing.B) {
 			b.Fatalf("%d entries cached, want %d", c.Len(), n)
 		}
 		perEntry = float64(after.HeapAlloc-before.HeapAlloc) / n
-		runtime.KeepAlive(c)
 		runtime.KeepAlive(tokens)
+		c.Close()
 		b.StartTimer()
 	}
 	b.ReportMetric(perEntry, "bytes/entry")

@@ -12,7 +12,7 @@
 //     the authority and client identity, and the hash of the actor token).
 //     No raw token is ever a map key; the [Cache] only sees a [Key].
 //   - Concurrent requests for the same key make one call to the authority.
-//     The shared call runs on context.Background (no caller's context
+//     The shared call runs on a context of its own (no caller's context
 //     values reach the authority's HTTP client) with its own deadline
 //     ([Options.FlightTimeout]); a caller whose context ends returns at
 //     once, the others still get the token.
@@ -25,7 +25,10 @@
 //     "exp" (when it is a JWT), each brought forward by min([Options.Skew],
 //     a quarter of what is left of it). An expired entry is never served.
 //     A subject token whose "exp" has passed is refused with
-//     [ErrSubjectExpired] without asking the authority.
+//     [ErrSubjectExpired] without asking the authority, and one whose
+//     "exp" is not a NumericDate (a JSON number, RFC 7519 §2; a string of
+//     digits is not) with [ErrSubjectInvalid], as the inbound validator
+//     refuses it.
 //   - Refresh-ahead: after [Options.RefreshAhead] of its life, a hit returns
 //     the cached token and starts one background exchange for a new one,
 //     when a slot is free and the issued token (not the subject's "exp")
@@ -46,4 +49,19 @@
 // on the load, and its refresher logs and discards errors.
 //
 // Tokens never appear in errors or in [Stats].
+//
+// An Exchanger runs goroutines: its caches' periodic clean-ups, and the
+// flights and refreshes described above. Close it when it is no longer
+// used, so that none outlives it:
+//
+//	x, err := exchange.New(client, exchange.Options{})
+//	if err != nil {
+//		return err
+//	}
+//	defer x.Close()
+//
+// [Exchanger.Close] cancels the exchanges in progress, waits for them, and
+// closes the [MemoryCache] New made; a Cache given in [Options.Cache] is
+// closed by its owner ([MemoryCache.Close]). Afterwards Exchange returns
+// [ErrClosed].
 package exchange

@@ -32,6 +32,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer x.Close() // stops its background work and its cache's goroutines
 	// Prepare a target once, use it for every request.
 	orders, err := exchange.Target{Audiences: []string{"orders-api"}}.Prepare()
 	if err != nil {

@@ -38,6 +38,11 @@ type Exchanger struct {
 	// not in the Entry, because a shared Cache may return copies.
 	claims *otter.Cache[Key, struct{}]
 	stats  counters
+	// own is the cache New made when Options.Cache was nil, closed by
+	// Close; nil for a Cache the user gave.
+	own *MemoryCache
+	// life ends the background work at Close.
+	life lifecycle
 }
 
 // ErrSubjectExpired is returned, without asking the authority, when the
@@ -45,12 +50,19 @@ type Exchanger struct {
 // and no token for it is cached; a gateway answers 401 invalid_token.
 var ErrSubjectExpired = errors.New("exchange: the subject token has expired")
 
+// ErrSubjectInvalid is returned, without asking the authority, when the
+// subject token is a JWT whose "exp" is present but not a NumericDate (RFC
+// 7519 §2: a JSON number), such as a string of digits, and no token for it
+// is cached. The inbound validator (package middleware) refuses such a
+// token too; a gateway answers 401 invalid_token.
+var ErrSubjectInvalid = errors.New("exchange: invalid subject token")
+
 // errRefreshSkipped is the result of a refresh that found no free slot. A
 // caller that joined it starts a flight of its own.
 var errRefreshSkipped = errors.New("exchange: refresh skipped: no free slot")
 
 // New returns an Exchanger that obtains tokens from client. It makes no
-// request.
+// request. Call [Exchanger.Close] when done with it.
 func New(client *authority.Client, opts Options) (*Exchanger, error) {
 	if client == nil {
 		return nil, errors.New("exchange: New needs an authority.Client")
@@ -69,12 +81,13 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 		slots:    make(chan struct{}, opts.MaxInFlight),
 		pending:  make(map[Key]*callers),
 	}
+	x.life.init()
 	if x.cache == nil {
 		mc, err := NewMemoryCache(MemoryOptions{MaxEntries: opts.MaxEntries, MaxBytes: opts.MaxBytes, Now: userNow})
 		if err != nil {
 			return nil, err
 		}
-		x.cache = mc
+		x.cache, x.own = mc, mc
 	}
 	co := &otter.Options[Key, struct{}]{
 		MaximumSize:      refreshClaimsMax,
@@ -84,6 +97,7 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 		co.Clock = clock{userNow}
 	}
 	if x.claims, err = otter.New(co); err != nil {
+		x.closeCaches()
 		return nil, fmt.Errorf("exchange: refresh claims: %w", err)
 	}
 	if opts.NegativeTTL > 0 {
@@ -95,6 +109,7 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 			no.Clock = clock{userNow}
 		}
 		if x.negative, err = otter.New(no); err != nil {
+			x.closeCaches()
 			return nil, fmt.Errorf("exchange: negative cache: %w", err)
 		}
 	}
@@ -105,10 +120,12 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 // subjectToken, from the cache when it holds a valid one, otherwise from
 // the authority. Concurrent calls with the same key share one request to
 // the authority; if ctx ends first, Exchange returns its error at once and
-// the request goes on for the others.
+// the request goes on for the others. After [Exchanger.Close] it returns
+// [ErrClosed].
 //
 // A subject token that is a JWT whose "exp" has passed is refused with
-// [ErrSubjectExpired] unless a token for it is cached. One close to its
+// [ErrSubjectExpired] unless a token for it is cached; one whose "exp" is
+// not a NumericDate (a JSON number, RFC 7519 §2), with [ErrSubjectInvalid]. One close to its
 // "exp" is exchanged, and its entry cached for a shorter time (see
 // [Options.Skew]). Errors from the authority are returned wrapped: use
 // [errors.As] with *[authority.Error], or [authority.IsTemporary]. They
@@ -128,6 +145,9 @@ func (x *Exchanger) Exchange(ctx context.Context, subjectToken string, target Ta
 
 // ExchangePrepared is [Exchanger.Exchange] with a prepared target.
 func (x *Exchanger) ExchangePrepared(ctx context.Context, subjectToken string, p *Prepared) (*authority.Token, error) {
+	if x.life.closed.Load() {
+		return nil, ErrClosed
+	}
 	if subjectToken == "" {
 		return nil, errors.New("exchange: empty subject token")
 	}
@@ -149,8 +169,8 @@ func (x *Exchanger) ExchangePrepared(ctx context.Context, subjectToken string, p
 			return e.Token, nil
 		}
 	}
-	if !subjectUsable(x.opts.Now(), subjectToken) {
-		return nil, ErrSubjectExpired
+	if err := checkSubject(x.opts.Now(), subjectToken); err != nil {
+		return nil, err
 	}
 	if x.negative != nil {
 		if err, ok := x.negative.GetIfPresent(key); ok {

@@ -103,13 +103,18 @@ func (x *Exchanger) finish(key Key, cs *callers) {
 
 // flight makes the one request to the authority for key and caches the
 // result; every caller waiting on the key receives its result. It runs
-// detached from its callers: on context.Background, so that no caller's
+// detached from its callers: on a context of its own (canceled only by
+// Close), so that no caller's
 // context values (its subject token, trace spans) reach the authority's
 // HTTP client on behalf of the others. It waits for a free slot for at
 // most FlightTimeout (failing at once with ErrBusy when too many flights
 // wait already), or until all its callers have left; then the exchange
 // has FlightTimeout of its own.
 func (x *Exchanger) flight(key Key, cs *callers, subject, actor string, p *Prepared) (*authority.Token, error) {
+	if !x.life.track() {
+		return nil, ErrClosed
+	}
+	defer x.life.work.Done()
 	// A flight that finished just before this one started may have filled
 	// the cache.
 	if e, ok := x.cache.Get(key); ok && e != nil && e.Token != nil && x.opts.Now().Before(e.Expires) {
@@ -119,7 +124,7 @@ func (x *Exchanger) flight(key Key, cs *callers, subject, actor string, p *Prepa
 		return nil, err
 	}
 	defer func() { <-x.slots }()
-	ctx, cancel := context.WithTimeout(context.Background(), x.opts.FlightTimeout)
+	ctx, cancel := context.WithTimeout(x.life.base, x.opts.FlightTimeout)
 	defer cancel()
 	return x.exchange(ctx, key, subject, actor, p)
 }
@@ -147,6 +152,10 @@ func (x *Exchanger) acquire(cs *callers) error {
 			t.Stop()
 			x.waiting.Add(-1)
 			return errAbandoned
+		case <-x.life.base.Done():
+			t.Stop()
+			x.waiting.Add(-1)
+			return ErrClosed
 		}
 	}
 	x.mu.Lock()
@@ -171,6 +180,9 @@ func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string
 	}
 	if err != nil {
 		x.stats.errors.Add(1)
+		if x.life.base.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", ErrClosed, err)
+		}
 		if x.negative != nil && authority.IsPermanent(err) {
 			x.negative.Set(key, err)
 		}
@@ -193,8 +205,9 @@ func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string
 // again after refreshRetry). The hit that called it does not wait. If the
 // refresh fails the old entry keeps being served until it expires, unless
 // the authority refused permanently: then the entry is removed, so that
-// the next request gets the refusal. Like a flight, it runs on
-// context.Background, not on the context of the hit that started it.
+// the next request gets the refusal. Like a flight, it runs on a context of
+// its own (canceled only by Close), not on the context of the hit that
+// started it.
 //
 // When a miss's flight for the same key is waiting for a slot, the
 // refresh joins it instead; if that flight is then abandoned, this refresh
@@ -202,6 +215,10 @@ func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string
 func (x *Exchanger) refresh(key Key, old *Entry, subject, actor string, p *Prepared) {
 	// The result channel is buffered: nobody needs to read it.
 	x.flights.DoChan(string(key[:]), func() (any, error) {
+		if !x.life.track() {
+			return nil, ErrClosed
+		}
+		defer x.life.work.Done()
 		if cur, ok := x.cache.Get(key); ok && cur != nil && cur.Token != nil &&
 			cur.Token.AccessToken != old.Token.AccessToken && x.opts.Now().Before(cur.Expires) {
 			// A refresh that ended between the hit's lookup and its
@@ -215,7 +232,7 @@ func (x *Exchanger) refresh(key Key, old *Entry, subject, actor string, p *Prepa
 		}
 		defer func() { <-x.slots }()
 		x.stats.refreshes.Add(1)
-		ctx, cancel := context.WithTimeout(context.Background(), x.opts.FlightTimeout)
+		ctx, cancel := context.WithTimeout(x.life.base, x.opts.FlightTimeout)
 		defer cancel()
 		tok, err := x.exchange(ctx, key, subject, actor, p)
 		if err != nil {

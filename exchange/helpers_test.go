@@ -63,6 +63,7 @@ func newEnv(tb testing.TB, opts exchange.Options, aopts testutil.Options, httpCl
 	}
 	x, err := exchange.New(client, opts)
 	require.NoError(tb, err)
+	tb.Cleanup(x.Close)
 	return &env{a: a, clock: clock, client: client, x: x}
 }
 
@@ -108,8 +109,8 @@ type staticSource struct{ tok *authority.Token }
 
 func (s staticSource) Token(context.Context) (*authority.Token, error) { return s.tok, nil }
 
-// gate is a RoundTripper that holds every request until released, and
-// signals each request it holds.
+// gate is a RoundTripper that holds every request until released or until
+// the request's context ends, and signals each request it holds.
 type gate struct {
 	base    http.RoundTripper
 	arrived chan struct{}
@@ -118,7 +119,11 @@ type gate struct {
 
 func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
 	g.arrived <- struct{}{}
-	<-g.release
+	select {
+	case <-g.release:
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
 	return g.base.RoundTrip(r)
 }
 

@@ -2,13 +2,14 @@ package exchange
 
 import (
 	"encoding/base64"
-	"encoding/json"
-	"math"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"time"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/internal/numericdate"
 )
 
 // maxPayload bounds the JWT payload decoded for its "exp".
@@ -58,46 +59,59 @@ func (x *Exchanger) newEntry(now time.Time, tok *authority.Token, subject string
 	return e, true
 }
 
-// subjectUsable reports whether subject may still be exchanged at now: it
-// is not a JWT whose "exp" is at or before now. A subject close to its exp
-// is still exchanged (the inbound middleware accepts it until exp plus
-// its leeway); its entry is then short, as newEntry computes.
-func subjectUsable(now time.Time, subject string) bool {
-	exp, ok := subjectExpiry(subject)
-	return !ok || now.Before(exp)
+// checkSubject returns nil if subject may still be exchanged at now: it is
+// not a JWT (an opaque token), or a JWT whose "exp" is absent or after now.
+// A subject close to its exp is still exchanged (the inbound middleware
+// accepts it until exp plus its leeway); its entry is then short, as
+// newEntry computes. A JWT whose "exp" is present but not a NumericDate is
+// refused with ErrSubjectInvalid, as the inbound validator refuses it:
+// taking it for "no exp" would cache a token past the subject's end.
+func checkSubject(now time.Time, subject string) error {
+	exp, ok, err := jwtExpiry(subject)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrSubjectInvalid, err)
+	case ok && !now.Before(exp):
+		return ErrSubjectExpired
+	}
+	return nil
 }
 
-// subjectExpiry reads the "exp" claim of a JWT without verifying it; ok is
-// false for anything that is not a JWT with a numeric exp. Reading it only
-// shortens a cache entry's life, so an unverified value is safe to use.
+// subjectExpiry returns the "exp" of a JWT; ok is false for anything that
+// is not a JWT with a valid "exp" (see jwtExpiry).
 func subjectExpiry(token string) (time.Time, bool) {
+	exp, ok, err := jwtExpiry(token)
+	return exp, ok && err == nil
+}
+
+// jwtExpiry reads the "exp" claim of a JWT without verifying it, by the
+// rule of the inbound validator (internal/numericdate): ok is false for
+// anything that is not a JWT whose payload is a JSON object (an opaque
+// token) or for a JWT without "exp"; err is a *numericdate.Error when
+// "exp" is present but not a NumericDate. Reading it only shortens a cache
+// entry's life or refuses the token, so an unverified value is safe to use.
+func jwtExpiry(token string) (exp time.Time, ok bool, err error) {
 	first := strings.IndexByte(token, '.')
 	if first < 0 {
-		return time.Time{}, false
+		return time.Time{}, false, nil
 	}
 	rest := token[first+1:]
 	second := strings.IndexByte(rest, '.')
 	if second < 0 || strings.IndexByte(rest[second+1:], '.') >= 0 {
-		return time.Time{}, false // not a JWS compact serialization
+		return time.Time{}, false, nil // not a JWS compact serialization
 	}
 	seg := strings.TrimRight(rest[:second], "=")
 	if len(seg) == 0 || len(seg) > maxPayload {
-		return time.Time{}, false
+		return time.Time{}, false, nil
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(seg)
 	if err != nil {
-		return time.Time{}, false
+		return time.Time{}, false, nil
 	}
-	var claims struct {
-		Exp *float64 `json:"exp"` // a NumericDate (RFC 7519 §2)
+	exp, ok, err = numericdate.Exp(payload)
+	var nde *numericdate.Error
+	if err != nil && !errors.As(err, &nde) {
+		return time.Time{}, false, nil // not a JSON object: not a JWT
 	}
-	if json.Unmarshal(payload, &claims) != nil || claims.Exp == nil {
-		return time.Time{}, false
-	}
-	f := *claims.Exp
-	if math.IsNaN(f) || f <= 0 || f > 1<<40 {
-		return time.Time{}, false
-	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)), true
+	return exp, ok, err
 }

@@ -412,6 +412,7 @@ func TestRefreshBackoffWithCopyingCache(t *testing.T) {
 	clock := testutil.NewClock(t0)
 	mc, err := exchange.NewMemoryCache(exchange.MemoryOptions{Now: clock.Now})
 	require.NoError(t, err)
+	t.Cleanup(mc.Close)
 	opts := refreshOpts
 	opts.Cache, opts.Now = copyingCache{mc}, clock.Now
 	e := newEnv(t, opts, testutil.Options{TokenLifetime: 5 * time.Minute, Now: clock.Now}, nil)
@@ -460,6 +461,7 @@ func TestInvalidateIsAtomic(t *testing.T) {
 	clock := testutil.NewClock(t0)
 	mc, err := exchange.NewMemoryCache(exchange.MemoryOptions{Now: clock.Now})
 	require.NoError(t, err)
+	t.Cleanup(mc.Close)
 	rc := &racyCache{MemoryCache: mc}
 	e := newEnv(t, exchange.Options{Cache: rc, Now: clock.Now}, testutil.Options{Now: clock.Now}, nil)
 	subject := e.subject("alice")
@@ -483,6 +485,7 @@ func TestInvalidateIsAtomic(t *testing.T) {
 func TestMemoryCacheCompareAndDeleteIsAtomic(t *testing.T) {
 	c, err := exchange.NewMemoryCache(exchange.MemoryOptions{})
 	require.NoError(t, err)
+	t.Cleanup(c.Close)
 	k := exchange.Key{1}
 	old := &exchange.Entry{Token: &authority.Token{AccessToken: "old"}, Expires: time.Now().Add(time.Hour)}
 	renewed := &exchange.Entry{Token: &authority.Token{AccessToken: "renewed"}, Expires: time.Now().Add(time.Hour)}
@@ -516,6 +519,7 @@ func TestMemoryCacheCompareAndDeleteStress(t *testing.T) {
 	// entry must never be removed, whichever comes first.
 	c, err := exchange.NewMemoryCache(exchange.MemoryOptions{})
 	require.NoError(t, err)
+	t.Cleanup(c.Close)
 	k := exchange.Key{2}
 	expires := time.Now().Add(time.Hour)
 	stale := &exchange.Entry{Token: &authority.Token{AccessToken: "stale"}, Expires: expires}
@@ -563,6 +567,7 @@ func TestInvalidateWithPlainCache(t *testing.T) {
 	clock := testutil.NewClock(t0)
 	mc, err := exchange.NewMemoryCache(exchange.MemoryOptions{Now: clock.Now})
 	require.NoError(t, err)
+	t.Cleanup(mc.Close)
 	e := newEnv(t, exchange.Options{Cache: plainCache{mc}, Now: clock.Now}, testutil.Options{Now: clock.Now}, nil)
 	subject := e.subject("alice")
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
@@ -607,6 +612,7 @@ func TestMemoryCacheCompareAndDelete(t *testing.T) {
 	clock := testutil.NewClock(t0)
 	c, err := exchange.NewMemoryCache(exchange.MemoryOptions{Now: clock.Now})
 	require.NoError(t, err)
+	t.Cleanup(c.Close)
 	k := exchange.Key{7}
 	e := &exchange.Entry{Token: &authority.Token{AccessToken: "t"}, Expires: t0.Add(time.Minute)}
 	never := func(*exchange.Entry) bool { return false }

@@ -34,7 +34,7 @@ type MemoryOptions struct {
 // per-entry expiry, bounded both in entries and in bytes. When either bound
 // is reached the entries least likely to be used again are evicted. It is
 // safe for concurrent use and may be shared by several Exchangers (their
-// keys differ by client identity).
+// keys differ by client identity). Close it once it is no longer used.
 type MemoryCache struct {
 	c         *otter.Cache[Key, memItem]
 	evictions atomic.Uint64
@@ -51,7 +51,8 @@ type memItem struct {
 	ttl time.Duration
 }
 
-// NewMemoryCache returns an empty MemoryCache.
+// NewMemoryCache returns an empty MemoryCache. Its clean-up goroutine runs
+// until [MemoryCache.Close].
 //
 // otter bounds a cache either by count or by weight, not both; both bounds
 // hold by weighing each entry at least MaxBytes/MaxEntries: the total
@@ -139,6 +140,18 @@ func (m *MemoryCache) Weight() uint64 { return m.c.WeightedSize() }
 
 // Evictions returns how many entries were evicted to keep the bounds.
 func (m *MemoryCache) Evictions() uint64 { return m.evictions.Load() }
+
+// Close stops the cache's clean-up goroutine and drops its entries. The
+// cache stays usable: what is stored afterwards expires as before, but
+// expired entries are then removed only during the maintenance that reads
+// and writes do. Call Close when no Exchanger uses the cache any more (an
+// [Exchanger] closes only the cache it made itself); until then, or until
+// the cache is garbage-collected, the goroutine runs. Close is safe for
+// concurrent use and may be called more than once.
+func (m *MemoryCache) Close() {
+	m.c.StopAllGoroutines()
+	m.c.InvalidateAll()
+}
 
 // CleanUp performs pending maintenance now: eviction down to the bounds
 // and removal of expired entries. It is never required.

@@ -32,6 +32,7 @@ func TestMemoryCacheBounds(t *testing.T) {
 	t.Run("entries", func(t *testing.T) {
 		c, err := exchange.NewMemoryCache(exchange.MemoryOptions{MaxEntries: 100, MaxBytes: 1 << 30, Now: clock.Now})
 		require.NoError(t, err)
+		t.Cleanup(c.Close)
 		fill(c, 1000, 64, t0.Add(time.Hour))
 		c.CleanUp()
 		assert.LessOrEqual(t, c.Len(), 100)
@@ -41,6 +42,7 @@ func TestMemoryCacheBounds(t *testing.T) {
 		const maxBytes = 100 << 10
 		c, err := exchange.NewMemoryCache(exchange.MemoryOptions{MaxEntries: 10_000, MaxBytes: maxBytes, Now: clock.Now})
 		require.NoError(t, err)
+		t.Cleanup(c.Close)
 		fill(c, 1000, 1024, t0.Add(time.Hour))
 		c.CleanUp()
 		assert.LessOrEqual(t, c.Weight(), uint64(maxBytes))
@@ -51,6 +53,7 @@ func TestMemoryCacheBounds(t *testing.T) {
 	t.Run("expiry", func(t *testing.T) {
 		c, err := exchange.NewMemoryCache(exchange.MemoryOptions{Now: clock.Now})
 		require.NoError(t, err)
+		t.Cleanup(c.Close)
 		k := exchange.Key{1}
 		c.Set(k, &exchange.Entry{Token: &authority.Token{AccessToken: "t"}, Expires: clock.Now().Add(time.Minute)}, time.Minute)
 		_, ok := c.Get(k)
@@ -72,6 +75,7 @@ func TestExchangerEvictionKeepsBounds(t *testing.T) {
 	clock := testutil.NewClock(t0)
 	c, err := exchange.NewMemoryCache(exchange.MemoryOptions{MaxEntries: 10, Now: clock.Now})
 	require.NoError(t, err)
+	t.Cleanup(c.Close)
 	e := newEnv(t, exchange.Options{Cache: c, Now: clock.Now}, testutil.Options{Now: clock.Now}, nil)
 	for i := range 50 {
 		_, err := e.x.Exchange(context.Background(), e.subject(fmt.Sprintf("user-%d", i)), exchange.Target{})
@@ -88,6 +92,7 @@ func TestSharedCacheKeepsClientsApart(t *testing.T) {
 	e.a.AddClient(testutil.Client{ID: "other", Secret: "other-secret", ExchangeAudiences: []string{"api-a"}})
 	shared, err := exchange.NewMemoryCache(exchange.MemoryOptions{Now: e.clock.Now})
 	require.NoError(t, err)
+	t.Cleanup(shared.Close)
 	subject := e.subject("alice")
 	var tokens []string
 	for _, id := range []string{clientID, "other"} {
@@ -98,6 +103,7 @@ func TestSharedCacheKeepsClientsApart(t *testing.T) {
 		require.NoError(t, err)
 		x, err := exchange.New(client, exchange.Options{Cache: shared, Now: e.clock.Now})
 		require.NoError(t, err)
+		t.Cleanup(x.Close)
 		tok, err := x.Exchange(context.Background(), subject, exchange.Target{Audiences: []string{"api-a"}})
 		require.NoError(t, err)
 		cid, _ := claims(t, tok).Get("client_id")

@@ -40,7 +40,8 @@ const refreshClaimsMax = 10_000
 // documents its default.
 type Options struct {
 	// Cache stores issued tokens. If nil, a new [MemoryCache] with
-	// MaxEntries, MaxBytes and Now is used.
+	// MaxEntries, MaxBytes and Now is used, and closed by
+	// [Exchanger.Close]; a Cache set here is not closed by the Exchanger.
 	Cache Cache
 	// MaxEntries bounds the entries of the default cache. Default
 	// [DefaultMaxEntries]. Ignored when Cache is set.
@@ -77,9 +78,9 @@ type Options struct {
 	// FlightTimeout bounds one shared exchange with the authority, and
 	// separately its wait for a free slot (MaxInFlight): the exchange gets
 	// the whole FlightTimeout once it has its slot. Both run independently
-	// of the contexts of the callers waiting for it, on
-	// context.Background: no caller's context values reach the
-	// authority's HTTP client. Default [DefaultFlightTimeout].
+	// of the contexts of the callers waiting for it, on a context of their
+	// own that only [Exchanger.Close] cancels: no caller's context values
+	// reach the authority's HTTP client. Default [DefaultFlightTimeout].
 	FlightTimeout time.Duration
 	// MaxInFlight bounds the exchanges with the authority in progress at
 	// once, refreshes included. A flight for a new key waits for a free

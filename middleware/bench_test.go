@@ -50,6 +50,7 @@ func benchValidate(b *testing.B, opts testutil.Options) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(v.Close)
 	tok := a.IssueToken(testutil.TokenClaims{Subject: "alice", Audience: []string{"api"}, Scope: "read write"})
 	ctx := context.Background()
 	b.ReportAllocs()

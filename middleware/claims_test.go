@@ -39,6 +39,7 @@ func TestValidateRequiredClaims(t *testing.T) {
 		Issuer: issuer, JWKSURL: srv.URL, Audience: []string{"api"},
 	})
 	require.NoError(t, err)
+	t.Cleanup(v.Close)
 	sign := func(alg jwa.SignatureAlgorithm) func([]byte) []byte {
 		return func(in []byte) []byte {
 			s, err := jws.NewSigner(alg)

@@ -22,7 +22,9 @@
 // refuse it with [ValidatorConfig.Types] (header "typ" "at+jwt", RFC 9068) when
 // the authorization server marks access tokens so, or else with
 // [ValidatorConfig.CheckClaims] (for Keycloak, the claim "typ" is "Bearer" for
-// access tokens and "ID" for ID tokens).
+// access tokens and "ID" for ID tokens). Its "exp", "nbf" and "iat" must be
+// JSON numbers (RFC 7519 §2): a string of digits is refused. A Validator
+// refreshes its keys in the background: call [Validator.Close] when done.
 //
 // [TokenFromContext] and [ClaimsFromContext] read what the middleware stored;
 // [NewContext] stores a token for code that does not run behind the middleware,

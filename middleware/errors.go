@@ -52,6 +52,11 @@ var (
 	ErrRejected = errors.New("middleware: token rejected by policy")
 	// ErrMissingClaim: a required claim (exp, iss or aud) is absent (401 invalid_token).
 	ErrMissingClaim = errors.New("middleware: token lacks a required claim")
+	// ErrInvalidClaim: a registered claim has a value of the wrong type,
+	// such as an "exp", "nbf" or "iat" that is not a NumericDate (a JSON
+	// number, RFC 7519 §2): a string, even of digits, is refused (401
+	// invalid_token).
+	ErrInvalidClaim = errors.New("middleware: token claim of the wrong type")
 	// ErrExpired: exp is in the past, beyond the leeway (401 invalid_token).
 	ErrExpired = errors.New("middleware: token expired")
 	// ErrNotYetValid: nbf or iat is in the future, beyond the leeway (401 invalid_token).

@@ -57,6 +57,7 @@ func ExampleBearer_validator() {
 	if err != nil {
 		panic(err)
 	}
+	defer v.Close() // ends a key set fetch in progress
 	protect := middleware.Bearer(middleware.Options{Validator: v, RequiredScopes: []string{"orders:read"}})
 	srv := httptest.NewServer(protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := middleware.ClaimsFromContext(r.Context())

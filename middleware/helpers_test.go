@@ -53,5 +53,6 @@ func newValidator(t *testing.T, cfg middleware.ValidatorConfig) (*testutil.Autho
 	defer cancel()
 	v, err := middleware.NewValidator(ctx, cfg)
 	require.NoError(t, err)
+	t.Cleanup(v.Close)
 	return a, v, ct
 }

@@ -133,6 +133,7 @@ func newSnapshot(set jwk.Set) (*keySnapshot, error) {
 }
 
 // keyCache holds the authorization server's key set. Lookups are lock-free.
+// After close no fetch starts: the keys held keep serving.
 // Keys older than refresh are refetched in the background while the old ones
 // keep serving; an unknown kid triggers a refetch that the request waits for,
 // at most once per minRefetch, and shared by all requests that arrive while it
@@ -156,6 +157,13 @@ type keyCache struct {
 
 	mu     sync.Mutex                // serializes starting and ending fetches
 	flight atomic.Pointer[keyFlight] // the running fetch, or nil; written under mu
+
+	// base is the parent context of every fetch started by a request: it
+	// carries no value and is canceled by close, ending the fetch.
+	base   context.Context
+	cancel context.CancelFunc
+	closed bool           // set by close under mu: no fetch starts
+	fetchs sync.WaitGroup // running fetches; Add under mu while !closed
 }
 
 // keyFlight is one fetch; done is closed when it ends, after err is set.
@@ -170,7 +178,18 @@ func (c *keyCache) since() int64 { return int64(time.Since(c.epoch)) }
 // load fetches the key set synchronously; used once, at construction.
 func (c *keyCache) load(ctx context.Context) error {
 	c.epoch = time.Now()
+	c.base, c.cancel = context.WithCancel(context.Background())
 	return c.fetch(ctx)
+}
+
+// close cancels the running fetch, waits for it, and keeps any other from
+// starting. The keys held keep serving.
+func (c *keyCache) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.fetchs.Wait()
 }
 
 func (c *keyCache) fetch(ctx context.Context) error {
@@ -242,8 +261,8 @@ func (c *keyCache) key(ctx context.Context, kid string, alg jwa.SignatureAlgorit
 // server is not asked on every request. Otherwise it returns nil; a rate-limited
 // on-demand request that arrives while no fetch runs does not take the lock.
 //
-// The fetch runs on context.Background() with its own timeout, not on the
-// context of the request that happened to start it: the request may go away
+// The fetch runs on a context of its own (canceled only by close) with its
+// own timeout, not on the context of the request that happened to start it: the request may go away
 // without failing the fetch for the others, and nothing the request carries
 // (its token, stored by NewContext, trace spans, deadlines) reaches the key
 // set request.
@@ -260,6 +279,9 @@ func (c *keyCache) start(background bool) *keyFlight {
 	if f := c.flight.Load(); f != nil {
 		return f
 	}
+	if c.closed {
+		return nil
+	}
 	if background && time.Since(c.keys.Load().fetched) < c.refresh {
 		return nil // another request's fetch just finished
 	}
@@ -270,8 +292,10 @@ func (c *keyCache) start(background bool) *keyFlight {
 	next.Store(now + int64(c.minRefetch))
 	f := &keyFlight{done: make(chan struct{})}
 	c.flight.Store(f)
+	c.fetchs.Add(1)
 	go func() {
-		err := c.fetch(context.Background())
+		defer c.fetchs.Done()
+		err := c.fetch(c.base)
 		c.mu.Lock()
 		c.flight.Store(nil)
 		c.mu.Unlock()

@@ -150,6 +150,7 @@ func newGated(t *testing.T, cfg middleware.ValidatorConfig) (*testutil.Authority
 	cfg.Issuer, cfg.JWKSURL, cfg.Audience = a.Issuer(), srv.URL, []string{"api"}
 	v, err := middleware.NewValidator(context.Background(), cfg)
 	require.NoError(t, err)
+	t.Cleanup(v.Close)
 	return a, g, v
 }
 
@@ -254,6 +255,7 @@ func TestKeyFetchDropsRequestContext(t *testing.T) {
 		RefreshInterval: 50 * time.Millisecond, MinRefetchInterval: time.Millisecond,
 	})
 	require.NoError(t, err)
+	t.Cleanup(v.Close)
 	reqCtx := context.WithValue(middleware.NewContext(context.Background(), "caller-token"), ctxKey{}, "span")
 	before := spy.seen.Load()
 

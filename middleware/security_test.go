@@ -92,6 +92,7 @@ func staticValidator(t testing.TB, url string, cfg middleware.ValidatorConfig) *
 	}
 	v, err := middleware.NewValidator(context.Background(), cfg)
 	require.NoError(t, err)
+	t.Cleanup(v.Close)
 	return v
 }
 
@@ -193,6 +194,7 @@ func TestTimeClaimsLeeway(t *testing.T) {
 			Issuer: a.Issuer(), Audience: []string{"api"}, HTTPClient: a.Client(), Now: clock.Now, Leeway: leeway,
 		})
 		require.NoError(t, err)
+		t.Cleanup(v.Close)
 		return v
 	}
 	v := newV(0) // DefaultLeeway, 30s
@@ -347,9 +349,10 @@ func TestUnsupportedAlgorithms(t *testing.T) {
 		assert.Contains(t, err.Error(), string(alg))
 	}
 	for _, alg := range middleware.DefaultAlgorithms() {
-		_, err := middleware.NewValidator(context.Background(), middleware.ValidatorConfig{
+		v, err := middleware.NewValidator(context.Background(), middleware.ValidatorConfig{
 			Issuer: testIssuer, JWKSURL: url, Audience: []string{"api"}, Algorithms: []jwa.SignatureAlgorithm{alg},
 		})
 		require.NoError(t, err, alg)
+		v.Close()
 	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/go-tokenexchange/tokenexchange/internal/numericdate"
 )
 
 // joseHeader holds the protected header fields Validate looks at.
@@ -38,8 +40,12 @@ type typedHeader struct {
 // claims, or an [*Error] (401 invalid_token) wrapping ErrMalformedToken,
 // ErrUnsupportedAlgorithm, ErrUnknownKey, ErrKeysUnavailable,
 // ErrInvalidSignature, ErrInvalidType, ErrMissingClaim, ErrExpired,
-// ErrNotYetValid, ErrInvalidIssuer, ErrInvalidAudience or ErrRejected (or the
-// *Error CheckClaims returned).
+// ErrNotYetValid, ErrInvalidIssuer, ErrInvalidAudience, ErrInvalidClaim or
+// ErrRejected (or the *Error CheckClaims returned).
+//
+// "exp", "nbf" and "iat" must be NumericDates, JSON numbers (RFC 7519 §2):
+// one given as a string, even of digits, is refused with ErrInvalidClaim.
+// So is a negative one, or one of 2^53 or more.
 //
 // Keys come only from the configured key set: header parameters that name or
 // carry a key ("jwk", "jku", "x5u", "x5c") are ignored, never fetched or used.
@@ -104,6 +110,16 @@ func (v *Validator) Validate(ctx context.Context, token string) (jwt.Token, erro
 	}
 	if p := bytes.TrimLeft(payload, " \t\r\n"); len(p) == 0 || p[0] != '{' {
 		return nil, tokenError(ErrMalformedToken, "token payload is not a JSON object")
+	}
+	// jwx would read an "exp" given as a string of digits, or as an RFC 3339
+	// date, as a time; RFC 7519 §2 says a NumericDate is a JSON number, and
+	// the exchanger reads the subject's "exp" by the same rule.
+	if err := numericdate.Check(payload); err != nil {
+		var nde *numericdate.Error
+		if errors.As(err, &nde) {
+			return nil, tokenError(ErrInvalidClaim, nde.Error())
+		}
+		return nil, tokenError(ErrMalformedToken, "malformed token claims")
 	}
 	claims, err := jwt.Parse(payload, jwt.WithVerify(false), jwt.WithValidate(false))
 	if err != nil {

@@ -129,7 +129,7 @@ type ValidatorConfig struct {
 // Validator validates JWT bearer tokens against an authorization server's
 // signing keys, issuer and audience. Create one with [NewValidator]; it is safe
 // for concurrent use and starts no goroutine except, on demand, one key set
-// fetch at a time.
+// fetch at a time, which [Validator.Close] ends.
 type Validator struct {
 	issuer    string
 	audiences []string
@@ -144,6 +144,7 @@ type Validator struct {
 // NewValidator returns a Validator for cfg. It runs discovery (when JWKSURL is
 // empty) and fetches the key set before returning, under ctx, so that a
 // misconfigured or unreachable authorization server is reported at startup.
+// Call [Validator.Close] when done with it.
 func NewValidator(ctx context.Context, cfg ValidatorConfig) (*Validator, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("middleware: ValidatorConfig.Issuer is required")
@@ -214,10 +215,21 @@ func NewValidator(ctx context.Context, cfg ValidatorConfig) (*Validator, error) 
 		minRefetch: cmp.Or(cfg.MinRefetchInterval, DefaultMinRefetchInterval),
 	}
 	if err := v.keys.load(ctx); err != nil {
+		v.keys.close()
 		return nil, err
 	}
 	return v, nil
 }
+
+// Close cancels a key set fetch in progress (a background refresh, or the
+// refetch an unknown "kid" started), waits until it has returned, and
+// keeps any other from starting. Call it when the Validator is no longer
+// used (deferred after NewValidator, or with t.Cleanup in a test), so that
+// no fetch outlives it. Validate still works afterwards with the keys the
+// Validator holds: a token signed with any other key is refused with
+// ErrUnknownKey. Close is safe for concurrent use and may be called more
+// than once; every call returns once no fetch runs.
+func (v *Validator) Close() { v.keys.close() }
 
 // normalizeType returns the comparable form of a "typ" value (RFC 7515
 // §4.1.9): lower case, without an "application/" prefix.

@@ -169,6 +169,7 @@ func TestNewValidatorConfig(t *testing.T) {
 	before := a.DiscoveryCount()
 	v, err := middleware.NewValidator(ctx, cfg)
 	require.NoError(t, err)
+	t.Cleanup(v.Close)
 	assert.Equal(t, before, a.DiscoveryCount())
 	_, err = v.Validate(ctx, a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}}))
 	require.NoError(t, err)
@@ -177,6 +178,7 @@ func TestNewValidatorConfig(t *testing.T) {
 	cfg.Algorithms = []jwa.SignatureAlgorithm{jwa.RS256}
 	v, err = middleware.NewValidator(ctx, cfg)
 	require.NoError(t, err)
+	t.Cleanup(v.Close)
 	_, err = v.Validate(ctx, a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}}))
 	require.ErrorIs(t, err, middleware.ErrUnsupportedAlgorithm)
 }

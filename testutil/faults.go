@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -43,7 +44,10 @@ type Fault struct {
 	// FaultOversize, FaultEmpty and FaultTruncated, 500 otherwise.
 	Status int
 	// Delay is waited before answering. The wait ends early, without an
-	// answer, when the client goes away or the server closes.
+	// answer, when the client goes away or the server closes. The request
+	// body is read first (a token request's form is kept for FaultDelay),
+	// so that the server sees the client go away; a body over 1 MiB is
+	// answered at once with 413.
 	Delay time.Duration
 	// Kind selects the answer; the zero value is FaultStatus.
 	Kind FaultKind
@@ -51,6 +55,11 @@ type Fault struct {
 	Header http.Header
 	// Body is the body of FaultRaw and the error code of FaultOAuthError.
 	Body string
+	// Arrived, if not nil, receives a value when a request this fault
+	// answers has reached it, before Delay: a test waits on it to know
+	// that the request is held. The send does not block (a full channel
+	// gets nothing), so give it room for one value per queued request.
+	Arrived chan<- struct{}
 }
 
 // InjectFaults queues f for the next n token-endpoint requests. Faults are
@@ -91,7 +100,17 @@ func popFault(q *[]Fault) (Fault, bool) {
 // serveFault answers r with f after f.Delay. It reports whether it wrote
 // the answer: false for FaultDelay, whose request is then served normally.
 func (a *Authority) serveFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
+	if f.Arrived != nil {
+		select {
+		case f.Arrived <- struct{}{}:
+		default:
+		}
+	}
 	if f.Delay > 0 {
+		if !drainBody(r) {
+			http.Error(w, "testutil: request body too large to delay", http.StatusRequestEntityTooLarge)
+			return true
+		}
 		t := time.NewTimer(f.Delay)
 		defer t.Stop()
 		select {
@@ -99,7 +118,8 @@ func (a *Authority) serveFault(w http.ResponseWriter, r *http.Request, f Fault) 
 		case <-r.Context().Done():
 			return true
 		case <-a.done:
-			return true
+			// Without an answer: returning would send an empty 200.
+			panic(http.ErrAbortHandler)
 		}
 	}
 	if f.Kind == FaultDelay {
@@ -107,6 +127,16 @@ func (a *Authority) serveFault(w http.ResponseWriter, r *http.Request, f Fault) 
 	}
 	serveFault(w, f)
 	return true
+}
+
+// drainBody reads what is left of r's body, at most maxFormBytes, and
+// reports whether it reached its end. net/http watches the connection, and
+// cancels r.Context() when the client goes away, only once the handler has
+// read the body to its end: a handler that waits on an unread body would
+// outlive its client.
+func drainBody(r *http.Request) bool {
+	n, err := io.Copy(io.Discard, io.LimitReader(r.Body, maxFormBytes+1))
+	return err == nil && n <= maxFormBytes
 }
 
 func serveFault(w http.ResponseWriter, f Fault) {

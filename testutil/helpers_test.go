@@ -13,6 +13,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // response is a decoded token-endpoint answer.
@@ -106,4 +107,18 @@ func headerKid(t *testing.T, token string) (kid, typ string) {
 	require.NoError(t, err)
 	h := msg.Signatures()[0].ProtectedHeaders()
 	return h.KeyID(), h.Type()
+}
+
+// noLeak waits until no goroutine but those ignore allows runs, failing the
+// test if some still run after a few rounds of goleak's own retries (each
+// waits about a second for goroutines to end).
+func noLeak(t *testing.T, ignore goleak.Option) {
+	t.Helper()
+	var err error
+	for range 10 {
+		if err = goleak.Find(ignore); err == nil {
+			return
+		}
+	}
+	t.Fatal(err)
 }

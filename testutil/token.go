@@ -31,6 +31,14 @@ func grantFor(grantType string) grantHandler {
 }
 
 func (a *Authority) serveToken(w http.ResponseWriter, r *http.Request) {
+	// The form is read before a fault's delay: the body must be read for
+	// the delay to end when the client goes away (see drainBody), and a
+	// FaultDelay then serves the request with it.
+	var form url.Values
+	var oerr *oauthError
+	if r.Method == http.MethodPost {
+		form, oerr = readForm(w, r)
+	}
 	a.mu.Lock()
 	f, faulted := popFault(&a.tokenFaults)
 	if faulted {
@@ -45,7 +53,6 @@ func (a *Authority) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, errorf(http.StatusMethodNotAllowed, "invalid_request", "the token endpoint accepts POST only"))
 		return
 	}
-	form, oerr := readForm(w, r)
 	if oerr != nil {
 		writeOAuthError(w, oerr)
 		return

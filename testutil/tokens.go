@@ -1,12 +1,15 @@
 package testutil
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/go-tokenexchange/tokenexchange/internal/numericdate"
 )
 
 // TokenClaims describes an access token for [Authority.IssueToken].
@@ -35,6 +38,22 @@ func (a *Authority) IssueToken(c TokenClaims) string {
 		panic(err)
 	}
 	return tok
+}
+
+// SignPayload signs payload, a JWT claims set, as it is, with the active
+// key and the header of [Authority.IssueToken]: for tests of how a
+// consumer reads claims IssueToken would not write, such as an "exp"
+// given as a string. It panics if signing fails.
+func (a *Authority) SignPayload(payload []byte) string {
+	key := a.activeKey()
+	hdr := jws.NewHeaders()
+	_ = hdr.Set(jws.KeyIDKey, key.kid)
+	_ = hdr.Set(jws.TypeKey, "at+jwt")
+	b, err := jws.Sign(payload, jws.WithKey(key.alg, key.priv, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		panic(fmt.Sprintf("testutil: sign payload: %v", err))
+	}
+	return string(b)
 }
 
 // UserToken signs an access token for username as if obtained by clientID
@@ -112,6 +131,16 @@ func (a *Authority) verify(raw string) (jwt.Token, error) {
 	tok, err := jwt.Parse([]byte(raw), jwt.WithKeySet(a.verifySet()), jwt.WithValidate(false))
 	if err != nil {
 		return nil, fmt.Errorf("signature verification failed (unknown key or bad signature)")
+	}
+	// jwx reads a NumericDate given as a string; the library refuses it
+	// (RFC 7519 §2), and so does this server. The signature verified, so
+	// the payload is well-formed base64url.
+	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[1])
+	if err != nil {
+		return nil, fmt.Errorf("malformed payload")
+	}
+	if err := numericdate.Check(payload); err != nil {
+		return nil, err
 	}
 	if tok.Issuer() != a.Issuer() {
 		return nil, fmt.Errorf("issuer %q is not this authority", tok.Issuer())
