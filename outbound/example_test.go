@@ -37,6 +37,7 @@ func Example_reverseProxy() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer x.Close()
 	tr, err := outbound.New(outbound.Options{
 		Exchanger: x,
 		Routes: []outbound.Route{{
@@ -102,6 +103,7 @@ func Example_client() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer x.Close()
 	tr, err := outbound.New(outbound.Options{
 		Exchanger: x,
 		Routes: []outbound.Route{

@@ -56,6 +56,7 @@ func newExchanger(t testing.TB, c *authority.Client) *exchange.Exchanger {
 	t.Helper()
 	x, err := exchange.New(c, exchange.Options{NegativeTTL: -1})
 	require.NoError(t, err)
+	t.Cleanup(x.Close)
 	return x
 }
 

@@ -31,6 +31,7 @@ func TestNoTokenLeaks(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	x, err := exchange.New(e.client, exchange.Options{FlightTimeout: 300 * time.Millisecond})
 	require.NoError(t, err)
+	t.Cleanup(x.Close)
 	badClient, err := authority.New(authority.Config{TokenURL: e.a.TokenURL(), ClientID: "gateway", ClientSecret: "wrong-secret-do-not-leak", HTTPClient: e.a.Client()})
 	require.NoError(t, err)
 	actor := e.ownTokens("billing")

@@ -8,9 +8,5 @@ import (
 
 // TestMain fails the package's tests when a goroutine outlives them.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// TODO(merge): remove once exchange has Close: the exchangers
-		// built by these tests keep otter's clean-up goroutine.
-		goleak.IgnoreTopFunction("github.com/maypok86/otter/v2.periodicCleanUp[...]"),
-	)
+	goleak.VerifyTestMain(m)
 }

@@ -32,14 +32,16 @@ const (
 //     instead: RFC 8693 uses it for a refused actor token too, which is
 //     this service's, and Keycloak for an audience that is not available.
 //   - [exchange.ErrSubjectExpired] (the caller's token has expired, so the
-//     exchanger did not ask the authority): 401 with
+//     exchanger did not ask the authority) and [exchange.ErrSubjectInvalid]
+//     (the caller's JWT has an "exp" that is not a NumericDate): 401 with
 //     `WWW-Authenticate: Bearer error="invalid_token"`.
 //   - Such an exchange refused with access_denied: 403.
 //   - The authority unreachable, timing out on the exchange's own
 //     deadline, answering 5xx, 429 or an unusable reply
 //     ([authority.IsTemporary]): 503, with Retry-After when the authority
-//     sent one. So is [exchange.ErrBusy] (too many exchanges already
-//     waiting for the authority): 503.
+//     sent one. So are [exchange.ErrBusy] (too many exchanges already
+//     waiting for the authority) and [exchange.ErrClosed] (the exchanger
+//     was closed, as during a shutdown): 503.
 //   - Any other refusal by the authority (invalid_target, invalid_client,
 //     unauthorized_client, invalid_scope, ..., and every refusal of a
 //     [ModeOwnToken] route's grant or of an exchange's actor token): 502,
@@ -83,10 +85,10 @@ func StatusFor(err error) (int, http.Header) {
 	if te.callerDeadline {
 		return http.StatusGatewayTimeout, nil
 	}
-	if errors.Is(te.Err, exchange.ErrBusy) {
+	if errors.Is(te.Err, exchange.ErrBusy) || errors.Is(te.Err, exchange.ErrClosed) {
 		return unavailable(0)
 	}
-	if errors.Is(te.Err, exchange.ErrSubjectExpired) {
+	if errors.Is(te.Err, exchange.ErrSubjectExpired) || errors.Is(te.Err, exchange.ErrSubjectInvalid) {
 		return http.StatusUnauthorized, http.Header{"Www-Authenticate": {challengeInvalid}}
 	}
 	var ae *authority.Error

@@ -275,6 +275,7 @@ func TestCallerDeadline(t *testing.T) {
 	t.Cleanup(slow.Close)
 	x, err := exchange.New(e.client, exchange.Options{FlightTimeout: 200 * time.Millisecond, NegativeTTL: -1})
 	require.NoError(t, err)
+	t.Cleanup(x.Close)
 	tr := newTransport(t, outbound.Options{Exchanger: x, Routes: []outbound.Route{
 		{URL: e.orders.URL, Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"orders"}}},
 		{URL: slow.URL, Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"orders"}}},

@@ -27,6 +27,7 @@ type Gateway struct {
 	bearer    func(http.Handler) http.Handler
 	client    *http.Client // over the outbound transport
 	exchanger *exchange.Exchanger
+	validator *middleware.Validator // nil when inbound tokens are not validated
 	onError   func(http.ResponseWriter, *http.Request, error)
 	log       *slog.Logger
 }
@@ -75,10 +76,12 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Gateway, error)
 	// only its 401 retries.
 	t, err := newTransport(cfg, client, x, logger)
 	if err != nil {
+		x.Close()
 		return nil, err
 	}
-	bearer, err := newBearer(ctx, cfg, logger)
+	bearer, validator, err := newBearer(ctx, cfg, logger)
 	if err != nil {
+		x.Close()
 		return nil, err
 	}
 	g := &Gateway{
@@ -87,6 +90,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Gateway, error)
 		bearer:    bearer,
 		client:    &http.Client{Transport: t},
 		exchanger: x,
+		validator: validator,
 		onError:   outbound.ErrorHandler(logger),
 		log:       logger,
 	}
@@ -96,9 +100,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Gateway, error)
 	return g, nil
 }
 
-// newBearer returns the inbound middleware, validating tokens when
-// cfg.JWKSURL is set.
-func newBearer(ctx context.Context, cfg Config, logger *slog.Logger) (func(http.Handler) http.Handler, error) {
+// newBearer returns the inbound middleware, validating tokens with the
+// returned Validator when cfg.JWKSURL is set.
+func newBearer(ctx context.Context, cfg Config, logger *slog.Logger) (func(http.Handler) http.Handler, *middleware.Validator, error) {
+	var validator *middleware.Validator
 	opts := middleware.Options{
 		Realm: Realm,
 		OnRefusal: func(r *http.Request, err error) {
@@ -115,16 +120,28 @@ func newBearer(ctx context.Context, cfg Config, logger *slog.Logger) (func(http.
 			HTTPClient: cfg.HTTPClient,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("inbound validation: %w", err)
+			return nil, nil, fmt.Errorf("inbound validation: %w", err)
 		}
 		opts.Validator = v
+		validator = v
 	} else if open := cfg.unvalidated(); len(open) > 0 {
 		logger.Warn("INSECURE: inbound tokens are not validated (-insecure-skip-validation, no -jwks-url): any bearer string reaches these routes",
 			"routes", strings.Join(open, ","))
 	} else {
 		logger.Warn("inbound tokens are not validated here (no -jwks-url): the authority checks them only when it exchanges them, so every new bearer string costs an exchange request")
 	}
-	return middleware.Bearer(opts), nil
+	return middleware.Bearer(opts), validator, nil
+}
+
+// Close stops the gateway's background work: the exchanger's flights,
+// refreshes and cache maintenance, and the validator's key set refresh.
+// Call it once the server has shut down; requests still using the
+// gateway afterwards fail with [exchange.ErrClosed].
+func (g *Gateway) Close() {
+	g.exchanger.Close()
+	if g.validator != nil {
+		g.validator.Close()
+	}
 }
 
 // Authenticate is the inbound middleware: it refuses requests without a

@@ -71,6 +71,7 @@ func Run(ctx context.Context, cfg Config, newRouter func(*Gateway) http.Handler,
 	if err != nil {
 		return err
 	}
+	defer g.Close()
 	cfg = cfg.withDefaults()
 	cfg.Listen = cmp.Or(cfg.Listen, DefaultListen)
 	ln, err := listen(cfg, logger)

@@ -65,6 +65,7 @@ func Start(tb testing.TB, newRouter Router) *Env {
 	if err != nil {
 		tb.Fatalf("gateway.New: %v", err)
 	}
+	tb.Cleanup(g.Close)
 	srv := httptest.NewServer(newRouter(g))
 	tb.Cleanup(srv.Close)
 	e.Gateway, e.URL = g, srv.URL
