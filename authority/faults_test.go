@@ -79,14 +79,14 @@ func TestInjectedFaults(t *testing.T) {
 func TestContextCancellation(t *testing.T) {
 	a := newAuthority(t, testutil.Options{})
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"})
-	a.InjectFaults(1, testutil.Fault{Status: 500, Delay: time.Minute})
+	// The server would answer only when it closes, at the end of the
+	// test: the call returns because its context ends.
+	a.InjectFaults(1, testutil.Fault{Status: 500, Delay: time.Hour})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := c.ClientCredentials(ctx, authority.ClientCredentialsRequest{})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, time.Since(start), 5*time.Second, "the call returns when its context ends, not when the server answers")
 	assert.True(t, authority.IsTemporary(err))
 
 	canceled, cancel2 := context.WithCancel(context.Background())

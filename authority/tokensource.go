@@ -68,6 +68,10 @@ type TokenSource struct {
 	retryAt  time.Time // no background renewal before this, after a failure
 	failures int       // background renewals failed in a row
 	refused  bool      // tok's access token was refused downstream; its refresh token is still usable
+
+	// renewEnd, when set (by tests only, before first use), is called
+	// after each renewal has updated the fields above.
+	renewEnd func(error)
 }
 
 // Backoff between failed background renewals: it doubles from
@@ -167,7 +171,11 @@ func (s *TokenSource) startRenewal() <-chan singleflight.Result {
 	return s.flight.DoChan("renew", func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), s.renewTimeout)
 		defer cancel()
-		return s.renew(ctx)
+		tok, err := s.renew(ctx)
+		if s.renewEnd != nil {
+			s.renewEnd(err)
+		}
+		return tok, err
 	})
 }
 
