@@ -53,7 +53,7 @@ func TestParseTokenJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := parseTokenJSON([]byte(tt.body), sentAt, 42*time.Second)
+			tok, err := parseTokenBody([]byte(tt.body), "application/json", sentAt, 42*time.Second)
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
