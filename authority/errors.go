@@ -156,8 +156,9 @@ func (e *Error) Temporary() bool {
 }
 
 // IsTemporary reports whether err is worth retrying later: a temporary
-// [*Error], a network failure, a reply cut off midway, a timeout, or a
-// discovery that failed for one of these reasons. A context cancelled by
+// [*Error], a network failure, a reply cut off midway, a timeout, a
+// [TokenSource] renewal whose token expired before its reply was read, or
+// a discovery that failed for one of these reasons. A context cancelled by
 // the caller is not temporary, nor is a TLS certificate the client does
 // not trust: retrying will not change it.
 func IsTemporary(err error) bool {
@@ -175,7 +176,7 @@ func IsTemporary(err error) bool {
 	switch {
 	case errors.Is(err, context.Canceled), isCertificateError(err):
 		return false
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, errExpiredOnArrival):
 		return true
 	}
 	var ne net.Error

@@ -97,12 +97,18 @@ func (raw tokenJSON) token(sentAt time.Time, defaultLifetime time.Duration) (*To
 	if raw.AccessToken == "" {
 		return nil, refused("no access_token")
 	}
-	lifetime, _, err := parseExpiresIn(raw.ExpiresIn)
+	lifetime, given, err := parseExpiresIn(raw.ExpiresIn)
 	if err != nil {
 		return nil, err
 	}
-	if lifetime == 0 {
+	// Absent is "unknown": the default lifetime. Under a second is a
+	// token with no life left: see Token.ZeroLifetime.
+	zero := given && lifetime < time.Second
+	switch {
+	case !given:
 		lifetime = defaultLifetime
+	case zero:
+		lifetime = 0
 	}
 	tokenType := raw.TokenType
 	if tokenType == "" {
@@ -115,6 +121,7 @@ func (raw tokenJSON) token(sentAt time.Time, defaultLifetime time.Duration) (*To
 		RefreshToken:    raw.RefreshToken,
 		Expiry:          sentAt.Add(lifetime),
 		Scope:           raw.Scope,
+		zeroLifetime:    zero,
 	}, nil
 }
 
