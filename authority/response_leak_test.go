@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,6 +142,30 @@ func TestErrorExcerptRedactsEveryForm(t *testing.T) {
 					assert.NotContains(t, out, s)
 				}
 			}
+		})
+	}
+}
+
+// Only the start of a long text is read; a credential the window cuts in
+// two must not show its start.
+func TestSanitizeWindow(t *testing.T) {
+	const secret = "p@ss/w+rd=1-long-enough"
+	forms := credentialForms([]string{secret})
+	window := 4*maxExcerpt + 1<<10
+	tests := []struct {
+		name string
+		text string
+		want string
+	}{
+		{name: "secret cut by the window after blank space", text: strings.Repeat(" ", window-5) + secret + " tail", want: ""},
+		{name: "secret cut by the window after control characters", text: strings.Repeat("\x00", window-8) + secret, want: ""},
+		{name: "long page", text: "Forbidden: " + secret + " " + strings.Repeat("x", 2<<20), want: "Forbidden: [redacted] " + strings.Repeat("x", maxExcerpt-22) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := sanitize(tt.text, maxExcerpt, forms)
+			assert.Equal(t, tt.want, got)
+			assert.NotContains(t, got, "p@ss")
 		})
 	}
 }

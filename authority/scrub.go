@@ -200,11 +200,34 @@ func plusToSpace(s string) string { return strings.ReplaceAll(s, "+", " ") }
 // sanitize makes text from the network safe to put in an error: each form
 // of each credential in forms and the value of every credential-bearing
 // field are redacted (see redact), control and non-printing characters
-// become spaces, runs of space collapse, and the result is cut to max
+// become spaces, runs of space collapse, and the result is cut to limit
 // runes. Redaction and normalization repeat until neither changes the
 // text: a control character may hide a credential until it becomes a
 // space, and a decoding may reveal a control character.
-func sanitize(s string, max int, forms []string) string {
+//
+// Only the start of a long text is read, so that a large body costs
+// little: a window of 4*limit+1 KiB bytes. A credential the window cuts in
+// two is not recognised, so its start must not be shown: when the cleaned
+// window is not longer than limit plus the longest credential form, the
+// result is empty.
+func sanitize(s string, limit int, forms []string) string {
+	window := 4*limit + 1<<10
+	if len(s) <= window {
+		return cut(clean(s, forms), limit)
+	}
+	c := clean(s[:window], forms)
+	longest := 0
+	for _, f := range forms {
+		longest = max(longest, len(f))
+	}
+	if utf8.RuneCountInString(c) <= limit+longest {
+		return ""
+	}
+	return cut(c, limit)
+}
+
+// clean redacts and normalizes s until neither changes it.
+func clean(s string, forms []string) string {
 	for range maxSanitizeRounds {
 		next := normalize(redact(s, forms))
 		if next == s {
@@ -212,12 +235,17 @@ func sanitize(s string, max int, forms []string) string {
 		}
 		s = next
 	}
-	if utf8.RuneCountInString(s) <= max {
+	return s
+}
+
+// cut shortens s to limit runes, marking the cut with an ellipsis.
+func cut(s string, limit int) string {
+	if utf8.RuneCountInString(s) <= limit {
 		return s
 	}
 	n := 0
 	for i := range s {
-		if n == max {
+		if n == limit {
 			return strings.TrimRight(s[:i], " ") + "…"
 		}
 		n++
