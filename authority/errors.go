@@ -42,9 +42,14 @@ func (c ErrorCode) Error() string { return "authority: " + string(c) }
 // 2xx reply that is not a usable token response. Network failures and
 // timeouts are not *Error: they are returned wrapped with %w.
 //
-// Error never holds a token, a secret or a whole response body; Description
-// and Excerpt are sanitized (control characters removed, any credential of
-// the request redacted, length capped).
+// Error never holds a token, a secret or a whole response body. Code,
+// Description, URI and Excerpt are sanitized: every credential of the
+// request is redacted in each form it was sent in (as is, form-encoded,
+// JSON-escaped, the Authorization header and its base64 part), so is the
+// value of every credential-bearing field (access_token, refresh_token,
+// id_token, assertion, client_assertion, client_secret, subject_token,
+// actor_token, password), control characters are removed and the length
+// is capped.
 type Error struct {
 	// Grant is the grant_type of the request that failed.
 	Grant string
@@ -60,11 +65,18 @@ type Error struct {
 	RetryAfter time.Duration
 	// ContentType is the reply's Content-Type when it was not an OAuth error.
 	ContentType string
-	// Excerpt is a short sanitized start of a reply that was not an OAuth
-	// error response, to help the operator recognise a proxy's error page.
+	// Excerpt is a short sanitized start of a non-2xx text or JSON reply
+	// that was not an OAuth error response, to help the operator
+	// recognise a proxy's error page. A 2xx body, which may hold the
+	// issued token, is never excerpted, nor is a body of another type.
 	Excerpt string
 	// Malformed is set when a 2xx reply could not be used as a token.
 	Malformed bool
+
+	// damaged marks a Malformed reply that looks cut off or lost in
+	// transit (empty, too large, JSON that stops midway): it may not
+	// happen again, so it is temporary.
+	damaged bool
 }
 
 // Error describes the refusal without any token or secret.
@@ -124,14 +136,17 @@ func (e *Error) Is(target error) bool {
 
 // Temporary reports whether the same request may succeed later: a 5xx, 408
 // or 429 reply, an OAuth server_error or temporarily_unavailable, or a 2xx
-// reply that was not a usable token response. Every other refusal
-// (invalid_grant, invalid_client, invalid_target, invalid_scope,
-// unauthorized_client, access_denied, invalid_request, other 4xx) is
-// permanent.
+// reply that looks damaged in transit (an empty body, one over the size
+// limit, JSON that stops midway). Every other refusal (invalid_grant,
+// invalid_client, invalid_target, invalid_scope, unauthorized_client,
+// access_denied, invalid_request, other 4xx) is permanent, and so is a 2xx
+// reply of the wrong shape (HTML, a JSON array, a prefixed or form-encoded
+// body without the form media type, a missing access_token): the server
+// answers that way every time.
 func (e *Error) Temporary() bool {
 	switch {
 	case e.Malformed:
-		return true
+		return e.damaged
 	case e.StatusCode >= 500, e.StatusCode == http.StatusTooManyRequests, e.StatusCode == http.StatusRequestTimeout:
 		return true
 	case e.Code == string(ErrServerError), e.Code == string(ErrTemporarilyUnavailable):
@@ -141,8 +156,9 @@ func (e *Error) Temporary() bool {
 }
 
 // IsTemporary reports whether err is worth retrying later: a temporary
-// [*Error], a network failure, a reply cut off midway, a timeout, or a
-// discovery that failed for one of these reasons. A context cancelled by
+// [*Error], a network failure, a reply cut off midway, a timeout, a
+// [TokenSource] renewal whose token expired before its reply was read, or
+// a discovery that failed for one of these reasons. A context cancelled by
 // the caller is not temporary, nor is a TLS certificate the client does
 // not trust: retrying will not change it.
 func IsTemporary(err error) bool {
@@ -160,7 +176,7 @@ func IsTemporary(err error) bool {
 	switch {
 	case errors.Is(err, context.Canceled), isCertificateError(err):
 		return false
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, errExpiredOnArrival):
 		return true
 	}
 	var ne net.Error

@@ -39,7 +39,7 @@ func TestInjectedFaults(t *testing.T) {
 		{name: "dropped connection", fault: testutil.Fault{Kind: testutil.FaultDrop}, temporary: true},
 		{name: "reply cut off", fault: testutil.Fault{Kind: testutil.FaultTruncated}, temporary: true, text: "unexpected EOF"},
 		{name: "login page with 200", fault: testutil.Fault{Kind: testutil.FaultRaw, Status: 200, Body: "<html><title>Sign in</title></html>", Header: http.Header{"Content-Type": {"text/html"}}},
-			temporary: true, oauthError: true, text: `malformed token response (HTTP 200, text/html): body is not a JSON object: "<html><title>Sign in`},
+			oauthError: true, text: `malformed token response (HTTP 200, text/html): body is not a JSON object`},
 		{name: "error object with 200", fault: testutil.Fault{Kind: testutil.FaultRaw, Status: 200, Body: `{"error":"invalid_grant","error_description":"nope"}`, Header: http.Header{"Content-Type": {"application/json"}}},
 			oauthError: true, code: authority.ErrInvalidGrant, text: "invalid_grant: nope (HTTP 200)"},
 		{name: "redirect", fault: testutil.Fault{Kind: testutil.FaultRaw, Status: 307, Header: http.Header{"Location": {"http://127.0.0.1:1/steal"}}}, oauthError: true, text: "HTTP 307"},
@@ -79,14 +79,14 @@ func TestInjectedFaults(t *testing.T) {
 func TestContextCancellation(t *testing.T) {
 	a := newAuthority(t, testutil.Options{})
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"})
-	a.InjectFaults(1, testutil.Fault{Status: 500, Delay: time.Minute})
+	// The server would answer only when it closes, at the end of the
+	// test: the call returns because its context ends.
+	a.InjectFaults(1, testutil.Fault{Status: 500, Delay: time.Hour})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := c.ClientCredentials(ctx, authority.ClientCredentialsRequest{})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, time.Since(start), 5*time.Second, "the call returns when its context ends, not when the server answers")
 	assert.True(t, authority.IsTemporary(err))
 
 	canceled, cancel2 := context.WithCancel(context.Background())

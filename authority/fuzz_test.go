@@ -1,7 +1,10 @@
 package authority
 
 import (
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +42,57 @@ func FuzzTokenResponse(f *testing.F) {
 		}
 		if tok.AccessToken == "" || tok.Expiry.Before(sentAt) || tok.Expiry.After(sentAt.Add(maxLifetime)) {
 			t.Fatalf("bad token: %v", tok)
+		}
+	})
+}
+
+// The credentials FuzzRedaction's request carried.
+const (
+	fuzzClientID = "gate way"
+	fuzzSecret   = "p@ss/w+rd=1"
+	fuzzSubject  = "opaque+subject/token=="
+	fuzzPassword = "hunter2 hunter2"
+)
+
+// fuzzBasic is the Authorization value client_secret_basic sends for the
+// fuzz client (RFC 6749 §2.3.1: each part form-encoded, then base64).
+var fuzzBasic = base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(fuzzClientID) + ":" + url.QueryEscape(fuzzSecret)))
+
+// FuzzRedaction feeds token-endpoint replies, 2xx and errors, seeded with
+// the request's credentials in the forms a server echoes them in: as
+// sent, form-encoded, inside the base64 of the Basic header, JSON-escaped
+// (\/ and \u002b). No excerpt, error string, %+v or %#v of the error may
+// contain any of them, and a 2xx body is never excerpted. Its seeds are in
+// testdata/fuzz/FuzzRedaction.
+func FuzzRedaction(f *testing.F) {
+	sent := []string{fuzzSecret, fuzzSubject, fuzzPassword, "Basic " + fuzzBasic, fuzzBasic}
+	forbidden := []string{
+		fuzzSecret, fuzzSubject, fuzzPassword, fuzzBasic,
+		url.QueryEscape(fuzzSecret), url.QueryEscape(fuzzSubject), url.QueryEscape(fuzzPassword),
+		`p@ss\/w+rd=1`, `p@ss\/w\u002brd=1`, `opaque\u002bsubject\/token==`,
+	}
+	f.Fuzz(func(t *testing.T, status int, contentType, body string) {
+		if status < 100 || status > 999 {
+			status = 200
+		}
+		r := response{status: status, contentType: contentType, body: []byte(body)}
+		_, err := r.token(sentAt, time.Minute, fixedNow, sent)
+		if err == nil {
+			return
+		}
+		var ae *Error
+		if !errors.As(err, &ae) {
+			t.Fatalf("error %T is not *Error", err)
+		}
+		if status >= 200 && status < 300 && ae.Excerpt != "" {
+			t.Fatalf("a 2xx body was excerpted: %q", ae.Excerpt)
+		}
+		for _, out := range []string{ae.Excerpt, ae.Description, ae.Code, ae.URI, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+			for _, s := range forbidden {
+				if strings.Contains(out, s) {
+					t.Fatalf("%q leaks %q", out, s)
+				}
+			}
 		}
 	})
 }

@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // response is one reply from the token endpoint, read and bounded.
@@ -52,131 +50,79 @@ type errorJSON struct {
 }
 
 // token turns the reply into a Token or an error. sentAt is when the request
-// was sent: expires_in counts from then.
+// was sent: expires_in counts from then. secrets are the credentials the
+// request carried, each as sent; any form of them is redacted from what
+// the reply puts into an error.
 func (r response) token(sentAt time.Time, defaultLifetime time.Duration, now func() time.Time, secrets []string) (*Token, error) {
 	if r.readErr != nil && !r.tooLarge {
 		return nil, fmt.Errorf("authority: reading token response (HTTP %d): %w", r.status, r.readErr)
 	}
 	success := r.status >= 200 && r.status < 300
 	if r.tooLarge {
-		return nil, &Error{StatusCode: r.status, Malformed: success, ContentType: mediaType(r.contentType),
+		return nil, &Error{StatusCode: r.status, Malformed: success, damaged: success, ContentType: mediaType(r.contentType),
 			Description: fmt.Sprintf("body exceeds %d bytes", maxResponseBytes), RetryAfter: parseRetryAfter(r.retryAfter, now)}
 	}
+	forms := credentialForms(secrets)
 	if !success {
-		return nil, r.refusal(now, secrets)
+		return nil, r.refusal(now, forms)
 	}
-	tok, err := parseTokenJSON(r.body, sentAt, defaultLifetime)
+	tok, err := parseTokenBody(r.body, mediaType(r.contentType), sentAt, defaultLifetime)
 	if err != nil {
-		if e := r.refusal(now, secrets); e.Code != "" {
+		if e := r.refusal(now, forms); e.Code != "" {
 			// An error object with a success status: the server refused.
 			return nil, e
 		}
-		e := &Error{StatusCode: r.status, Malformed: true, ContentType: mediaType(r.contentType), Description: err.Error()}
-		if body := bytes.TrimSpace(r.body); len(body) > 0 && body[0] != '{' && body[0] != '[' {
-			// Not JSON at all, such as a login page: show its start. A
-			// JSON body is never excerpted: it may hold a token.
-			e.Excerpt = sanitize(string(body), maxExcerpt, secrets)
-		}
-		return nil, e
+		// A 2xx body is never excerpted: whatever its shape, it may
+		// hold the issued token.
+		var bad *badBody
+		return nil, &Error{StatusCode: r.status, Malformed: true, damaged: errors.As(err, &bad) && bad.damaged,
+			ContentType: mediaType(r.contentType), Description: err.Error()}
 	}
 	return tok, nil
 }
 
-// parseTokenJSON reads a successful token response body.
-func parseTokenJSON(body []byte, sentAt time.Time, defaultLifetime time.Duration) (*Token, error) {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		return nil, errors.New("empty body")
-	}
-	if body[0] != '{' {
-		return nil, errors.New("body is not a JSON object")
-	}
-	var raw tokenJSON
-	if err := json.Unmarshal(body, &raw); err != nil {
-		// The decoder's message can quote the offending value; do not
-		// repeat it, it may be a token.
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, fmt.Errorf("field %q has the wrong JSON type", sanitize(te.Field, maxCode, nil))
-		}
-		return nil, errors.New("body is not valid JSON")
-	}
-	if raw.AccessToken == "" {
-		return nil, errors.New("no access_token")
-	}
-	lifetime, err := parseExpiresIn(raw.ExpiresIn)
-	if err != nil {
-		return nil, err
-	}
-	if lifetime == 0 {
-		lifetime = defaultLifetime
-	}
-	tokenType := raw.TokenType
-	if tokenType == "" {
-		tokenType = "Bearer"
-	}
-	return &Token{
-		AccessToken:     raw.AccessToken,
-		TokenType:       tokenType,
-		IssuedTokenType: raw.IssuedTokenType,
-		RefreshToken:    raw.RefreshToken,
-		Expiry:          sentAt.Add(lifetime),
-		Scope:           raw.Scope,
-	}, nil
-}
-
-// parseExpiresIn reads expires_in as a JSON number or a numeric string.
-// Absent, null or zero gives 0 ("unknown"); negative or non-numeric is an
-// error; values above maxLifetime are capped.
-func parseExpiresIn(raw json.RawMessage) (time.Duration, error) {
-	s := strings.TrimSpace(string(raw))
-	if s == "" || s == "null" {
-		return 0, nil
-	}
-	if s[0] == '"' {
-		var str string
-		if err := json.Unmarshal(raw, &str); err != nil {
-			return 0, errors.New("expires_in is not a number")
-		}
-		s = strings.TrimSpace(str)
-	}
-	secs, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || strings.ContainsAny(s, "nNiIxXpP_") {
-		return 0, errors.New("expires_in is not a number")
-	}
-	if secs < 0 {
-		return 0, errors.New("expires_in is negative")
-	}
-	if secs >= maxLifetime.Seconds() {
-		return maxLifetime, nil
-	}
-	return time.Duration(secs * float64(time.Second)), nil
-}
-
-// refusal reads a non-2xx reply: an RFC 6749 §5.2 error object when there
-// is one, else a description of what came back.
-func (r response) refusal(now func() time.Time, secrets []string) *Error {
+// refusal reads a reply that is not a token: an RFC 6749 §5.2 error
+// object (JSON, or form-encoded as some servers answer) when there is one,
+// else a description of what came back. Only a text or JSON body is
+// excerpted, after every form of the request's credentials (forms) and
+// every credential-bearing field have been redacted.
+func (r response) refusal(now func() time.Time, forms []string) *Error {
 	e := &Error{StatusCode: r.status, RetryAfter: parseRetryAfter(r.retryAfter, now)}
+	body := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(r.body), utf8BOM))
+	mt := mediaType(r.contentType)
 	var ej errorJSON
-	body := bytes.TrimSpace(r.body)
-	if len(body) > 0 && body[0] == '{' && json.Unmarshal(body, &ej) == nil {
-		if code, ok := ej.Error.(string); ok && code != "" {
-			e.Code = sanitize(code, maxCode, secrets)
-			desc, _ := ej.ErrorDescription.(string)
-			e.Description = sanitize(desc, maxDescription, secrets)
-			uri, _ := ej.ErrorURI.(string)
-			e.URI = sanitize(uri, maxDescription, secrets)
-			return e
+	switch {
+	case len(body) > 0 && body[0] == '{' && json.Unmarshal(body, &ej) == nil:
+	case mt == formType:
+		if v, err := url.ParseQuery(string(body)); err == nil && v.Get("error") != "" {
+			ej = errorJSON{Error: v.Get("error"), ErrorDescription: v.Get("error_description"), ErrorURI: v.Get("error_uri")}
 		}
 	}
-	e.ContentType = mediaType(r.contentType)
-	if len(body) == 0 {
-		e.Description = "empty body"
+	if code, ok := ej.Error.(string); ok && code != "" {
+		e.Code = sanitize(code, maxCode, forms)
+		desc, _ := ej.ErrorDescription.(string)
+		e.Description = sanitize(desc, maxDescription, forms)
+		uri, _ := ej.ErrorURI.(string)
+		e.URI = sanitize(uri, maxDescription, forms)
 		return e
 	}
-	e.Excerpt = sanitize(string(body), maxExcerpt, secrets)
+	e.ContentType = mt
+	switch {
+	case len(body) == 0:
+		e.Description = "empty body"
+	case excerptable(mt):
+		e.Excerpt = sanitize(string(body), maxExcerpt, forms)
+	}
 	return e
 }
+
+// excerptable reports whether a body of media type mt may be excerpted
+// into an error: text and JSON only, never a binary or unknown type.
+func excerptable(mt string) bool {
+	return strings.HasPrefix(mt, "text/") || isJSONType(mt)
+}
+
+func isJSONType(mt string) bool { return mt == "application/json" || strings.HasSuffix(mt, "+json") }
 
 // parseRetryAfter reads Retry-After as seconds or an HTTP date.
 func parseRetryAfter(v string, now func() time.Time) time.Duration {
@@ -204,39 +150,4 @@ func mediaType(contentType string) string {
 		return sanitize(contentType, maxCode, nil)
 	}
 	return mt
-}
-
-// sanitize makes text from the network safe to put in an error: each
-// credential of the request is replaced, control and non-printing
-// characters become spaces, runs of space collapse, and the result is cut
-// to max runes.
-func sanitize(s string, max int, secrets []string) string {
-	for _, secret := range secrets {
-		if len(secret) >= 4 {
-			s = strings.ReplaceAll(s, secret, "[redacted]")
-		}
-	}
-	var b strings.Builder
-	n := 0
-	space := false
-	for _, r := range s {
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
-			r = ' '
-		}
-		if r == ' ' {
-			if space || n == 0 {
-				continue
-			}
-			space = true
-		} else {
-			space = false
-		}
-		if n == max {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return strings.TrimRight(b.String(), " ")
 }

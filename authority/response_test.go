@@ -20,6 +20,7 @@ func TestParseTokenJSON(t *testing.T) {
 		body     string
 		wantErr  string
 		lifetime time.Duration
+		zero     bool // a zero-lifetime token
 		check    func(t *testing.T, tok *Token)
 	}{
 		{name: "number", body: `{"access_token":"a","token_type":"Bearer","expires_in":300}`, lifetime: 300 * time.Second},
@@ -27,7 +28,10 @@ func TestParseTokenJSON(t *testing.T) {
 		{name: "fraction", body: `{"access_token":"a","expires_in":1.5}`, lifetime: 1500 * time.Millisecond},
 		{name: "missing expiry uses default", body: `{"access_token":"a"}`, lifetime: 42 * time.Second},
 		{name: "null expiry uses default", body: `{"access_token":"a","expires_in":null}`, lifetime: 42 * time.Second},
-		{name: "zero expiry uses default", body: `{"access_token":"a","expires_in":0}`, lifetime: 42 * time.Second},
+		{name: "zero expiry is zero lifetime", body: `{"access_token":"a","expires_in":0}`, zero: true},
+		{name: "zero string expiry is zero lifetime", body: `{"access_token":"a","expires_in":"0"}`, zero: true},
+		{name: "under a second is zero lifetime", body: `{"access_token":"a","expires_in":0.999}`, zero: true},
+		{name: "one second", body: `{"access_token":"a","expires_in":1}`, lifetime: time.Second},
 		{name: "huge expiry capped", body: `{"access_token":"a","expires_in":1e300}`, lifetime: maxLifetime},
 		{name: "all fields", body: `{"access_token":"a","token_type":"N_A","issued_token_type":"urn:ietf:params:oauth:token-type:jwt","refresh_token":"r","expires_in":60,"scope":"x y"}`,
 			lifetime: time.Minute, check: func(t *testing.T, tok *Token) {
@@ -53,7 +57,7 @@ func TestParseTokenJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := parseTokenJSON([]byte(tt.body), sentAt, 42*time.Second)
+			tok, err := parseTokenBody([]byte(tt.body), "application/json", sentAt, 42*time.Second)
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
@@ -62,6 +66,7 @@ func TestParseTokenJSON(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, sentAt.Add(tt.lifetime), tok.Expiry)
+			assert.Equal(t, tt.zero, tok.ZeroLifetime(), "ZeroLifetime")
 			if tt.check != nil {
 				tt.check(t, tok)
 			}

@@ -27,11 +27,23 @@ type Token struct {
 	RefreshToken string
 	// Expiry is when AccessToken stops being valid, counted from the moment
 	// the request was sent. When the server gave no expires_in it is the
-	// client's default lifetime, never "forever".
+	// client's default lifetime, never "forever"; see also ZeroLifetime.
 	Expiry time.Time
 	// Scope is the granted scope, space-separated, when the server said.
 	Scope string
+
+	// zeroLifetime is set when the server said expires_in under one
+	// second; see ZeroLifetime.
+	zeroLifetime bool
 }
+
+// ZeroLifetime reports whether the server gave the token no lifetime: an
+// expires_in under one second (RFC 6749 §5.1), which is not the same as
+// none at all (then Expiry is the client's default lifetime). Such a
+// token's Expiry is the moment the request was sent, so it is already
+// Expired: it may be handed to the callers of the request that obtained
+// it, for immediate use, but must never be cached or handed out again.
+func (t *Token) ZeroLifetime() bool { return t != nil && t.zeroLifetime }
 
 // Expired reports whether the token has expired at now.
 func (t *Token) Expired(now time.Time) bool {

@@ -68,6 +68,10 @@ type TokenSource struct {
 	retryAt  time.Time // no background renewal before this, after a failure
 	failures int       // background renewals failed in a row
 	refused  bool      // tok's access token was refused downstream; its refresh token is still usable
+
+	// renewEnd, when set (by tests only, before first use), is called
+	// after each renewal has updated the fields above.
+	renewEnd func(error)
 }
 
 // Backoff between failed background renewals: it doubles from
@@ -100,12 +104,22 @@ func NewTokenSource(c *Client, g Grant, opts TokenSourceOptions) *TokenSource {
 	return s
 }
 
+// errExpiredOnArrival is a renewal whose token, of a positive lifetime, had
+// expired by the time its reply was read. It is temporary.
+var errExpiredOnArrival = errors.New("authority: the issued token expired before its reply was read")
+
 // Token returns a valid token. It returns the cached token until Skew
 // before its expiry (or half its life, for a token that lives less than
 // twice Skew); after that it still returns the cached token but starts one
 // background renewal, retried with backoff if it fails. Once the token has
 // expired or was invalidated, callers wait for one renewal, each until its
 // own ctx ends.
+//
+// A token the server issued with no lifetime ([Token.ZeroLifetime]) goes to
+// the callers of the renewal that obtained it and is never returned again;
+// it counts as a failed renewal for the backoff, as does a token whose
+// lifetime ran out before its reply was read (never returned: its callers
+// get an error for which [IsTemporary] is true).
 //
 // The returned Token is shared: do not modify it.
 func (s *TokenSource) Token(ctx context.Context) (*Token, error) {
@@ -167,7 +181,11 @@ func (s *TokenSource) startRenewal() <-chan singleflight.Result {
 	return s.flight.DoChan("renew", func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), s.renewTimeout)
 		defer cancel()
-		return s.renew(ctx)
+		tok, err := s.renew(ctx)
+		if s.renewEnd != nil {
+			s.renewEnd(err)
+		}
+		return tok, err
 	})
 }
 
@@ -200,12 +218,24 @@ func (s *TokenSource) renew(ctx context.Context) (*Token, error) {
 		tok, err = s.grant.RequestToken(ctx, s.client)
 	}
 	now = s.now()
+	if err == nil && !tok.ZeroLifetime() && tok.Expired(now) {
+		// A positive lifetime ran out before the reply was read.
+		err = errExpiredOnArrival
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
 		s.failures++
 		s.retryAt = now.Add(s.backoff(err))
 		return nil, err
+	}
+	if tok.ZeroLifetime() {
+		// For the callers of this renewal only: never cached, and a
+		// failure for the backoff, so that a server that keeps issuing
+		// such tokens is not asked again on every call.
+		s.failures++
+		s.retryAt = now.Add(s.backoff(nil))
+		return tok, nil
 	}
 	s.tok, s.refused, s.failures, s.retryAt = tok, false, 0, time.Time{}
 	s.renewAt = tok.Expiry.Add(-min(s.skew, tok.Expiry.Sub(now)/2))

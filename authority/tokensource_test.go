@@ -81,19 +81,21 @@ func TestTokenSourceRefreshAhead(t *testing.T) {
 	a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 2 * time.Minute})
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now})
 	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{Skew: 30 * time.Second})
+	ended := renewalEnds(ts)
 	ctx := context.Background()
 
 	first, err := ts.Token(ctx)
 	require.NoError(t, err)
+	require.NoError(t, waitRenewal(t, ended))
 	clock.Advance(100 * time.Second) // 20s left: inside the skew
 	got, err := ts.Token(ctx)
 	require.NoError(t, err)
 	assert.Same(t, first, got, "inside the skew the caller gets the current token without waiting")
 
-	require.Eventually(t, func() bool {
-		tok, err := ts.Token(ctx)
-		return err == nil && tok.AccessToken != first.AccessToken
-	}, 10*time.Second, time.Millisecond, "a background renewal replaces the token")
+	require.NoError(t, waitRenewal(t, ended))
+	tok, err := ts.Token(ctx)
+	require.NoError(t, err)
+	assert.NotEqual(t, first.AccessToken, tok.AccessToken, "a background renewal replaces the token")
 	assert.Equal(t, 2, a.Count(authority.GrantClientCredentials))
 }
 
@@ -131,21 +133,49 @@ func TestTokenSourceErrorsAndCancellation(t *testing.T) {
 	_, err := ts.Token(context.Background())
 	require.ErrorIs(t, err, authority.ErrInvalidClient)
 
-	// A slow authority: the impatient caller returns at once, the renewal
-	// goes on, and a patient caller gets its token from that one request.
+	// A slow authority: the impatient caller returns when its context
+	// ends, while the renewal, held at the gate, goes on; a patient caller
+	// then gets its token from that one request.
 	a.Reset()
-	a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultDelay, Delay: 300 * time.Millisecond})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	gate := newGate(a.Client().Transport)
+	c = newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", HTTPClient: &http.Client{Transport: gate}})
+	ts = authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{RenewTimeout: time.Minute})
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	start := time.Now()
+	go func() {
+		<-gate.arrived // the renewal's request is at the gate
+		cancel()
+	}()
 	_, err = ts.Token(ctx)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, time.Since(start), 250*time.Millisecond, "the impatient caller does not wait for the renewal")
+	require.ErrorIs(t, err, context.Canceled, "the impatient caller does not wait for the renewal")
 
+	close(gate.release)
 	tok, err := ts.Token(context.Background())
 	require.NoError(t, err)
 	assert.NotEmpty(t, tok.AccessToken)
 	assert.Equal(t, 1, a.Count(authority.GrantClientCredentials), "the patient caller joined the renewal the impatient one started")
+}
+
+// gate is a RoundTripper that holds each request until release is closed,
+// after telling arrived.
+type gate struct {
+	base    http.RoundTripper
+	arrived chan struct{}
+	release chan struct{}
+}
+
+func newGate(base http.RoundTripper) *gate {
+	return &gate{base: base, arrived: make(chan struct{}, 16), release: make(chan struct{})}
+}
+
+func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
+	g.arrived <- struct{}{}
+	select {
+	case <-g.release:
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
+	}
+	return g.base.RoundTrip(req)
 }
 
 func TestTokenSourceShortLivedToken(t *testing.T) {
@@ -153,10 +183,12 @@ func TestTokenSourceShortLivedToken(t *testing.T) {
 	a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 20 * time.Second})
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now})
 	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{Skew: 30 * time.Second})
+	ended := renewalEnds(ts)
 	ctx := context.Background()
 
 	first, err := ts.Token(ctx)
 	require.NoError(t, err)
+	require.NoError(t, waitRenewal(t, ended))
 	for range 50 {
 		tok, err := ts.Token(ctx)
 		require.NoError(t, err)
@@ -167,7 +199,8 @@ func TestTokenSourceShortLivedToken(t *testing.T) {
 	clock.Advance(11 * time.Second) // past half its life: renew in the background
 	_, err = ts.Token(ctx)
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { return a.Count(authority.GrantClientCredentials) == 2 }, 10*time.Second, time.Millisecond)
+	require.NoError(t, waitRenewal(t, ended))
+	assert.Equal(t, 2, a.Count(authority.GrantClientCredentials))
 }
 
 func TestTokenSourceBacksOffFailedRenewals(t *testing.T) {
@@ -175,9 +208,11 @@ func TestTokenSourceBacksOffFailedRenewals(t *testing.T) {
 	a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 2 * time.Minute})
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now})
 	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{Skew: 60 * time.Second})
+	ended := renewalEnds(ts)
 	ctx := context.Background()
 	first, err := ts.Token(ctx)
 	require.NoError(t, err)
+	require.NoError(t, waitRenewal(t, ended))
 
 	a.InjectFaults(1000, testutil.Fault{Status: http.StatusServiceUnavailable})
 	clock.Advance(70 * time.Second) // inside the skew, still valid
@@ -186,7 +221,9 @@ func TestTokenSourceBacksOffFailedRenewals(t *testing.T) {
 		require.NoError(t, err, "the current token is served while renewals fail")
 		assert.Same(t, first, tok)
 	}
-	require.Eventually(t, func() bool { return a.FaultsServed() >= 1 }, 10*time.Second, time.Millisecond)
+	// The clock moves only after the failed renewal has ended: the
+	// backoff counts from the failure, on the clock the renewal saw.
+	require.Error(t, waitRenewal(t, ended))
 	for range 2000 {
 		_, _ = ts.Token(ctx)
 	}
@@ -198,7 +235,35 @@ func TestTokenSourceBacksOffFailedRenewals(t *testing.T) {
 
 	clock.Advance(20 * time.Second) // past the backoff (at most skew/4 = 15s)
 	_, _ = ts.Token(ctx)
-	require.Eventually(t, func() bool { return a.FaultsServed() >= 2 }, 10*time.Second, time.Millisecond)
+	require.Error(t, waitRenewal(t, ended))
+	assert.Equal(t, 2, a.FaultsServed())
+}
+
+// renewalEnds returns a channel that receives the result of each renewal
+// of ts once it has ended. A renewal never blocks on it: past the first
+// 1024 unread results, results are dropped.
+func renewalEnds(ts *authority.TokenSource) <-chan error {
+	ch := make(chan error, 1024)
+	authority.OnRenewEnd(ts, func(err error) {
+		select {
+		case ch <- err:
+		default:
+		}
+	})
+	return ch
+}
+
+// waitRenewal waits for the next renewal to end and returns its error. The
+// timeout only keeps a broken test from hanging.
+func waitRenewal(t *testing.T, ended <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-ended:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("no renewal ended")
+		return nil
+	}
 }
 
 func TestNewTokenSourcePanicsWithoutClient(t *testing.T) {

@@ -43,7 +43,12 @@ func (c *Client) postForm(ctx context.Context, grant string, form url.Values, se
 	if readErr != nil && ctx.Err() != nil {
 		return nil, fmt.Errorf("authority: %s: %w", grantName(grant), ctx.Err())
 	}
-	secrets = append(secrets, c.cfg.ClientSecret, form.Get("client_assertion"))
+	// Every form a credential was sent in: the grant's own, the client's
+	// secret or assertion in the form, and the whole Authorization value
+	// with its base64 part (which encodes the client secret).
+	auth := req.Header.Get("Authorization")
+	_, basic, _ := strings.Cut(auth, " ")
+	secrets = append(secrets, c.cfg.ClientSecret, form.Get("client_assertion"), auth, basic)
 	reply := response{
 		status:      resp.StatusCode,
 		contentType: resp.Header.Get("Content-Type"),

@@ -171,7 +171,10 @@ func (x *Exchanger) acquire(cs *callers) error {
 }
 
 // exchange asks the authority, holding a slot, and caches the token it
-// issues. A permanent refusal is remembered in the negative cache.
+// issues. A permanent refusal is remembered in the negative cache. A token
+// issued with no lifetime ([authority.Token.ZeroLifetime]) is returned but
+// never cached; one whose lifetime ran out before its reply was read is an
+// error.
 func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string, p *Prepared) (*authority.Token, error) {
 	x.stats.exchanges.Add(1)
 	tok, err := x.client.Exchange(ctx, p.request(subject, actor))
@@ -188,6 +191,13 @@ func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string
 		}
 		return nil, fmt.Errorf("exchange: %w", err)
 	}
+	if tok.ZeroLifetime() {
+		// Issued with no lifetime (expires_in under a second): for the
+		// callers of this flight only, never cached.
+		return tok, nil
+	}
+	// A positive lifetime that ran out before the reply was read: never
+	// served.
 	now := x.opts.Now()
 	e, ok := x.newEntry(now, tok, subject)
 	if !ok || tok.Expired(now) {
