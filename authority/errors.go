@@ -72,11 +72,6 @@ type Error struct {
 	Excerpt string
 	// Malformed is set when a 2xx reply could not be used as a token.
 	Malformed bool
-
-	// damaged marks a Malformed reply that looks cut off or lost in
-	// transit (empty, too large, JSON that stops midway): it may not
-	// happen again, so it is temporary.
-	damaged bool
 }
 
 // Error describes the refusal without any token or secret.
@@ -135,18 +130,20 @@ func (e *Error) Is(target error) bool {
 }
 
 // Temporary reports whether the same request may succeed later: a 5xx, 408
-// or 429 reply, an OAuth server_error or temporarily_unavailable, or a 2xx
-// reply that looks damaged in transit (an empty body, one over the size
-// limit, JSON that stops midway). Every other refusal (invalid_grant,
-// invalid_client, invalid_target, invalid_scope, unauthorized_client,
-// access_denied, invalid_request, other 4xx) is permanent, and so is a 2xx
-// reply of the wrong shape (HTML, a JSON array, a prefixed or form-encoded
-// body without the form media type, a missing access_token): the server
-// answers that way every time.
+// or 429 reply, or an OAuth server_error or temporarily_unavailable. Every
+// other refusal (invalid_grant, invalid_client, invalid_target,
+// invalid_scope, unauthorized_client, access_denied, invalid_request, other
+// 4xx) is permanent, and so is a Malformed 2xx reply (HTML, an empty body,
+// one over the size limit, JSON with a prefix, cut short or of the wrong
+// shape, form data without the form media type, no access_token): a reply
+// that arrived whole, as its framing says, is what the server answers every
+// time, and asking again on every request would hammer it. A reply cut off
+// in transit is not an *Error but a read error, which [IsTemporary]
+// counts as temporary.
 func (e *Error) Temporary() bool {
 	switch {
 	case e.Malformed:
-		return e.damaged
+		return false
 	case e.StatusCode >= 500, e.StatusCode == http.StatusTooManyRequests, e.StatusCode == http.StatusRequestTimeout:
 		return true
 	case e.Code == string(ErrServerError), e.Code == string(ErrTemporarilyUnavailable):

@@ -3,7 +3,6 @@ package authority
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -59,7 +58,7 @@ func (r response) token(sentAt time.Time, defaultLifetime time.Duration, now fun
 	}
 	success := r.status >= 200 && r.status < 300
 	if r.tooLarge {
-		return nil, &Error{StatusCode: r.status, Malformed: success, damaged: success, ContentType: mediaType(r.contentType),
+		return nil, &Error{StatusCode: r.status, Malformed: success, ContentType: mediaType(r.contentType),
 			Description: fmt.Sprintf("body exceeds %d bytes", maxResponseBytes), RetryAfter: parseRetryAfter(r.retryAfter, now)}
 	}
 	forms := credentialForms(secrets)
@@ -74,9 +73,7 @@ func (r response) token(sentAt time.Time, defaultLifetime time.Duration, now fun
 		}
 		// A 2xx body is never excerpted: whatever its shape, it may
 		// hold the issued token.
-		var bad *badBody
-		return nil, &Error{StatusCode: r.status, Malformed: true, damaged: errors.As(err, &bad) && bad.damaged,
-			ContentType: mediaType(r.contentType), Description: err.Error()}
+		return nil, &Error{StatusCode: r.status, Malformed: true, ContentType: mediaType(r.contentType), Description: err.Error()}
 	}
 	return tok, nil
 }

@@ -13,8 +13,8 @@ import (
 )
 
 // The issued token of a 2xx reply that is not a bare JSON object must not
-// reach the error, and such a reply is refused for good unless it looks
-// damaged in transit.
+// reach the error, and such a reply, which arrived whole, is refused for
+// good: asking again would get the same answer.
 func TestSuccessBodyNeverExcerpted(t *testing.T) {
 	const issued = "ISSUED-access-token-value"
 	tests := []struct {
@@ -24,7 +24,6 @@ func TestSuccessBodyNeverExcerpted(t *testing.T) {
 		lifetime    time.Duration // of the token, when one is expected
 		scope       string
 		code        ErrorCode // the refusal, when the body holds one
-		temporary   bool
 	}{
 		{name: "BOM before JSON", contentType: "application/json", body: "\ufeff{\"access_token\":\"" + issued + "\",\"expires_in\":300}", lifetime: 300 * time.Second},
 		{name: "BOM and space before JSON", contentType: "application/json; charset=utf-8", body: "\ufeff \n{\"access_token\":\"" + issued + "\"}", lifetime: 42 * time.Second},
@@ -39,8 +38,8 @@ func TestSuccessBodyNeverExcerpted(t *testing.T) {
 		{name: "login page", contentType: "text/html", body: "<html><title>Sign in</title>" + issued + "</html>"},
 		{name: "JSON array", contentType: "application/json", body: `["` + issued + `"]`},
 		{name: "JSON with wrong types", contentType: "application/json", body: `{"access_token":"` + issued + `","expires_in":{"x":1}}`},
-		{name: "truncated JSON", contentType: "application/json", body: `{"access_token":"` + issued, temporary: true},
-		{name: "empty", contentType: "application/json", temporary: true},
+		{name: "truncated JSON", contentType: "application/json", body: `{"access_token":"` + issued},
+		{name: "empty", contentType: "application/json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,8 +61,8 @@ func TestSuccessBodyNeverExcerpted(t *testing.T) {
 				assert.True(t, ae.Malformed)
 			}
 			assert.Empty(t, ae.Excerpt, "a 2xx body is never excerpted")
-			assert.Equal(t, tt.temporary, IsTemporary(err), "IsTemporary")
-			assert.Equal(t, !tt.temporary, IsPermanent(err), "IsPermanent")
+			assert.False(t, IsTemporary(err), "IsTemporary")
+			assert.True(t, IsPermanent(err), "IsPermanent")
 			for _, out := range []string{ae.Excerpt, ae.Description, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
 				assert.NotContains(t, out, issued)
 				assert.NotContains(t, out, "ISSUED")

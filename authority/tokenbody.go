@@ -19,18 +19,9 @@ const formType = "application/x-www-form-urlencoded"
 // utf8BOM is the UTF-8 byte-order mark some servers put before JSON.
 var utf8BOM = []byte("\ufeff")
 
-// badBody is why a 2xx body is not a usable token response. It never
-// quotes the body. damaged is set when the body looks cut off or lost in
-// transit (empty, JSON that stops midway), which a retry may not meet
-// again; a body of the wrong shape is what the server answers every time.
-type badBody struct {
-	msg     string
-	damaged bool
-}
-
-func (e *badBody) Error() string { return e.msg }
-
-func refused(msg string) error { return &badBody{msg: msg} }
+// refused says why a 2xx body is not a usable token response. It never
+// quotes the body.
+func refused(msg string) error { return errors.New(msg) }
 
 // parseTokenBody reads a successful token response body of media type mt:
 // form-encoded when mt says so, otherwise a JSON object, after an optional
@@ -38,7 +29,7 @@ func refused(msg string) error { return &badBody{msg: msg} }
 func parseTokenBody(body []byte, mt string, sentAt time.Time, defaultLifetime time.Duration) (*Token, error) {
 	body = bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(body), utf8BOM))
 	if len(body) == 0 {
-		return nil, &badBody{msg: "empty body", damaged: true}
+		return nil, refused("empty body")
 	}
 	var (
 		raw tokenJSON
@@ -68,7 +59,7 @@ func parseTokenJSONFields(body []byte) (tokenJSON, error) {
 		if errors.As(err, &te) {
 			return raw, refused(fmt.Sprintf("field %q has the wrong JSON type", sanitize(te.Field, maxCode, nil)))
 		}
-		return raw, &badBody{msg: "body is not valid JSON", damaged: true}
+		return raw, refused("body is not valid JSON")
 	}
 	return raw, nil
 }

@@ -94,10 +94,10 @@ func TestAuthorityFaults(t *testing.T) {
 		{"429", testutil.Fault{Kind: testutil.FaultStatus, Status: 429}, true, true},
 		{"invalid_grant", testutil.Fault{Kind: testutil.FaultOAuthError, Status: 400, Body: "invalid_grant"}, false, true},
 		{"server_error", testutil.Fault{Kind: testutil.FaultOAuthError}, true, true},
-		{"malformed JSON", testutil.Fault{Kind: testutil.FaultMalformedJSON}, true, true},
+		{"malformed JSON", testutil.Fault{Kind: testutil.FaultMalformedJSON}, false, true},
 		{"HTML", testutil.Fault{Kind: testutil.FaultHTML, Status: 502}, true, true},
-		{"oversize", testutil.Fault{Kind: testutil.FaultOversize}, true, true},
-		{"empty", testutil.Fault{Kind: testutil.FaultEmpty}, true, true},
+		{"oversize", testutil.Fault{Kind: testutil.FaultOversize}, false, true},
+		{"empty", testutil.Fault{Kind: testutil.FaultEmpty}, false, true},
 		{"raw 400 text", testutil.Fault{Kind: testutil.FaultRaw, Status: 400, Body: "nope", Header: http.Header{"Content-Type": {"text/plain"}}}, false, true},
 		{"dropped connection", testutil.Fault{Kind: testutil.FaultDrop}, true, false},
 	}

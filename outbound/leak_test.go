@@ -86,9 +86,9 @@ func TestNoTokenLeaks(t *testing.T) {
 		{name: "server_error", setup: oauth(500, "server_error"), path: "/x", status: 503},
 		{name: "503 with Retry-After", setup: fault(testutil.Fault{Status: 503, Header: http.Header{"Retry-After": {"7"}}}), path: "/x", status: 503, header: "7"},
 		{name: "html", setup: fault(testutil.Fault{Kind: testutil.FaultHTML, Status: 502}), path: "/x", status: 503},
-		{name: "malformed json", setup: fault(testutil.Fault{Kind: testutil.FaultMalformedJSON}), path: "/x", status: 503},
-		{name: "empty", setup: fault(testutil.Fault{Kind: testutil.FaultEmpty}), path: "/x", status: 503},
-		{name: "oversize", setup: fault(testutil.Fault{Kind: testutil.FaultOversize}), path: "/x", status: 503},
+		{name: "malformed json", setup: fault(testutil.Fault{Kind: testutil.FaultMalformedJSON}), path: "/x", status: 502},
+		{name: "empty", setup: fault(testutil.Fault{Kind: testutil.FaultEmpty}), path: "/x", status: 502},
+		{name: "oversize", setup: fault(testutil.Fault{Kind: testutil.FaultOversize}), path: "/x", status: 502},
 		{name: "dropped connection", setup: fault(testutil.Fault{Kind: testutil.FaultDrop}), path: "/x", status: 503},
 		{name: "timeout", setup: fault(testutil.Fault{Delay: 5 * time.Second}), path: "/x", status: 503},
 		{name: "echoing server", path: "/x", status: 401}, // setup below: the error echoes the subject token
