@@ -70,7 +70,8 @@ type TokenSource struct {
 	refused  bool      // tok's access token was refused downstream; its refresh token is still usable
 
 	// renewEnd, when set (by tests only, before first use), is called
-	// after each renewal has updated the fields above.
+	// after each renewal that asked the authority has updated the fields
+	// above (not after one that found the work already done).
 	renewEnd func(error)
 }
 
@@ -181,15 +182,17 @@ func (s *TokenSource) startRenewal() <-chan singleflight.Result {
 	return s.flight.DoChan("renew", func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), s.renewTimeout)
 		defer cancel()
-		tok, err := s.renew(ctx)
-		if s.renewEnd != nil {
+		tok, asked, err := s.renew(ctx)
+		if asked && s.renewEnd != nil {
 			s.renewEnd(err)
 		}
 		return tok, err
 	})
 }
 
-func (s *TokenSource) renew(ctx context.Context) (*Token, error) {
+// renew obtains a new token; asked is false when it returned the current
+// one without asking the authority.
+func (s *TokenSource) renew(ctx context.Context) (tok *Token, asked bool, err error) {
 	now := s.now()
 	s.mu.Lock()
 	cur := s.tok
@@ -200,13 +203,9 @@ func (s *TokenSource) renew(ctx context.Context) (*Token, error) {
 		// A renewal that ended just before this one started already did
 		// the work, or failed and asked for a pause: the current token
 		// is still good.
-		return cur, nil
+		return cur, false, nil
 	}
 
-	var (
-		tok *Token
-		err error
-	)
 	if cur != nil && cur.RefreshToken != "" {
 		tok, err = s.client.Refresh(ctx, RefreshRequest{RefreshToken: cur.RefreshToken})
 		if errors.Is(err, ErrInvalidGrant) {
@@ -227,7 +226,7 @@ func (s *TokenSource) renew(ctx context.Context) (*Token, error) {
 	if err != nil {
 		s.failures++
 		s.retryAt = now.Add(s.backoff(err))
-		return nil, err
+		return nil, true, err
 	}
 	if tok.ZeroLifetime() {
 		// For the callers of this renewal only: never cached, and a
@@ -235,11 +234,11 @@ func (s *TokenSource) renew(ctx context.Context) (*Token, error) {
 		// such tokens is not asked again on every call.
 		s.failures++
 		s.retryAt = now.Add(s.backoff(nil))
-		return tok, nil
+		return tok, true, nil
 	}
 	s.tok, s.refused, s.failures, s.retryAt = tok, false, 0, time.Time{}
 	s.renewAt = tok.Expiry.Add(-min(s.skew, tok.Expiry.Sub(now)/2))
-	return tok, nil
+	return tok, true, nil
 }
 
 // backoff is the wait before the next background renewal after the
