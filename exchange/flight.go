@@ -252,6 +252,13 @@ func (x *Exchanger) refresh(key Key, old *Entry, subject, actor string, p *Prepa
 			x.stats.refreshFailures.Add(1)
 			return nil, err
 		}
+		if tok.ZeroLifetime() {
+			// Nothing was cached, so the old entry stays: keep the
+			// claim, so that hits wait refreshRetry before asking
+			// again, as after a failure.
+			x.stats.refreshFailures.Add(1)
+			return tok, nil
+		}
 		x.claims.Invalidate(key)
 		return tok, nil
 	})

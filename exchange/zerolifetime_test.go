@@ -82,3 +82,29 @@ func TestExpiredIssuedTokenIsAnError(t *testing.T) {
 	assert.Equal(t, "alice", claims(t, next).Subject())
 	assert.Equal(t, uint64(2), e.x.Stats().Exchanges, "nothing was cached")
 }
+
+// A refresh that gets a zero-lifetime token replaces nothing: it counts as
+// a failed refresh, the old token keeps being served, and hits do not
+// start another refresh before the retry interval, as after a failure.
+func TestZeroLifetimeRefreshIsAFailure(t *testing.T) {
+	e := newEnv(t, refreshOpts, testutil.Options{TokenLifetime: 5 * time.Minute}, nil)
+	subject := e.subject("alice")
+	tgt := exchange.Target{Audiences: []string{"api-a"}}
+	old, err := e.x.Exchange(context.Background(), subject, tgt)
+	require.NoError(t, err)
+
+	e.a.InjectFaults(1, issuedReply("zero-lifetime-token", "0"))
+	e.clock.Advance(refreshDue)
+	tok, err := e.x.Exchange(context.Background(), subject, tgt)
+	require.NoError(t, err)
+	assert.Equal(t, old.AccessToken, tok.AccessToken)
+	waitFor(t, "the refresh to end", func() bool { return e.x.Stats().RefreshFailures == 1 })
+
+	for range 50 {
+		tok, err = e.x.Exchange(context.Background(), subject, tgt)
+		require.NoError(t, err)
+		assert.Equal(t, old.AccessToken, tok.AccessToken, "the zero-lifetime token replaced the entry")
+	}
+	assert.Equal(t, uint64(1), e.x.Stats().Refreshes, "a hit started another refresh at once")
+	assert.Equal(t, 1, e.a.FaultsServed())
+}
