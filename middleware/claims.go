@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/go-tokenexchange/tokenexchange/internal/numericdate"
 )
 
 // Claims are the claims of a validated token: the registered claims of
@@ -42,29 +43,22 @@ type Claims struct {
 	raw []byte // the JSON object the fields were read from
 }
 
-// ErrInvalidClaims is wrapped by the error of [ParseClaims] for a claim set
-// that is not a JSON object or whose registered claims have the wrong type.
-var ErrInvalidClaims = errors.New("middleware: invalid claims")
-
-// maxNumericDate is the largest NumericDate accepted: the last second of the
-// year 9999. A larger value cannot be a real expiry and would overflow time
-// arithmetic.
-const maxNumericDate = 253402300799
-
 // ParseClaims reads a claim set: the JSON object of a JWT's payload or of an
 // introspection response (RFC 7662 §2.2). The registered claims must have
 // their RFC 7519 types: "iss", "sub" and "jti" strings; "aud" a string or an
-// array of strings; "exp", "nbf" and "iat" NumericDates, which are JSON
-// numbers (a string such as "1700000000" is refused, not read); "scope" a
-// space-separated string; "scp" a string or an array of strings. A claim
-// that is null counts as absent. The error wraps [ErrInvalidClaims] and
-// names the claim, never its value.
+// array of strings; "exp", "nbf" and "iat" NumericDates, which are
+// non-negative JSON numbers below 2^53 (a string such as "1700000000", or
+// null, is refused, not read); "scope" a space-separated string; "scp" a
+// string or an array of strings. Other than a NumericDate, a claim that is
+// null counts as absent. The error wraps [ErrInvalidClaim] and names the
+// claim, never its value; for a payload that is not a JSON object it wraps
+// [ErrMalformedToken].
 //
 // A validator implemented outside this package returns what ParseClaims
 // gives it. payload is kept: do not modify it afterwards.
 func ParseClaims(payload []byte) (*Claims, error) {
 	if p := bytes.TrimLeft(payload, " \t\r\n"); len(p) == 0 || p[0] != '{' {
-		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidClaims)
+		return nil, fmt.Errorf("%w: the claims are not a JSON object", ErrMalformedToken)
 	}
 	var w struct {
 		Iss   json.RawMessage `json:"iss"`
@@ -78,7 +72,7 @@ func ParseClaims(payload []byte) (*Claims, error) {
 		Scp   json.RawMessage `json:"scp"`
 	}
 	if err := json.Unmarshal(payload, &w); err != nil {
-		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidClaims)
+		return nil, fmt.Errorf("%w: the claims are not a JSON object", ErrMalformedToken)
 	}
 	c := &Claims{raw: payload}
 	var err error
@@ -118,26 +112,19 @@ func ParseClaims(payload []byte) (*Claims, error) {
 	return c, nil
 }
 
-// numericDate reads the JSON value raw of the claim name as an RFC 7519 §2
-// NumericDate: a JSON number of seconds since the epoch, possibly with a
-// fraction, from 0 to the end of the year 9999. An absent (empty) or null
-// value gives the zero time; anything else that is not such a number (a
-// string, a boolean, an object, a negative or out-of-range number) is an
-// error wrapping [ErrInvalidClaims].
+// numericDate reads the claim name by the one NumericDate rule of this
+// module (internal/numericdate, shared with the exchanger): absent gives the
+// zero time; anything but a non-negative JSON number below 2^53 (null and a
+// string of digits included) is an error wrapping [ErrInvalidClaim].
 func numericDate(name string, raw json.RawMessage) (time.Time, error) {
-	s := bytes.TrimSpace(raw)
-	if len(s) == 0 || string(s) == "null" {
+	if raw == nil {
 		return time.Time{}, nil
 	}
-	if s[0] != '-' && (s[0] < '0' || s[0] > '9') {
-		return time.Time{}, fmt.Errorf("%w: %q is not a NumericDate", ErrInvalidClaims, name)
+	t, err := numericdate.Parse(name, raw)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %w", ErrInvalidClaim, err)
 	}
-	var f float64
-	if err := json.Unmarshal(s, &f); err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
-		return time.Time{}, fmt.Errorf("%w: %q is not a NumericDate", ErrInvalidClaims, name)
-	}
-	secs, frac := math.Modf(f)
-	return time.Unix(int64(secs), int64(frac*1e9)), nil
+	return t, nil
 }
 
 func stringClaim(name string, raw json.RawMessage) (string, error) {
@@ -146,7 +133,7 @@ func stringClaim(name string, raw json.RawMessage) (string, error) {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("%w: %q is not a string", ErrInvalidClaims, name)
+		return "", fmt.Errorf("%w: %q is not a string", ErrInvalidClaim, name)
 	}
 	return s, nil
 }
@@ -165,7 +152,7 @@ func stringsClaim(name string, raw json.RawMessage) ([]string, error) {
 	}
 	var list []string
 	if err := json.Unmarshal(raw, &list); err != nil {
-		return nil, fmt.Errorf("%w: %q is not a string or an array of strings", ErrInvalidClaims, name)
+		return nil, fmt.Errorf("%w: %q is not a string or an array of strings", ErrInvalidClaim, name)
 	}
 	return list, nil
 }
