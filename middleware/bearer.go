@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
@@ -128,7 +129,9 @@ func (b *bearer) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 	}
 	values := r.Header.Values("Authorization")
 	if len(values) == 0 && b.optional {
-		next.ServeHTTP(w, r)
+		// Mark the context as inbound, with no subject: an outbound
+		// transport then answers 401, not 500, for a route that needs one.
+		next.ServeHTTP(w, r.WithContext(withAuth(r.Context(), authority.SubjectToken{}, nil)))
 		return
 	}
 	tok, e := parseAuthorization(values, b.maxSize)
@@ -154,7 +157,7 @@ func (b *bearer) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 			return
 		}
 	}
-	next.ServeHTTP(w, r.WithContext(withAuth(r.Context(), tok, claims)))
+	next.ServeHTTP(w, r.WithContext(withAuth(r.Context(), authority.NewSubjectToken(tok), claims)))
 }
 
 func (b *bearer) refuse(w http.ResponseWriter, r *http.Request, err error) {

@@ -5,16 +5,18 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // infoKey is the context key under which a *authInfo is found.
 type infoKey struct{}
 
-// authInfo is what the middleware knows about the caller.
+// authInfo is what the middleware knows about the caller. A zero subject
+// marks a request that [Options.Optional] let through without a token.
 type authInfo struct {
-	token  string
-	claims jwt.Token // nil unless a Validator ran
+	subject authority.SubjectToken
+	claims  jwt.Token // nil unless a Validator ran
 }
 
 // authContext carries an authInfo. It is a single allocation (the parent plus the
@@ -58,8 +60,8 @@ func contextName(ctx context.Context) string {
 	return "context"
 }
 
-func withAuth(ctx context.Context, token string, claims jwt.Token) context.Context {
-	return &authContext{Context: ctx, info: authInfo{token: token, claims: claims}}
+func withAuth(ctx context.Context, subject authority.SubjectToken, claims jwt.Token) context.Context {
+	return &authContext{Context: ctx, info: authInfo{subject: subject, claims: claims}}
 }
 
 // NewContext returns a copy of ctx carrying the subject (inbound bearer) token,
@@ -67,7 +69,13 @@ func withAuth(ctx context.Context, token string, claims jwt.Token) context.Conte
 // acts for the user who queued the job. Claims stored by an earlier middleware
 // are not carried over: they belong to another token.
 func NewContext(ctx context.Context, token string) context.Context {
-	return withAuth(ctx, token, nil)
+	return withAuth(ctx, authority.NewSubjectToken(token), nil)
+}
+
+// NewSubjectContext is [NewContext] for a token already held as an
+// [authority.SubjectToken], whose digest, once computed, is reused.
+func NewSubjectContext(ctx context.Context, subject authority.SubjectToken) context.Context {
+	return withAuth(ctx, subject, nil)
 }
 
 // TokenFromContext returns the bearer token stored by the middleware or by
@@ -75,10 +83,33 @@ func NewContext(ctx context.Context, token string) context.Context {
 // allocate.
 func TokenFromContext(ctx context.Context) (string, bool) {
 	info, ok := ctx.Value(infoKey{}).(*authInfo)
-	if !ok || info.token == "" {
+	if !ok || info.subject.IsZero() {
 		return "", false
 	}
-	return info.token, true
+	return info.subject.Value(), true
+}
+
+// SubjectFromContext returns the bearer token stored by the middleware or
+// by [NewContext] as an [authority.SubjectToken], which computes its
+// SHA-256 once for the whole request: the validator, every exchange and
+// every cache key of the request share it. ok is false when there is none.
+// It does not allocate.
+func SubjectFromContext(ctx context.Context) (authority.SubjectToken, bool) {
+	info, ok := ctx.Value(infoKey{}).(*authInfo)
+	if !ok || info.subject.IsZero() {
+		return authority.SubjectToken{}, false
+	}
+	return info.subject, true
+}
+
+// IsInbound reports whether ctx went through the [Bearer] middleware (with
+// or without a token, as [Options.Optional] allows) or came from
+// [NewContext]. An outbound transport uses it to tell an anonymous caller
+// (401) from a handler that built its outgoing request with another
+// context than the inbound request's r.Context() (a programming error).
+func IsInbound(ctx context.Context) bool {
+	_, ok := ctx.Value(infoKey{}).(*authInfo)
+	return ok
 }
 
 // ClaimsFromContext returns the validated JWT when the middleware ran with a

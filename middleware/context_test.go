@@ -2,11 +2,16 @@ package middleware_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
+	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 )
 
@@ -42,4 +47,54 @@ func TestContextHelpers(t *testing.T) {
 
 	allocs := testing.AllocsPerRun(100, func() { _, _ = middleware.TokenFromContext(ctx2) })
 	assert.Zero(t, allocs, "TokenFromContext must not allocate")
+}
+
+func TestSubjectFromContext(t *testing.T) {
+	ctx := context.Background()
+	assert.False(t, middleware.IsInbound(ctx))
+	_, ok := middleware.SubjectFromContext(ctx)
+	assert.False(t, ok)
+
+	subject := authority.NewSubjectToken("s3cr3t-token")
+	ctx = middleware.NewSubjectContext(ctx, subject)
+	got, ok := middleware.SubjectFromContext(ctx)
+	require.True(t, ok)
+	assert.Equal(t, subject.Digest(), got.Digest())
+	assert.Equal(t, "s3cr3t-token", got.Value())
+	assert.True(t, middleware.IsInbound(ctx))
+	assert.Equal(t, 0, int(testing.AllocsPerRun(100, func() { _, _ = middleware.SubjectFromContext(ctx) })))
+}
+
+// TestContextMarksInboundRequests checks that the middleware marks the
+// context of every request it passes on, an anonymous one too, so that an
+// outbound transport can tell an anonymous caller from a handler that used
+// another context.
+func TestContextMarksInboundRequests(t *testing.T) {
+	var inbound, hasSubject bool
+	var subject authority.SubjectToken
+	h := middleware.Bearer(middleware.Options{Optional: true})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inbound = middleware.IsInbound(r.Context())
+		subject, hasSubject = middleware.SubjectFromContext(r.Context())
+	}))
+	for _, tt := range []struct {
+		name   string
+		header string
+		want   bool
+	}{
+		{"anonymous", "", false},
+		{"bearer", "Bearer abc.def", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			if tt.header != "" {
+				r.Header.Set("Authorization", tt.header)
+			}
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			assert.True(t, inbound)
+			assert.Equal(t, tt.want, hasSubject)
+			if tt.want {
+				assert.Equal(t, sha256.Sum256([]byte("abc.def")), subject.Digest())
+			}
+		})
+	}
 }
