@@ -20,6 +20,9 @@ type Metadata struct {
 	TokenEndpoint string `json:"token_endpoint"`
 	// JWKSURI is the URL of the server's JWK Set ("jwks_uri").
 	JWKSURI string `json:"jwks_uri,omitempty"`
+	// IntrospectionEndpoint is the URL of the RFC 7662 token introspection
+	// endpoint ("introspection_endpoint").
+	IntrospectionEndpoint string `json:"introspection_endpoint,omitempty"`
 	// GrantTypesSupported lists the grant types ("grant_types_supported").
 	GrantTypesSupported []string `json:"grant_types_supported,omitempty"`
 	// TokenEndpointAuthMethodsSupported lists the client authentication
@@ -115,10 +118,44 @@ func discoveryURLs(issuer string) []string {
 	return urls
 }
 
-func (c *Client) discover(ctx context.Context) (Metadata, error) {
+// Discover fetches the metadata of the authorization server whose issuer
+// identifier is issuer, trying in order the RFC 8414 document
+// (/.well-known/oauth-authorization-server inserted before the issuer's
+// path), the OpenID Connect one (/.well-known/openid-configuration
+// appended) and, for an issuer with a path, the RFC 8414 name appended (as
+// Keycloak also serves it). It returns the first document that answers 200
+// with JSON whose "issuer" equals issuer exactly (RFC 8414 §3.3, OpenID
+// Connect Discovery §4.3) and whose endpoints (token_endpoint, jwks_uri,
+// introspection_endpoint), where present, are absolute http(s) URLs
+// without credentials or fragment, https when the issuer is. The caller
+// checks that the endpoints it needs are present.
+//
+// client fetches the documents (nil: [http.DefaultClient]); bodies are read
+// up to 1 MiB. The error, when every document failed, names each one and
+// why; [IsTemporary] reports whether any failed for a reason that may pass
+// (network, 5xx, 429), and it wraps ctx's error when ctx ended.
+func Discover(ctx context.Context, client *http.Client, issuer string) (Metadata, error) {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return discover(ctx, client, issuer, nil)
+}
+
+// discover runs discovery as [Discover] describes; accept, when not nil,
+// must also accept a document for it to be chosen.
+func discover(ctx context.Context, client *http.Client, issuer string, accept func(Metadata) error) (Metadata, error) {
+	if err := checkEndpointURL(issuer); err != nil {
+		return Metadata{}, fmt.Errorf("authority: issuer %q: %w", sanitize(issuer, 200, nil), err)
+	}
+	if strings.Contains(issuer, "?") {
+		return Metadata{}, fmt.Errorf("authority: issuer %q: a query is not allowed (RFC 8414 §2)", sanitize(issuer, 200, nil))
+	}
 	derr := &discoveryError{}
-	for _, doc := range discoveryURLs(c.cfg.Issuer) {
-		meta, temporary, err := c.fetchMetadata(ctx, doc)
+	for _, doc := range discoveryURLs(issuer) {
+		meta, temporary, err := fetchMetadata(ctx, client, issuer, doc)
+		if err == nil && accept != nil {
+			err = accept(meta)
+		}
 		if err == nil {
 			return meta, nil
 		}
@@ -131,15 +168,24 @@ func (c *Client) discover(ctx context.Context) (Metadata, error) {
 	return Metadata{}, derr
 }
 
+func (c *Client) discover(ctx context.Context) (Metadata, error) {
+	return discover(ctx, c.httpClient, c.cfg.Issuer, func(meta Metadata) error {
+		if meta.TokenEndpoint == "" {
+			return errors.New("no token_endpoint")
+		}
+		return nil
+	})
+}
+
 // fetchMetadata fetches and checks one metadata document. temporary says
 // whether the failure may pass (network, 5xx, 429).
-func (c *Client) fetchMetadata(ctx context.Context, doc string) (meta Metadata, temporary bool, err error) {
+func fetchMetadata(ctx context.Context, client *http.Client, issuer, doc string) (meta Metadata, temporary bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, doc, nil)
 	if err != nil {
 		return Metadata{}, false, err
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.httpClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return Metadata{}, true, fmt.Errorf("request failed: %w", errors.Unwrap(err))
 	}
@@ -152,22 +198,28 @@ func (c *Client) fetchMetadata(ctx context.Context, doc string) (meta Metadata, 
 		return Metadata{}, true, readErr
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-		return Metadata{}, false, fmt.Errorf("content type %q is not JSON", mt)
+		return Metadata{}, false, fmt.Errorf("content type %q is not JSON", sanitize(mt, maxCode, nil))
 	}
 	if err := json.Unmarshal(body, &meta); err != nil {
 		return Metadata{}, false, errors.New("document is not valid JSON")
 	}
-	if meta.Issuer != c.cfg.Issuer {
-		return Metadata{}, false, fmt.Errorf("issuer %q does not match the configured %q", sanitize(meta.Issuer, 200, nil), c.cfg.Issuer)
+	if meta.Issuer != issuer {
+		return Metadata{}, false, fmt.Errorf("issuer %q does not match the configured %q", sanitize(meta.Issuer, 200, nil), issuer)
 	}
-	if meta.TokenEndpoint == "" {
-		return Metadata{}, false, errors.New("no token_endpoint")
-	}
-	if err := checkEndpointURL(meta.TokenEndpoint); err != nil {
-		return Metadata{}, false, fmt.Errorf("token_endpoint: %w", err)
-	}
-	if strings.HasPrefix(c.cfg.Issuer, "https:") && !strings.HasPrefix(meta.TokenEndpoint, "https:") {
-		return Metadata{}, false, errors.New("token_endpoint must use https when the issuer does")
+	for _, ep := range []struct{ name, url string }{
+		{"token_endpoint", meta.TokenEndpoint},
+		{"jwks_uri", meta.JWKSURI},
+		{"introspection_endpoint", meta.IntrospectionEndpoint},
+	} {
+		if ep.url == "" {
+			continue
+		}
+		if err := checkEndpointURL(ep.url); err != nil {
+			return Metadata{}, false, fmt.Errorf("%s: %w", ep.name, err)
+		}
+		if strings.HasPrefix(issuer, "https:") && !strings.HasPrefix(ep.url, "https:") {
+			return Metadata{}, false, fmt.Errorf("%s must use https when the issuer does", ep.name)
+		}
 	}
 	return meta, false, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -150,4 +151,58 @@ func TestDiscoveryRefusesPlainHTTPTokenEndpointForHTTPSIssuer(t *testing.T) {
 	_, err = c.Metadata(context.Background())
 	require.ErrorContains(t, err, "token_endpoint must use https when the issuer does")
 	assert.True(t, authority.IsPermanent(err))
+}
+
+// TestDiscover checks the exported discovery that the JWT validator shares
+// with the client: it needs no token endpoint, and checks every endpoint
+// that is present.
+func TestDiscover(t *testing.T) {
+	a := newAuthority(t, testutil.Options{})
+	meta, err := authority.Discover(context.Background(), a.Client(), a.Issuer())
+	require.NoError(t, err)
+	assert.Equal(t, a.Issuer(), meta.Issuer)
+	assert.Equal(t, a.JWKSURL(), meta.JWKSURI)
+
+	serve := func(doc string) string {
+		var srv *httptest.Server
+		srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/.well-known/openid-configuration" {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(strings.ReplaceAll(doc, "ISSUER", srv.URL)))
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"jwks only", `{"issuer":"ISSUER","jwks_uri":"ISSUER/keys"}`, ""},
+		{"jwks_uri with credentials", `{"issuer":"ISSUER","jwks_uri":"http://u:p@example.com/keys"}`, "jwks_uri: credentials in the URL are not allowed"},
+		{"introspection not a URL scheme", `{"issuer":"ISSUER","introspection_endpoint":"ftp://example.com/i"}`, "introspection_endpoint: scheme must be https or http"},
+		{"issuer mismatch", `{"issuer":"https://other.example","jwks_uri":"ISSUER/keys"}`, "does not match"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			issuer := serve(tt.doc)
+			meta, err := authority.Discover(context.Background(), nil, issuer)
+			if tt.want == "" {
+				require.NoError(t, err)
+				assert.Equal(t, issuer+"/keys", meta.JWKSURI)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.False(t, authority.IsTemporary(err))
+		})
+	}
+
+	_, err = authority.Discover(context.Background(), nil, "https://as.example/?tenant=1")
+	assert.ErrorContains(t, err, "a query is not allowed")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = authority.Discover(ctx, a.Client(), a.Issuer())
+	assert.ErrorIs(t, err, context.Canceled)
 }
