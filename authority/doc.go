@@ -6,7 +6,7 @@
 //
 // A [Client] is one client registered at one authorization server. Its grant
 // methods each make exactly one request to the token endpoint and return a
-// [Token] or an error; they never cache. [TokenSource] sits on top of a
+// [Token] or an error; they never cache. [CachedSource] sits on top of a
 // Client and keeps the service's own token: cached, obtained once however many
 // goroutines ask at the same moment, renewed before it expires (with the
 // refresh token when there is one, a fresh grant when the authorization

@@ -154,7 +154,7 @@ func (e *Error) Temporary() bool {
 
 // IsTemporary reports whether err is worth retrying later: a temporary
 // [*Error], a network failure, a reply cut off midway, a timeout, a
-// [TokenSource] renewal whose token expired before its reply was read, or
+// [CachedSource] renewal whose token expired before its reply was read, or
 // a discovery that failed for one of these reasons. A context cancelled by
 // the caller is not temporary, nor is a TLS certificate the client does
 // not trust: retrying will not change it.

@@ -42,7 +42,7 @@ func ExampleClient_Exchange() {
 }
 
 // A service's own token by client credentials, cached and renewed.
-func ExampleTokenSource() {
+func ExampleCachedSource() {
 	as := testutil.NewAuthority(nil, testutil.Options{})
 	defer as.Close()
 	as.AddClient(testutil.Client{ID: "billing", Secret: "s3cret"})
@@ -51,7 +51,7 @@ func ExampleTokenSource() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ts := authority.NewTokenSource(client, authority.ClientCredentialsRequest{Scopes: []string{"invoices"}}, authority.TokenSourceOptions{})
+	ts := authority.NewCachedSource(client, authority.ClientCredentialsRequest{Scopes: []string{"invoices"}}, authority.CachedSourceOptions{})
 	for range 3 {
 		if _, err := ts.Token(context.Background()); err != nil {
 			log.Fatal(err)

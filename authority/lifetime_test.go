@@ -33,13 +33,13 @@ func (s *slowReply) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-func TestTokenSourceZeroLifetime(t *testing.T) {
+func TestCachedSourceZeroLifetime(t *testing.T) {
 	for _, expiresIn := range []string{"0", `"0"`, "0.5"} {
 		t.Run(expiresIn, func(t *testing.T) {
 			clock := newFakeClock()
 			a := newAuthority(t, testutil.Options{Now: clock.Now})
 			c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now})
-			ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{})
+			ts := authority.NewCachedSource(c, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{})
 			ctx := context.Background()
 
 			a.InjectFaults(1, tokenReply("zero-lifetime-token", expiresIn))
@@ -61,7 +61,7 @@ func TestTokenSourceZeroLifetime(t *testing.T) {
 // A background renewal that brings a zero-lifetime token, or a token that
 // expired before its reply was read, keeps the current token and counts
 // as a failure: the next renewal waits for the backoff.
-func TestTokenSourceUselessRenewalBacksOff(t *testing.T) {
+func TestCachedSourceUselessRenewalBacksOff(t *testing.T) {
 	tests := []struct {
 		name  string
 		reply testutil.Fault
@@ -77,7 +77,7 @@ func TestTokenSourceUselessRenewalBacksOff(t *testing.T) {
 			a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 2 * time.Minute})
 			slow := &slowReply{base: a.Client().Transport, clock: clock}
 			c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now, HTTPClient: &http.Client{Transport: slow}})
-			ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{Skew: 60 * time.Second})
+			ts := authority.NewCachedSource(c, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{Skew: 60 * time.Second})
 			ended := renewalEnds(ts)
 			ctx := context.Background()
 			first, err := ts.Token(ctx)
@@ -104,12 +104,12 @@ func TestTokenSourceUselessRenewalBacksOff(t *testing.T) {
 
 // A token whose positive lifetime ran out before its reply was read is a
 // failed renewal, never returned.
-func TestTokenSourceExpiredOnArrival(t *testing.T) {
+func TestCachedSourceExpiredOnArrival(t *testing.T) {
 	clock := newFakeClock()
 	a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 5 * time.Second})
 	slow := &slowReply{base: a.Client().Transport, clock: clock, by: 10 * time.Second}
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now, HTTPClient: &http.Client{Transport: slow}})
-	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{})
+	ts := authority.NewCachedSource(c, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{})
 
 	tok, err := ts.Token(context.Background())
 	require.Error(t, err, "got %v", tok)

@@ -11,10 +11,10 @@ import (
 // s.Token with a background context; RenewTimeout bounds each renewal. The
 // refresh token stays inside s. s already caches and renews: do not wrap
 // the adapter in oauth2.ReuseTokenSource, whose cache would outlive a call
-// to [TokenSource.Invalidate].
-func (s *TokenSource) OAuth2() oauth2.TokenSource { return oauth2Source{s} }
+// to [CachedSource.Invalidate].
+func (s *CachedSource) OAuth2() oauth2.TokenSource { return oauth2Source{s} }
 
-type oauth2Source struct{ s *TokenSource }
+type oauth2Source struct{ s *CachedSource }
 
 func (o oauth2Source) Token() (*oauth2.Token, error) {
 	t, err := o.s.Token(context.Background())

@@ -130,19 +130,19 @@ func (c *Client) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.Stri
 func (c *Client) LogValue() slog.Value { return c.cfg.LogValue() }
 
 // String describes the token source without its secrets.
-func (s *TokenSource) String() string {
+func (s *CachedSource) String() string {
 	return fmt.Sprintf("authority.TokenSource{client=%s grant=%s skew=%s}", c2s(s.client), grantString(s.grant), s.skew)
 }
 
 // GoString is String.
-func (s *TokenSource) GoString() string { return s.String() }
+func (s *CachedSource) GoString() string { return s.String() }
 
 // Format prints String for every verb, so that %+v and %#v never show the
 // grant's password or the cached tokens.
-func (s *TokenSource) Format(f fmt.State, verb rune) { formatRedacted(f, verb, s.String()) }
+func (s *CachedSource) Format(f fmt.State, verb rune) { formatRedacted(f, verb, s.String()) }
 
 // LogValue implements [slog.LogValuer] without the secrets.
-func (s *TokenSource) LogValue() slog.Value {
+func (s *CachedSource) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("client_id", s.client.cfg.ClientID), slog.String("grant", grantString(s.grant)), slog.Duration("skew", s.skew))
 }
 

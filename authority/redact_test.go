@@ -27,7 +27,7 @@ func TestNothingPrintsASecret(t *testing.T) {
 	}
 	client, err := authority.New(authority.Config{ClientID: "id", ClientSecret: secret, TokenURL: "https://as/token"})
 	require.NoError(t, err)
-	values = append(values, client, authority.NewTokenSource(client, authority.PasswordRequest{Username: "alice", Password: password}, authority.TokenSourceOptions{}))
+	values = append(values, client, authority.NewCachedSource(client, authority.PasswordRequest{Username: "alice", Password: password}, authority.CachedSourceOptions{}))
 	for _, v := range values {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
 			out := fmt.Sprintf(verb, v)

@@ -46,7 +46,7 @@ func warm(b *testing.B) (*exchange.Exchanger, string, *exchange.Prepared) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := e.x.ExchangePrepared(context.Background(), subject, p); err != nil {
+	if _, err := e.x.ExchangePrepared(context.Background(), authority.NewSubjectToken(subject), p); err != nil {
 		b.Fatal(err)
 	}
 	return e.x, subject, p
@@ -82,7 +82,7 @@ func BenchmarkCacheHit(b *testing.B) {
 	b.Run("serial", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := x.ExchangePrepared(ctx, subject, p); err != nil {
+			if _, err := x.ExchangePrepared(ctx, authority.NewSubjectToken(subject), p); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -91,7 +91,7 @@ func BenchmarkCacheHit(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := x.ExchangePrepared(ctx, subject, p); err != nil {
+				if _, err := x.ExchangePrepared(ctx, authority.NewSubjectToken(subject), p); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -101,7 +101,7 @@ func BenchmarkCacheHit(b *testing.B) {
 		tgt := exchange.Target{Audiences: []string{"api-a"}, Scopes: []string{"read"}}
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := x.Exchange(ctx, subject, tgt); err != nil {
+			if _, err := x.Exchange(ctx, authority.NewSubjectToken(subject), tgt); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -134,7 +134,7 @@ func BenchmarkThunderingHerd(b *testing.B) {
 			go func() {
 				defer wg.Done()
 				<-start
-				if _, err := e.x.ExchangePrepared(ctx, subject, p); err != nil {
+				if _, err := e.x.ExchangePrepared(ctx, authority.NewSubjectToken(subject), p); err != nil {
 					b.Error(err)
 				}
 			}()

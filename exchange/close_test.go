@@ -42,7 +42,7 @@ func TestCloseStopsGoroutines(t *testing.T) {
 
 			x, err := exchange.New(client, tc.opts(testutil.NewClock(time.Now())))
 			require.NoError(t, err)
-			_, err = x.Exchange(context.Background(), a.UserToken("alice", "frontend", clientID), exchange.Target{Audiences: []string{"api-a"}})
+			_, err = x.Exchange(context.Background(), authority.NewSubjectToken(a.UserToken("alice", "frontend", clientID)), exchange.Target{Audiences: []string{"api-a"}})
 			require.NoError(t, err)
 			x.Close()
 			a.Client().CloseIdleConnections()
@@ -62,12 +62,12 @@ func TestCloseRefusesLaterCalls(t *testing.T) {
 	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
 	target := exchange.Target{Audiences: []string{"api-a"}}
 	alice := e.subject("alice")
-	_, err := e.x.Exchange(context.Background(), alice, target)
+	_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), target)
 	require.NoError(t, err)
 
 	e.x.Close()
 	for _, subject := range []string{alice, e.subject("bob")} { // a hit before, and a miss
-		tok, err := e.x.Exchange(context.Background(), subject, target)
+		tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), target)
 		assert.Nil(t, tok)
 		assert.ErrorIs(t, err, exchange.ErrClosed)
 	}
@@ -88,7 +88,7 @@ func TestCloseConcurrent(t *testing.T) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			_, err := e.x.Exchange(context.Background(), subjects[i%2], target)
+			_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subjects[i%2]), target)
 			if err != nil && !errors.Is(err, exchange.ErrClosed) {
 				t.Errorf("Exchange: %v", err)
 			}
@@ -110,7 +110,7 @@ func TestCloseEndsFlights(t *testing.T) {
 	e := newEnv(t, exchange.Options{}, testutil.Options{}, &http.Client{Transport: g})
 	errc := make(chan error, 1)
 	go func() {
-		_, err := e.x.Exchange(context.Background(), e.subject("alice"), exchange.Target{Audiences: []string{"api-a"}})
+		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(e.subject("alice")), exchange.Target{Audiences: []string{"api-a"}})
 		errc <- err
 	}()
 	<-g.arrived // the flight is at the authority, held by the gate
@@ -127,11 +127,11 @@ func TestCloseEndsRefresh(t *testing.T) {
 	target := exchange.Target{Audiences: []string{"api-a"}}
 	alice := e.subject("alice")
 	go func() { <-g.arrived; g.release <- struct{}{} }() // let the first exchange through
-	_, err := e.x.Exchange(context.Background(), alice, target)
+	_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), target)
 	require.NoError(t, err)
 
 	e.clock.Advance(4 * time.Minute) // past 3/4 of the 5-minute token's life
-	_, err = e.x.Exchange(context.Background(), alice, target)
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), target)
 	require.NoError(t, err, "a hit serves the cached token and starts a refresh")
 	<-g.arrived // the refresh is at the authority
 	e.x.Close()
@@ -165,7 +165,7 @@ func TestCloseKeepsUserCache(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(shared.Close)
 	e := newEnv(t, exchange.Options{Cache: shared, Now: clock.Now}, testutil.Options{Now: clock.Now}, nil)
-	_, err = e.x.Exchange(context.Background(), e.subject("alice"), exchange.Target{Audiences: []string{"api-a"}})
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(e.subject("alice")), exchange.Target{Audiences: []string{"api-a"}})
 	require.NoError(t, err)
 	e.x.Close()
 	assert.Equal(t, 1, shared.Len(), "the shared cache keeps its entries")

@@ -20,23 +20,23 @@ func TestNegativeCache(t *testing.T) {
 	subject := e.subject("alice")
 	unknown := exchange.Target{Audiences: []string{"api-unknown"}}
 
-	_, err := e.x.Exchange(context.Background(), subject, unknown)
+	_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), unknown)
 	require.ErrorIs(t, err, authority.ErrInvalidTarget)
 	assert.True(t, authority.IsPermanent(err))
 	noToken(t, err, subject)
 
-	_, err = e.x.Exchange(context.Background(), subject, unknown)
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), unknown)
 	require.ErrorIs(t, err, authority.ErrInvalidTarget, "remembered")
 	assert.Contains(t, err.Error(), "exchange: refused recently")
 	assert.Equal(t, 1, e.exchanges())
 	assert.Equal(t, uint64(1), e.x.Stats().NegativeHits)
 
 	// Only this key is refused.
-	_, err = e.x.Exchange(context.Background(), subject, exchange.Target{Audiences: []string{"api-a"}})
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{Audiences: []string{"api-a"}})
 	require.NoError(t, err)
 
 	e.clock.Advance(exchange.DefaultNegativeTTL)
-	_, err = e.x.Exchange(context.Background(), subject, unknown)
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), unknown)
 	require.ErrorIs(t, err, authority.ErrInvalidTarget)
 	assert.Equal(t, 3, e.exchanges(), "asked again after the negative TTL")
 }
@@ -45,7 +45,7 @@ func TestNegativeCacheOff(t *testing.T) {
 	e := newEnv(t, exchange.Options{NegativeTTL: -1}, testutil.Options{}, nil)
 	subject := e.subject("alice")
 	for range 2 {
-		_, err := e.x.Exchange(context.Background(), subject, exchange.Target{Audiences: []string{"api-unknown"}})
+		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{Audiences: []string{"api-unknown"}})
 		require.ErrorIs(t, err, authority.ErrInvalidTarget)
 	}
 	assert.Equal(t, 2, e.exchanges())
@@ -57,7 +57,7 @@ func TestRevokedSubjectIsRefused(t *testing.T) {
 	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
 	other := testutil.NewAuthority(t, testutil.Options{Now: e.clock.Now, Algorithm: "ES256"})
 	foreign := other.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(time.Hour)})
-	_, err := e.x.Exchange(context.Background(), foreign, exchange.Target{})
+	_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(foreign), exchange.Target{})
 	require.ErrorIs(t, err, authority.ErrInvalidRequest)
 	noToken(t, err, foreign)
 	assert.Equal(t, 1, e.exchanges())
@@ -67,7 +67,7 @@ func TestExpiredSubjectIsRefusedLocally(t *testing.T) {
 	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
 	for _, exp := range []time.Duration{-time.Minute, -time.Nanosecond, 0} {
 		subject := e.a.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(exp), IssuedAt: t0.Add(-time.Hour)})
-		_, err := e.x.Exchange(context.Background(), subject, exchange.Target{})
+		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{})
 		require.ErrorIs(t, err, exchange.ErrSubjectExpired, "exp in %v", exp)
 		noToken(t, err, subject)
 	}
@@ -77,7 +77,7 @@ func TestExpiredSubjectIsRefusedLocally(t *testing.T) {
 	// Within the skew of its exp, a subject that has not expired is
 	// exchanged: the inbound middleware still accepts it.
 	subject := e.a.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(time.Second)})
-	_, err := e.x.Exchange(context.Background(), subject, exchange.Target{})
+	_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{})
 	require.NoError(t, err)
 	assert.Equal(t, 1, e.exchanges())
 }
@@ -108,7 +108,7 @@ func TestAuthorityFaults(t *testing.T) {
 			tgt := exchange.Target{Audiences: []string{"api-a"}}
 			e.a.InjectFaults(1, tc.fault)
 
-			_, err := e.x.Exchange(context.Background(), subject, tgt)
+			_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "exchange: ")
 			noToken(t, err, subject)
@@ -118,7 +118,7 @@ func TestAuthorityFaults(t *testing.T) {
 			assert.Equal(t, !tc.temporary, authority.IsPermanent(err), "%v", err)
 
 			// Nothing was cached: the next call asks again and succeeds.
-			tok, err := e.x.Exchange(context.Background(), subject, tgt)
+			tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			require.NoError(t, err)
 			assert.Equal(t, "alice", claims(t, tok).Subject())
 			assert.Equal(t, 1, e.a.FaultsServed())
@@ -132,9 +132,9 @@ func TestTemporaryErrorsAreNotRemembered(t *testing.T) {
 	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
 	subject := e.subject("alice")
 	e.a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultStatus, Status: 503})
-	_, err := e.x.Exchange(context.Background(), subject, exchange.Target{})
+	_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{})
 	require.Error(t, err)
-	_, err = e.x.Exchange(context.Background(), subject, exchange.Target{})
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{})
 	require.NoError(t, err)
 	assert.Equal(t, uint64(0), e.x.Stats().NegativeHits)
 }
@@ -142,7 +142,7 @@ func TestTemporaryErrorsAreNotRemembered(t *testing.T) {
 func TestFlightTimeout(t *testing.T) {
 	e := newEnv(t, exchange.Options{FlightTimeout: 50 * time.Millisecond}, testutil.Options{}, nil)
 	e.a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultStatus, Delay: time.Hour})
-	_, err := e.x.Exchange(context.Background(), e.subject("alice"), exchange.Target{})
+	_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(e.subject("alice")), exchange.Target{})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.True(t, authority.IsTemporary(err))
 }

@@ -40,7 +40,7 @@ func Example() {
 	}
 
 	for range 3 {
-		tok, err := x.ExchangePrepared(context.Background(), callerToken, orders)
+		tok, err := x.ExchangePrepared(context.Background(), authority.NewSubjectToken(callerToken), orders)
 		if err != nil {
 			log.Fatal(err)
 		}

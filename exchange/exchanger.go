@@ -117,7 +117,7 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 }
 
 // Exchange returns a token for target on behalf of the holder of
-// subjectToken, from the cache when it holds a valid one, otherwise from
+// subject, from the cache when it holds a valid one, otherwise from
 // the authority. Concurrent calls with the same key share one request to
 // the authority; if ctx ends first, Exchange returns its error at once and
 // the request goes on for the others. After [Exchanger.Close] it returns
@@ -135,19 +135,20 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 // Exchange prepares target on every call; a caller that uses the same
 // target for many requests should [Target.Prepare] it once and call
 // [Exchanger.ExchangePrepared].
-func (x *Exchanger) Exchange(ctx context.Context, subjectToken string, target Target) (*authority.Token, error) {
+func (x *Exchanger) Exchange(ctx context.Context, subject authority.SubjectToken, target Target) (*authority.Token, error) {
 	p, err := target.Prepare()
 	if err != nil {
 		return nil, err
 	}
-	return x.ExchangePrepared(ctx, subjectToken, p)
+	return x.ExchangePrepared(ctx, subject, p)
 }
 
 // ExchangePrepared is [Exchanger.Exchange] with a prepared target.
-func (x *Exchanger) ExchangePrepared(ctx context.Context, subjectToken string, p *Prepared) (*authority.Token, error) {
+func (x *Exchanger) ExchangePrepared(ctx context.Context, subject authority.SubjectToken, p *Prepared) (*authority.Token, error) {
 	if x.life.closed.Load() {
 		return nil, ErrClosed
 	}
+	subjectToken := subject.Value()
 	if subjectToken == "" {
 		return nil, errors.New("exchange: empty subject token")
 	}
@@ -235,7 +236,7 @@ func (x *Exchanger) claimRefresh(key Key) bool {
 	return won
 }
 
-// Invalidate removes the cached token for subjectToken and target, for
+// Invalidate removes the cached token for subject and target, for
 // when a downstream service refused it. When refused is not nil, the entry
 // is removed only while it still holds that token, so that a token another
 // request has already renewed is not thrown away; a nil refused removes
@@ -246,19 +247,20 @@ func (x *Exchanger) claimRefresh(key Key) bool {
 // The comparison and the removal are one atomic step when the Cache is a
 // [CompareAndDeleter] (as [MemoryCache] is); otherwise a token stored by a
 // concurrent refresh between them may be removed too.
-func (x *Exchanger) Invalidate(subjectToken string, target Target, refused *authority.Token) bool {
+func (x *Exchanger) Invalidate(ctx context.Context, subject authority.SubjectToken, target Target, refused *authority.Token) bool {
 	p, err := target.Prepare()
 	if err != nil {
 		return false
 	}
-	return x.InvalidatePrepared(subjectToken, p, refused)
+	return x.InvalidatePrepared(ctx, subject, p, refused)
 }
 
 // InvalidatePrepared is [Exchanger.Invalidate] with a prepared target.
 // With an actor, the key uses the actor token of p's latest exchange; if p
 // has made none, nothing can be cached for it and InvalidatePrepared
 // returns false without asking the actor's TokenSource.
-func (x *Exchanger) InvalidatePrepared(subjectToken string, p *Prepared, refused *authority.Token) bool {
+func (x *Exchanger) InvalidatePrepared(ctx context.Context, subject authority.SubjectToken, p *Prepared, refused *authority.Token) bool {
+	subjectToken := subject.Value()
 	if subjectToken == "" || p == nil {
 		return false
 	}

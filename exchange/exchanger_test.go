@@ -69,12 +69,12 @@ func TestKeyIsolation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
 			alice := e.subject("alice")
-			first, err := e.x.Exchange(context.Background(), alice, base)
+			first, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), base)
 			require.NoError(t, err)
 			require.Equal(t, 1, e.exchanges())
 
 			subject, tgt := tc.change(e, alice, base)
-			second, err := e.x.Exchange(context.Background(), subject, tgt)
+			second, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			require.NoError(t, err)
 			if tc.hit {
 				assert.Equal(t, first.AccessToken, second.AccessToken)
@@ -85,10 +85,10 @@ func TestKeyIsolation(t *testing.T) {
 			assert.NotEqual(t, first.AccessToken, second.AccessToken)
 			assert.Equal(t, 2, e.exchanges())
 			// Both stay cached side by side.
-			again, err := e.x.Exchange(context.Background(), alice, base)
+			again, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), base)
 			require.NoError(t, err)
 			assert.Equal(t, first.AccessToken, again.AccessToken)
-			again, err = e.x.Exchange(context.Background(), subject, tgt)
+			again, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			require.NoError(t, err)
 			assert.Equal(t, second.AccessToken, again.AccessToken)
 			assert.Equal(t, 2, e.exchanges())
@@ -99,7 +99,7 @@ func TestKeyIsolation(t *testing.T) {
 func TestActorIsSent(t *testing.T) {
 	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
 	actor := staticSource{&authority.Token{AccessToken: e.subject("svc-orders")}}
-	tok, err := e.x.Exchange(context.Background(), e.subject("alice"), exchange.Target{Audiences: []string{"api-a"}, Actor: actor})
+	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(e.subject("alice")), exchange.Target{Audiences: []string{"api-a"}, Actor: actor})
 	require.NoError(t, err)
 	act, ok := claims(t, tok).Get("act")
 	require.True(t, ok)
@@ -145,7 +145,7 @@ func TestManySubjectsInParallel(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				tok, err := e.x.ExchangePrepared(context.Background(), subjects[i], p)
+				tok, err := e.x.ExchangePrepared(context.Background(), authority.NewSubjectToken(subjects[i]), p)
 				if err == nil {
 					err = checkSubject(tok, fmt.Sprintf("user-%d", i))
 				}
@@ -195,7 +195,7 @@ func TestConcurrentCallersShareOneExchange(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			tokens[i], errs[i] = e.x.Exchange(context.Background(), subject, tgt)
+			tokens[i], errs[i] = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 		}()
 	}
 	close(start)
@@ -218,14 +218,14 @@ func TestCallerCancellation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	first := make(chan error, 1)
 	go func() {
-		_, err := e.x.Exchange(ctx, subject, tgt)
+		_, err := e.x.Exchange(ctx, authority.NewSubjectToken(subject), tgt)
 		first <- err
 	}()
 	<-g.arrived // the flight is at the authority
 
 	second := make(chan *authority.Token, 1)
 	go func() {
-		tok, err := e.x.Exchange(context.Background(), subject, tgt)
+		tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 		assert.NoError(t, err)
 		second <- tok
 	}()
@@ -243,7 +243,7 @@ func TestCallerCancellation(t *testing.T) {
 	assert.Equal(t, uint64(1), e.x.Stats().Canceled)
 
 	// The token was cached although its first caller left.
-	again, err := e.x.Exchange(context.Background(), subject, tgt)
+	again, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, tok.AccessToken, again.AccessToken)
 }
@@ -252,7 +252,7 @@ func TestCanceledContextStartsNoExchange(t *testing.T) {
 	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := e.x.Exchange(ctx, e.subject("alice"), exchange.Target{})
+	_, err := e.x.Exchange(ctx, authority.NewSubjectToken(e.subject("alice")), exchange.Target{})
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, 0, e.exchanges())
 }
@@ -261,15 +261,15 @@ func TestInvalidate(t *testing.T) {
 	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
 	subject := e.subject("alice")
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	first, err := e.x.Exchange(context.Background(), subject, tgt)
+	first, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 
-	assert.False(t, e.x.Invalidate(subject, exchange.Target{Audiences: []string{"api-b"}}, nil))
-	assert.False(t, e.x.Invalidate(subject, tgt, &authority.Token{AccessToken: "another token"}), "a token already renewed is kept")
-	assert.True(t, e.x.Invalidate(subject, tgt, nil))
-	assert.False(t, e.x.Invalidate(subject, tgt, nil))
+	assert.False(t, e.x.Invalidate(context.Background(), authority.NewSubjectToken(subject), exchange.Target{Audiences: []string{"api-b"}}, nil))
+	assert.False(t, e.x.Invalidate(context.Background(), authority.NewSubjectToken(subject), tgt, &authority.Token{AccessToken: "another token"}), "a token already renewed is kept")
+	assert.True(t, e.x.Invalidate(context.Background(), authority.NewSubjectToken(subject), tgt, nil))
+	assert.False(t, e.x.Invalidate(context.Background(), authority.NewSubjectToken(subject), tgt, nil))
 
-	second, err := e.x.Exchange(context.Background(), subject, tgt)
+	second, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.NotEqual(t, first.AccessToken, second.AccessToken)
 	assert.Equal(t, 2, e.exchanges())
@@ -277,11 +277,11 @@ func TestInvalidate(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
-	_, err := e.x.Exchange(context.Background(), "", exchange.Target{})
+	_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(""), exchange.Target{})
 	assert.ErrorContains(t, err, "exchange: empty subject token")
-	_, err = e.x.Exchange(context.Background(), "tok", exchange.Target{ActorTokenType: authority.TokenTypeJWT})
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken("tok"), exchange.Target{ActorTokenType: authority.TokenTypeJWT})
 	assert.ErrorContains(t, err, "ActorTokenType")
-	_, err = e.x.Exchange(context.Background(), "tok", exchange.Target{Resources: []string{"/relative"}})
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken("tok"), exchange.Target{Resources: []string{"/relative"}})
 	assert.ErrorContains(t, err, "absolute URI")
 	_, err = exchange.New(nil, exchange.Options{})
 	assert.Error(t, err)
@@ -290,7 +290,7 @@ func TestBadInput(t *testing.T) {
 	assert.Equal(t, 0, e.exchanges())
 
 	failing := staticSource{}
-	_, err = e.x.Exchange(context.Background(), "tok", exchange.Target{Actor: failing})
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken("tok"), exchange.Target{Actor: failing})
 	assert.ErrorContains(t, err, "actor token")
 	var ae *authority.Error
 	assert.False(t, errors.As(err, &ae))
@@ -300,7 +300,7 @@ func TestStatsAreCounted(t *testing.T) {
 	e := newEnv(t, exchange.Options{}, testutil.Options{}, nil)
 	subject := e.subject("alice")
 	for range 3 {
-		_, err := e.x.Exchange(context.Background(), subject, exchange.Target{Audiences: []string{"api-a"}})
+		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{Audiences: []string{"api-a"}})
 		require.NoError(t, err)
 	}
 	st := e.x.Stats()

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
@@ -33,17 +34,17 @@ func TestExpiryAndSkew(t *testing.T) {
 			e := newEnv(t, opts, testutil.Options{TokenLifetime: 5 * time.Minute}, nil)
 			subject := e.subject("alice")
 			tgt := exchange.Target{Audiences: []string{"api-a"}}
-			first, err := e.x.Exchange(context.Background(), subject, tgt)
+			first, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			require.NoError(t, err)
 
 			e.clock.Advance(tc.lifetime - time.Second)
-			tok, err := e.x.Exchange(context.Background(), subject, tgt)
+			tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			require.NoError(t, err)
 			assert.Equal(t, first.AccessToken, tok.AccessToken, "served until just before the end")
 			assert.Equal(t, 1, e.exchanges())
 
 			e.clock.Advance(time.Second) // exactly at the end: never served
-			tok, err = e.x.Exchange(context.Background(), subject, tgt)
+			tok, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			require.NoError(t, err)
 			assert.NotEqual(t, first.AccessToken, tok.AccessToken)
 			assert.Equal(t, 2, e.exchanges())
@@ -56,32 +57,32 @@ func TestSubjectExpiryCapsLifetime(t *testing.T) {
 	e := newEnv(t, noRefresh, testutil.Options{TokenLifetime: 10 * time.Minute}, nil)
 	subject := e.a.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(2 * time.Minute)})
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	first, err := e.x.Exchange(context.Background(), subject, tgt)
+	first, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, t0.Add(10*time.Minute), first.Expiry, "the issued token lives longer")
 
 	// The entry ends at the subject's exp minus the skew: 1m30s.
 	e.clock.Advance(90*time.Second - time.Nanosecond)
-	tok, err := e.x.Exchange(context.Background(), subject, tgt)
+	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, first.AccessToken, tok.AccessToken)
 
 	// Then the subject has 30s left: exchanged again, and cached for three
 	// quarters of that, 22.5s.
 	e.clock.Advance(time.Nanosecond)
-	second, err := e.x.Exchange(context.Background(), subject, tgt)
+	second, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.NotEqual(t, first.AccessToken, second.AccessToken)
 	assert.Equal(t, 2, e.exchanges())
 	e.clock.Advance(22500*time.Millisecond - time.Nanosecond)
-	tok, err = e.x.Exchange(context.Background(), subject, tgt)
+	tok, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, second.AccessToken, tok.AccessToken)
 	assert.Equal(t, 2, e.exchanges())
 
 	// Once the subject has expired it is refused locally.
 	e.clock.Advance(7500*time.Millisecond + time.Nanosecond)
-	_, err = e.x.Exchange(context.Background(), subject, tgt)
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.ErrorIs(t, err, exchange.ErrSubjectExpired)
 	assert.Equal(t, 2, e.exchanges())
 }
@@ -93,28 +94,28 @@ func TestSubjectNearItsExpIsExchanged(t *testing.T) {
 	e := newEnv(t, noRefresh, testutil.Options{TokenLifetime: 10 * time.Minute}, nil)
 	subject := e.a.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(25 * time.Second)})
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	first, err := e.x.Exchange(context.Background(), subject, tgt)
+	first, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, 1, e.exchanges())
 
 	e.clock.Advance(18750*time.Millisecond - time.Nanosecond)
-	tok, err := e.x.Exchange(context.Background(), subject, tgt)
+	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, first.AccessToken, tok.AccessToken, "cached for ~18s")
 	assert.Equal(t, 1, e.exchanges())
 
 	e.clock.Advance(time.Nanosecond)
-	tok, err = e.x.Exchange(context.Background(), subject, tgt)
+	tok, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.NotEqual(t, first.AccessToken, tok.AccessToken, "the entry ended; the subject is still valid")
 	assert.Equal(t, 2, e.exchanges())
 
 	// Expired: refused without asking the authority.
 	e.clock.Advance(6250 * time.Millisecond)
-	_, err = e.x.Exchange(context.Background(), subject, tgt)
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.ErrorIs(t, err, exchange.ErrSubjectExpired)
 	expired := e.a.IssueToken(testutil.TokenClaims{Subject: "bob", Expiry: e.clock.Now().Add(-time.Second), IssuedAt: t0.Add(-time.Hour)})
-	_, err = e.x.Exchange(context.Background(), expired, tgt)
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(expired), tgt)
 	require.ErrorIs(t, err, exchange.ErrSubjectExpired)
 	assert.Equal(t, 2, e.exchanges())
 }
@@ -132,7 +133,7 @@ func TestSubjectExpiringDuringTheExchangeIsNotCached(t *testing.T) {
 	e = newEnv(t, exchange.Options{RefreshAhead: -1, Now: clock.Now}, testutil.Options{Now: clock.Now}, &http.Client{Transport: tr})
 	e.clock = clock
 	subject := e.a.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(5 * time.Second)})
-	tok, err := e.x.Exchange(context.Background(), subject, exchange.Target{})
+	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{})
 	require.NoError(t, err)
 	require.NotNil(t, tok)
 	assert.Equal(t, 0, e.x.Stats().Entries, "not cached")
@@ -145,11 +146,11 @@ func TestNoRefreshOnATie(t *testing.T) {
 	e := newEnv(t, refreshOpts, testutil.Options{TokenLifetime: 10 * time.Minute}, nil)
 	subject := e.a.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(10 * time.Minute)})
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	first, err := e.x.Exchange(context.Background(), subject, tgt)
+	first, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	require.Equal(t, t0.Add(10*time.Minute), first.Expiry)
 	e.clock.Advance(5 * time.Minute) // past half of the entry's 9m30s
-	tok, err := e.x.Exchange(context.Background(), subject, tgt)
+	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, first.AccessToken, tok.AccessToken)
 	time.Sleep(20 * time.Millisecond) // a refresh would run in the background
@@ -157,7 +158,7 @@ func TestNoRefreshOnATie(t *testing.T) {
 	assert.Equal(t, 1, e.exchanges())
 
 	e.clock.Advance(4*time.Minute + 30*time.Second - time.Nanosecond)
-	_, err = e.x.Exchange(context.Background(), subject, tgt)
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, 1, e.exchanges(), "served until 9m30s")
 }
@@ -172,11 +173,11 @@ func TestNoRefreshWhenSubjectEndsTheEntry(t *testing.T) {
 	e := newEnv(t, refreshOpts, testutil.Options{TokenLifetime: 10 * time.Minute}, nil)
 	subject := e.a.IssueToken(testutil.TokenClaims{Subject: "alice", Expiry: t0.Add(2 * time.Minute)})
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	first, err := e.x.Exchange(context.Background(), subject, tgt)
+	first, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	for range 80 { // up to 80s of the 90s entry, past any refresh point
 		e.clock.Advance(time.Second)
-		tok, err := e.x.Exchange(context.Background(), subject, tgt)
+		tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 		require.NoError(t, err)
 		assert.Equal(t, first.AccessToken, tok.AccessToken)
 	}
@@ -186,13 +187,13 @@ func TestNoRefreshWhenSubjectEndsTheEntry(t *testing.T) {
 
 	// When the issued token ends first, the refresh is scheduled.
 	subject = e.a.IssueToken(testutil.TokenClaims{Subject: "bob", Expiry: e.clock.Now().Add(time.Hour)})
-	old, err := e.x.Exchange(context.Background(), subject, tgt)
+	old, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	e.clock.Advance(5 * time.Minute) // half of 10m minus the skew is 4m45s
-	_, err = e.x.Exchange(context.Background(), subject, tgt)
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	waitFor(t, "the refresh", func() bool {
-		tok, err := e.x.Exchange(context.Background(), subject, tgt)
+		tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 		require.NoError(t, err)
 		return tok.AccessToken != old.AccessToken
 	})
@@ -204,16 +205,16 @@ func TestShortLivedTokenIsCached(t *testing.T) {
 	// quarter of its life, 5s, and the entry lives 15s.
 	e := newEnv(t, noRefresh, testutil.Options{TokenLifetime: 20 * time.Second}, nil)
 	subject := e.subject("alice")
-	first, err := e.x.Exchange(context.Background(), subject, exchange.Target{})
+	first, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{})
 	require.NoError(t, err)
 	e.clock.Advance(15*time.Second - time.Nanosecond)
-	tok, err := e.x.Exchange(context.Background(), subject, exchange.Target{})
+	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{})
 	require.NoError(t, err)
 	assert.Equal(t, first.AccessToken, tok.AccessToken)
 	assert.Equal(t, 1, e.exchanges())
 
 	e.clock.Advance(time.Nanosecond)
-	tok, err = e.x.Exchange(context.Background(), subject, exchange.Target{})
+	tok, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{})
 	require.NoError(t, err)
 	assert.NotEqual(t, first.AccessToken, tok.AccessToken)
 	assert.False(t, tok.Expired(e.clock.Now()))
@@ -227,17 +228,17 @@ func TestIssuedTokenExpCapsLifetime(t *testing.T) {
 	opts.Skew = -1
 	e := newEnv(t, opts, testutil.Options{TokenLifetime: 30 * time.Second, OmitExpiresIn: true}, nil)
 	subject := e.subject("alice")
-	first, err := e.x.Exchange(context.Background(), subject, exchange.Target{})
+	first, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{})
 	require.NoError(t, err)
 	require.Equal(t, t0.Add(time.Minute), first.Expiry, "the client's default lifetime")
 
 	e.clock.Advance(30*time.Second - time.Nanosecond)
-	tok, err := e.x.Exchange(context.Background(), subject, exchange.Target{})
+	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{})
 	require.NoError(t, err)
 	assert.Equal(t, first.AccessToken, tok.AccessToken)
 
 	e.clock.Advance(time.Nanosecond)
-	tok, err = e.x.Exchange(context.Background(), subject, exchange.Target{})
+	tok, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{})
 	require.NoError(t, err)
 	assert.NotEqual(t, first.AccessToken, tok.AccessToken, "the JWT's exp ended the entry")
 	assert.Equal(t, 2, e.exchanges())
@@ -247,14 +248,14 @@ func TestExpiresInAbsentOrString(t *testing.T) {
 	for _, aopts := range []testutil.Options{{OmitExpiresIn: true}, {ExpiresInAsString: true}} {
 		e := newEnv(t, noRefresh, aopts, nil)
 		subject := e.subject("alice")
-		first, err := e.x.Exchange(context.Background(), subject, exchange.Target{})
+		first, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{})
 		require.NoError(t, err)
-		tok, err := e.x.Exchange(context.Background(), subject, exchange.Target{})
+		tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{})
 		require.NoError(t, err)
 		assert.Equal(t, first.AccessToken, tok.AccessToken)
 		// Never "forever": the entry ends with the token's known expiry.
 		e.clock.Advance(first.Expiry.Sub(t0))
-		tok, err = e.x.Exchange(context.Background(), subject, exchange.Target{})
+		tok, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{})
 		require.NoError(t, err)
 		assert.NotEqual(t, first.AccessToken, tok.AccessToken)
 	}

@@ -77,7 +77,7 @@ func TestMaxInFlight(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = e.x.Exchange(context.Background(), subjects[i], exchange.Target{})
+			_, errs[i] = e.x.Exchange(context.Background(), authority.NewSubjectToken(subjects[i]), exchange.Target{})
 		}()
 	}
 	waitFor(t, "the first exchanges", func() bool { return g.arrived.Load() == limit })
@@ -98,7 +98,7 @@ func TestMaxInFlight(t *testing.T) {
 func TestWaitForSlotIsBounded(t *testing.T) {
 	g := newHoldGate(true)
 	e := gatedEnv(t, exchange.Options{MaxInFlight: 1, FlightTimeout: 500 * time.Millisecond}, testutil.Options{}, g)
-	go e.x.Exchange(context.Background(), e.subject("alice"), exchange.Target{}) //nolint:errcheck
+	go e.x.Exchange(context.Background(), authority.NewSubjectToken(e.subject("alice")), exchange.Target{}) //nolint:errcheck
 	waitFor(t, "alice's exchange to hold the slot", func() bool { return g.arrived.Load() == 1 })
 
 	// A caller's own context ends its wait at once.
@@ -106,14 +106,14 @@ func TestWaitForSlotIsBounded(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	bob := e.subject("bob")
-	_, err := e.x.Exchange(ctx, bob, exchange.Target{})
+	_, err := e.x.Exchange(ctx, authority.NewSubjectToken(bob), exchange.Target{})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 400*time.Millisecond, "not the FlightTimeout")
 
 	// The flight itself gives up waiting at its FlightTimeout.
 	carol := make(chan error, 1)
 	go func() {
-		_, err := e.x.Exchange(context.Background(), e.subject("carol"), exchange.Target{})
+		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(e.subject("carol")), exchange.Target{})
 		carol <- err
 	}()
 	select {
@@ -137,7 +137,7 @@ func TestTooManyWaitingIsBusy(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = e.x.Exchange(context.Background(), e.subject(fmt.Sprintf("user-%d", i)), exchange.Target{})
+			_, errs[i] = e.x.Exchange(context.Background(), authority.NewSubjectToken(e.subject(fmt.Sprintf("user-%d", i))), exchange.Target{})
 		}()
 	}
 	waitFor(t, "one exchange and four waiting", func() bool {
@@ -147,7 +147,7 @@ func TestTooManyWaitingIsBusy(t *testing.T) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err := e.x.Exchange(ctx, e.subject("mallory"), exchange.Target{})
+	_, err := e.x.Exchange(ctx, authority.NewSubjectToken(e.subject("mallory")), exchange.Target{})
 	require.ErrorIs(t, err, exchange.ErrBusy)
 	assert.Less(t, time.Since(start), time.Second, "at once")
 	assert.Equal(t, int64(1), g.arrived.Load())
@@ -179,11 +179,11 @@ func TestSlotWaitHasItsOwnBudget(t *testing.T) {
 	alice, bob := e.subject("alice"), e.subject("bob")
 	aliceErr := make(chan error, 1)
 	go func() {
-		_, err := e.x.Exchange(context.Background(), alice, exchange.Target{})
+		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), exchange.Target{})
 		aliceErr <- err
 	}()
 	waitFor(t, "alice's exchange to hold the slot", func() bool { return e.x.Stats().Exchanges == 1 })
-	_, err := e.x.Exchange(context.Background(), bob, exchange.Target{})
+	_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(bob), exchange.Target{})
 	require.NoError(t, err)
 	require.NoError(t, <-aliceErr)
 	assert.Equal(t, 2, e.exchanges())
@@ -194,7 +194,7 @@ func TestAbandonedFlightStopsWaitingForASlot(t *testing.T) {
 	e := gatedEnv(t, exchange.Options{MaxInFlight: 1, FlightTimeout: time.Minute}, testutil.Options{}, g)
 	aliceErr := make(chan error, 1)
 	go func() {
-		_, err := e.x.Exchange(context.Background(), e.subject("alice"), exchange.Target{})
+		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(e.subject("alice")), exchange.Target{})
 		aliceErr <- err
 	}()
 	waitFor(t, "alice's exchange to hold the slot", func() bool { return g.arrived.Load() == 1 })
@@ -207,7 +207,7 @@ func TestAbandonedFlightStopsWaitingForASlot(t *testing.T) {
 	bobLeft := make(chan error, 2)
 	for range 2 {
 		go func() {
-			_, err := e.x.Exchange(ctx, bob, exchange.Target{})
+			_, err := e.x.Exchange(ctx, authority.NewSubjectToken(bob), exchange.Target{})
 			bobLeft <- err
 		}()
 	}
@@ -225,12 +225,12 @@ func TestAbandonedFlightStopsWaitingForASlot(t *testing.T) {
 	defer cancel()
 	leaver := make(chan error, 1)
 	go func() {
-		_, err := e.x.Exchange(ctx, carol, exchange.Target{})
+		_, err := e.x.Exchange(ctx, authority.NewSubjectToken(carol), exchange.Target{})
 		leaver <- err
 	}()
 	stayer := make(chan error, 1)
 	go func() {
-		_, err := e.x.Exchange(context.Background(), carol, exchange.Target{})
+		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(carol), exchange.Target{})
 		stayer <- err
 	}()
 	waitFor(t, "carol's flight to wait for the slot", func() bool {
@@ -242,7 +242,7 @@ func TestAbandonedFlightStopsWaitingForASlot(t *testing.T) {
 	// A new caller for bob starts a new flight.
 	bobErr := make(chan error, 1)
 	go func() {
-		_, err := e.x.Exchange(context.Background(), bob, exchange.Target{})
+		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(bob), exchange.Target{})
 		bobErr <- err
 	}()
 	waitFor(t, "bob's new flight to wait", func() bool { return e.x.WaitingForSlot() == 2 })
@@ -270,15 +270,15 @@ func TestFlightsDoNotCarryCallerContextValues(t *testing.T) {
 	ctx := context.WithValue(context.Background(), ctxKey{}, "the first caller's subject token")
 	subject := e.subject("alice")
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	old, err := e.x.Exchange(ctx, subject, tgt)
+	old, err := e.x.Exchange(ctx, authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 
 	// A refresh started by a hit does not carry the hit's values either.
 	e.clock.Advance(refreshDue)
-	_, err = e.x.Exchange(ctx, subject, tgt)
+	_, err = e.x.Exchange(ctx, authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	waitFor(t, "the refresh", func() bool {
-		tok, err := e.x.Exchange(ctx, subject, tgt)
+		tok, err := e.x.Exchange(ctx, authority.NewSubjectToken(subject), tgt)
 		require.NoError(t, err)
 		return tok.AccessToken != old.AccessToken
 	})
@@ -293,20 +293,20 @@ func TestRefreshNeverWaitsForASlot(t *testing.T) {
 	e := gatedEnv(t, opts, testutil.Options{TokenLifetime: 5 * time.Minute}, g)
 	alice := e.subject("alice")
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	old, err := e.x.Exchange(context.Background(), alice, tgt)
+	old, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), tgt)
 	require.NoError(t, err)
 
 	// Bob's exchange holds the only slot.
 	g.hold.Store(true)
 	bob := make(chan error, 1)
 	go func() {
-		_, err := e.x.Exchange(context.Background(), e.subject("bob"), tgt)
+		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(e.subject("bob")), tgt)
 		bob <- err
 	}()
 	waitFor(t, "bob's exchange", func() bool { return g.arrived.Load() == 2 })
 
 	e.clock.Advance(refreshDue)
-	tok, err := e.x.Exchange(context.Background(), alice, tgt)
+	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, old.AccessToken, tok.AccessToken)
 	time.Sleep(20 * time.Millisecond)
@@ -316,7 +316,7 @@ func TestRefreshNeverWaitsForASlot(t *testing.T) {
 	assert.Equal(t, int64(2), g.arrived.Load())
 
 	// Not tried again before the retry interval (5s)...
-	tok, err = e.x.Exchange(context.Background(), alice, tgt)
+	tok, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, old.AccessToken, tok.AccessToken)
 	time.Sleep(20 * time.Millisecond)
@@ -325,7 +325,7 @@ func TestRefreshNeverWaitsForASlot(t *testing.T) {
 	// ...then it is.
 	e.clock.Advance(6 * time.Second)
 	waitFor(t, "the refresh", func() bool {
-		tok, err := e.x.Exchange(context.Background(), alice, tgt)
+		tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), tgt)
 		require.NoError(t, err)
 		return tok.AccessToken != old.AccessToken
 	})
@@ -338,22 +338,22 @@ func TestRefreshesCountsOnlyStartedRefreshes(t *testing.T) {
 	e := gatedEnv(t, refreshOpts, testutil.Options{TokenLifetime: 5 * time.Minute}, g)
 	alice := e.subject("alice")
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	old, err := e.x.Exchange(context.Background(), alice, tgt)
+	old, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), tgt)
 	require.NoError(t, err)
 
 	g.hold.Store(true)
 	e.clock.Advance(refreshDue)
-	_, err = e.x.Exchange(context.Background(), alice, tgt)
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), tgt)
 	require.NoError(t, err)
 	waitFor(t, "the refresh at the authority", func() bool { return g.arrived.Load() == 2 })
 	// After the retry interval a hit tries again; it joins the refresh
 	// still in flight.
 	e.clock.Advance(6 * time.Second)
-	_, err = e.x.Exchange(context.Background(), alice, tgt)
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), tgt)
 	require.NoError(t, err)
 	close(g.release)
 	waitFor(t, "the refresh", func() bool {
-		tok, err := e.x.Exchange(context.Background(), alice, tgt)
+		tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), tgt)
 		require.NoError(t, err)
 		return tok.AccessToken != old.AccessToken
 	})
@@ -371,18 +371,18 @@ func TestPermanentRefusalDuringRefresh(t *testing.T) {
 			e := newEnv(t, opts, testutil.Options{TokenLifetime: 5 * time.Minute}, nil)
 			subject := e.subject("alice")
 			tgt := exchange.Target{Audiences: []string{"api-a"}}
-			old, err := e.x.Exchange(context.Background(), subject, tgt)
+			old, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			require.NoError(t, err)
 
 			e.a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultOAuthError, Status: 400, Body: "invalid_grant"})
 			e.clock.Advance(refreshDue)
-			tok, err := e.x.Exchange(context.Background(), subject, tgt)
+			tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			require.NoError(t, err)
 			assert.Equal(t, old.AccessToken, tok.AccessToken)
 			waitFor(t, "the refresh to fail", func() bool { return e.x.Stats().RefreshFailures == 1 })
 
 			// The old token is no longer served.
-			tok, err = e.x.Exchange(context.Background(), subject, tgt)
+			tok, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			if negative {
 				require.ErrorIs(t, err, authority.ErrInvalidGrant, "the refusal is remembered")
 				assert.Equal(t, uint64(2), e.x.Stats().Exchanges)
@@ -419,13 +419,13 @@ func TestRefreshBackoffWithCopyingCache(t *testing.T) {
 	e.clock = clock
 	subject := e.subject("alice")
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	old, err := e.x.Exchange(context.Background(), subject, tgt)
+	old, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 
 	e.a.InjectFaults(100, testutil.Fault{Kind: testutil.FaultStatus, Status: 503})
 	e.clock.Advance(refreshDue)
 	for i := range 20 {
-		tok, err := e.x.Exchange(context.Background(), subject, tgt)
+		tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 		require.NoError(t, err)
 		assert.Equal(t, old.AccessToken, tok.AccessToken)
 		if i == 0 {
@@ -466,14 +466,14 @@ func TestInvalidateIsAtomic(t *testing.T) {
 	e := newEnv(t, exchange.Options{Cache: rc, Now: clock.Now}, testutil.Options{Now: clock.Now}, nil)
 	subject := e.subject("alice")
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	first, err := e.x.Exchange(context.Background(), subject, tgt)
+	first, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 
 	// A refresh stores a renewed token while a downstream refuses the
 	// first: the renewed token must survive, whichever comes first.
 	renewed := &exchange.Entry{Token: &authority.Token{AccessToken: "renewed", Expiry: t0.Add(time.Hour)}, Expires: t0.Add(time.Hour)}
 	rc.renewed.Store(renewed)
-	e.x.Invalidate(subject, tgt, first)
+	e.x.Invalidate(context.Background(), authority.NewSubjectToken(subject), tgt, first)
 	if r := rc.renewed.Swap(nil); r != nil {
 		mc.Set(*rc.key.Load(), r, time.Hour) // the invalidation came first
 	}
@@ -571,12 +571,12 @@ func TestInvalidateWithPlainCache(t *testing.T) {
 	e := newEnv(t, exchange.Options{Cache: plainCache{mc}, Now: clock.Now}, testutil.Options{Now: clock.Now}, nil)
 	subject := e.subject("alice")
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	first, err := e.x.Exchange(context.Background(), subject, tgt)
+	first, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
-	assert.False(t, e.x.Invalidate(subject, tgt, &authority.Token{AccessToken: "another token"}))
-	assert.True(t, e.x.Invalidate(subject, tgt, first))
-	assert.False(t, e.x.Invalidate(subject, tgt, first))
-	_, err = e.x.Exchange(context.Background(), subject, tgt)
+	assert.False(t, e.x.Invalidate(context.Background(), authority.NewSubjectToken(subject), tgt, &authority.Token{AccessToken: "another token"}))
+	assert.True(t, e.x.Invalidate(context.Background(), authority.NewSubjectToken(subject), tgt, first))
+	assert.False(t, e.x.Invalidate(context.Background(), authority.NewSubjectToken(subject), tgt, first))
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, 2, e.exchanges())
 }
@@ -598,13 +598,13 @@ func TestInvalidateWithUnseenActorAsksNobody(t *testing.T) {
 	p, err := exchange.Target{Audiences: []string{"api-a"}, Actor: src}.Prepare()
 	require.NoError(t, err)
 	subject := e.subject("alice")
-	assert.False(t, e.x.InvalidatePrepared(subject, p, nil))
+	assert.False(t, e.x.InvalidatePrepared(context.Background(), authority.NewSubjectToken(subject), p, nil))
 	assert.Equal(t, int64(0), src.calls.Load(), "the actor's token source is not asked")
 
 	// After an exchange the remembered actor token finds the entry.
-	_, err = e.x.ExchangePrepared(context.Background(), subject, p)
+	_, err = e.x.ExchangePrepared(context.Background(), authority.NewSubjectToken(subject), p)
 	require.NoError(t, err)
-	assert.True(t, e.x.InvalidatePrepared(subject, p, nil))
+	assert.True(t, e.x.InvalidatePrepared(context.Background(), authority.NewSubjectToken(subject), p, nil))
 	assert.Equal(t, int64(1), src.calls.Load())
 }
 

@@ -78,7 +78,7 @@ func TestExchangerEvictionKeepsBounds(t *testing.T) {
 	t.Cleanup(c.Close)
 	e := newEnv(t, exchange.Options{Cache: c, Now: clock.Now}, testutil.Options{Now: clock.Now}, nil)
 	for i := range 50 {
-		_, err := e.x.Exchange(context.Background(), e.subject(fmt.Sprintf("user-%d", i)), exchange.Target{})
+		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(e.subject(fmt.Sprintf("user-%d", i))), exchange.Target{})
 		require.NoError(t, err)
 	}
 	c.CleanUp()
@@ -104,7 +104,7 @@ func TestSharedCacheKeepsClientsApart(t *testing.T) {
 		x, err := exchange.New(client, exchange.Options{Cache: shared, Now: e.clock.Now})
 		require.NoError(t, err)
 		t.Cleanup(x.Close)
-		tok, err := x.Exchange(context.Background(), subject, exchange.Target{Audiences: []string{"api-a"}})
+		tok, err := x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{Audiences: []string{"api-a"}})
 		require.NoError(t, err)
 		cid, _ := claims(t, tok).Get("client_id")
 		assert.Equal(t, id, cid)

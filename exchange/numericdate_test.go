@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
@@ -45,7 +46,7 @@ func TestSubjectNumericDate(t *testing.T) {
 			subject := e.a.SignPayload(fmt.Appendf(nil,
 				`{"iss":%q,"sub":"alice","aud":[%q],"iat":%d,"exp":%s}`, e.a.Issuer(), clientID, t0.Unix(), tc.raw))
 			tgt := exchange.Target{Audiences: []string{"api-a"}}
-			tok, err := e.x.Exchange(context.Background(), subject, tgt)
+			tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			if !tc.valid {
 				require.ErrorIs(t, err, exchange.ErrSubjectInvalid)
 				assert.Nil(t, tok)
@@ -55,14 +56,14 @@ func TestSubjectNumericDate(t *testing.T) {
 
 				// Nor is it served later, whatever the clock says.
 				e.clock.Advance(3 * time.Minute)
-				_, err = e.x.Exchange(context.Background(), subject, tgt)
+				_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 				require.ErrorIs(t, err, exchange.ErrSubjectInvalid)
 				return
 			}
 			require.NoError(t, err)
 			// The subject's exp ends the entry: past it, nothing is served.
 			e.clock.Advance(2*time.Minute + time.Second)
-			_, err = e.x.Exchange(context.Background(), subject, tgt)
+			_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			require.ErrorIs(t, err, exchange.ErrSubjectExpired)
 			assert.Equal(t, 1, e.exchanges())
 		})
@@ -74,7 +75,7 @@ func TestSubjectNumericDate(t *testing.T) {
 func TestSubjectNotJWT(t *testing.T) {
 	e := newEnv(t, noRefresh, testutil.Options{}, nil)
 	for _, subject := range []string{"opaque-token", "a.b", "a.b.c.d", "not.base64!.sig", "e30.bm90IGpzb24.sig"} {
-		_, err := e.x.Exchange(context.Background(), subject, exchange.Target{Audiences: []string{"api-a"}})
+		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), exchange.Target{Audiences: []string{"api-a"}})
 		// The authority refuses it (it is not one of its JWTs), the
 		// Exchanger does not.
 		require.Error(t, err, subject)

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
@@ -22,22 +23,22 @@ func TestRefreshAhead(t *testing.T) {
 	e := newEnv(t, refreshOpts, testutil.Options{TokenLifetime: 5 * time.Minute}, nil)
 	subject := e.subject("alice")
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	old, err := e.x.Exchange(context.Background(), subject, tgt)
+	old, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 
 	e.clock.Advance(refreshDue - time.Second)
-	tok, err := e.x.Exchange(context.Background(), subject, tgt)
+	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, old.AccessToken, tok.AccessToken)
 	assert.Equal(t, uint64(0), e.x.Stats().Refreshes, "not due yet")
 
 	e.clock.Advance(time.Second)
-	tok, err = e.x.Exchange(context.Background(), subject, tgt)
+	tok, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, old.AccessToken, tok.AccessToken, "the hit that starts the refresh gets the cached token")
 
 	waitFor(t, "the background refresh", func() bool {
-		tok, err := e.x.Exchange(context.Background(), subject, tgt)
+		tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 		require.NoError(t, err)
 		return tok.AccessToken != old.AccessToken
 	})
@@ -54,7 +55,7 @@ func TestRefreshAheadDoesNotBlockCallers(t *testing.T) {
 	e := newEnv(t, opts, testutil.Options{TokenLifetime: 5 * time.Minute}, nil)
 	subject := e.subject("alice")
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	old, err := e.x.Exchange(context.Background(), subject, tgt)
+	old, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 
 	// The authority holds the refresh until it closes at the end of the
@@ -62,7 +63,7 @@ func TestRefreshAheadDoesNotBlockCallers(t *testing.T) {
 	e.a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultStatus, Status: 503, Delay: time.Hour})
 	e.clock.Advance(refreshDue)
 	for range 100 {
-		tok, err := e.x.Exchange(context.Background(), subject, tgt)
+		tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 		require.NoError(t, err)
 		assert.Equal(t, old.AccessToken, tok.AccessToken)
 	}
@@ -74,26 +75,26 @@ func TestFailedRefreshKeepsOldTokenUntilExpiry(t *testing.T) {
 	e := newEnv(t, refreshOpts, testutil.Options{TokenLifetime: 5 * time.Minute}, nil)
 	subject := e.subject("alice")
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	old, err := e.x.Exchange(context.Background(), subject, tgt)
+	old, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 
 	e.a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultStatus, Status: 503})
 	e.clock.Advance(refreshDue)
-	tok, err := e.x.Exchange(context.Background(), subject, tgt)
+	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, old.AccessToken, tok.AccessToken)
 	waitFor(t, "the refresh to fail", func() bool { return e.x.Stats().RefreshFailures == 1 })
 
 	// Hits go on with the old token; no new attempt within the retry
 	// interval.
-	tok, err = e.x.Exchange(context.Background(), subject, tgt)
+	tok, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, old.AccessToken, tok.AccessToken)
 	assert.Equal(t, uint64(1), e.x.Stats().Refreshes)
 
 	// Until the entry ends: then a caller waits for a new token.
 	e.clock.Advance(270*time.Second - refreshDue)
-	tok, err = e.x.Exchange(context.Background(), subject, tgt)
+	tok, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.NotEqual(t, old.AccessToken, tok.AccessToken)
 	assert.Equal(t, 1, e.a.FaultsServed())
@@ -105,10 +106,10 @@ func TestRefreshJitterBringsRefreshForward(t *testing.T) {
 	e := newEnv(t, exchange.Options{RefreshAhead: 0.5, RefreshJitter: 0.49}, testutil.Options{TokenLifetime: 5 * time.Minute}, nil)
 	subject := e.subject("alice")
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	_, err := e.x.Exchange(context.Background(), subject, tgt)
+	_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	e.clock.Advance(refreshDue)
-	_, err = e.x.Exchange(context.Background(), subject, tgt)
+	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	waitFor(t, "the refresh", func() bool { return e.exchanges() == 2 })
 	assert.Equal(t, uint64(1), e.x.Stats().Refreshes)

@@ -12,12 +12,6 @@ import (
 	"github.com/go-tokenexchange/tokenexchange/authority"
 )
 
-// TokenSource supplies the acting party's own token for delegation
-// ([Target.Actor]). [authority.TokenSource] satisfies it.
-type TokenSource interface {
-	Token(ctx context.Context) (*authority.Token, error)
-}
-
 // Target describes the token wanted from an exchange: what it is for and
 // what the subject token is. Every field takes part in the cache key.
 type Target struct {
@@ -39,7 +33,7 @@ type Target struct {
 	// Actor, when set, supplies the token of the party acting for the
 	// subject, sent as "actor_token" (delegation, RFC 8693 §1.1). Its
 	// token's hash is part of the cache key.
-	Actor TokenSource
+	Actor authority.TokenSource
 	// ActorTokenType is the type of the actor token. Default
 	// [authority.TokenTypeAccessToken]. Only valid with Actor.
 	ActorTokenType string
@@ -55,7 +49,7 @@ type Prepared struct {
 	scopes         []string // sorted
 	requestedType  string
 	subjectType    string
-	actor          TokenSource
+	actor          authority.TokenSource
 	actorTokenType string
 	// digest covers every field above except the actor's token.
 	digest [32]byte

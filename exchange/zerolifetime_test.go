@@ -31,12 +31,12 @@ func TestZeroLifetimeTokenIsNeverCached(t *testing.T) {
 			tgt := exchange.Target{Audiences: []string{"api-a"}}
 			e.a.InjectFaults(1, issuedReply("zero-lifetime-token", expiresIn))
 
-			tok, err := e.x.Exchange(context.Background(), subject, tgt)
+			tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			require.NoError(t, err)
 			assert.Equal(t, "zero-lifetime-token", tok.AccessToken)
 			assert.True(t, tok.ZeroLifetime())
 
-			next, err := e.x.Exchange(context.Background(), subject, tgt)
+			next, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			require.NoError(t, err)
 			assert.NotEqual(t, "zero-lifetime-token", next.AccessToken, "a zero-lifetime token was served from the cache")
 			assert.Equal(t, "alice", claims(t, next).Subject())
@@ -71,13 +71,13 @@ func TestExpiredIssuedTokenIsAnError(t *testing.T) {
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
 	e.a.InjectFaults(1, issuedReply("short-lived-token", "5"))
 
-	tok, err := e.x.Exchange(context.Background(), subject, tgt)
+	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.Error(t, err, "got %v", tok)
 	assert.Contains(t, err.Error(), "expired")
 	assert.NotContains(t, err.Error(), "short-lived-token")
 
 	slow.by = 0
-	next, err := e.x.Exchange(context.Background(), subject, tgt)
+	next, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, "alice", claims(t, next).Subject())
 	assert.Equal(t, uint64(2), e.x.Stats().Exchanges, "nothing was cached")
@@ -90,18 +90,18 @@ func TestZeroLifetimeRefreshIsAFailure(t *testing.T) {
 	e := newEnv(t, refreshOpts, testutil.Options{TokenLifetime: 5 * time.Minute}, nil)
 	subject := e.subject("alice")
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
-	old, err := e.x.Exchange(context.Background(), subject, tgt)
+	old, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 
 	e.a.InjectFaults(1, issuedReply("zero-lifetime-token", "0"))
 	e.clock.Advance(refreshDue)
-	tok, err := e.x.Exchange(context.Background(), subject, tgt)
+	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, old.AccessToken, tok.AccessToken)
 	waitFor(t, "the refresh to end", func() bool { return e.x.Stats().RefreshFailures == 1 })
 
 	for range 50 {
-		tok, err = e.x.Exchange(context.Background(), subject, tgt)
+		tok, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 		require.NoError(t, err)
 		assert.Equal(t, old.AccessToken, tok.AccessToken, "the zero-lifetime token replaced the entry")
 	}

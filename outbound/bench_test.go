@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 	"github.com/go-tokenexchange/tokenexchange/outbound"
@@ -59,7 +60,7 @@ func newHopBench(b *testing.B) *hopBench {
 		exchange: tr,
 	}
 	h.do(b, tr) // warm the cache
-	tok, err := e.x.Exchange(context.Background(), subject, target)
+	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), target)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func TestDelegationChain(t *testing.T) {
 		Exchanger: newExchanger(t, clientB),
 		Routes: []outbound.Route{{URL: c.URL, Mode: outbound.ModeExchange, Target: exchange.Target{
 			Audiences: []string{"C"},
-			Actor:     authority.NewTokenSource(clientB, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{}),
+			Actor:     authority.NewCachedSource(clientB, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{}),
 		}}},
 	})
 	httpB := &http.Client{Transport: trB}
@@ -63,7 +63,7 @@ func TestDelegationChain(t *testing.T) {
 		Exchanger: newExchanger(t, clientA),
 		Routes: []outbound.Route{{URL: b.URL, Mode: outbound.ModeExchange, Target: exchange.Target{
 			Audiences: []string{"B"},
-			Actor:     authority.NewTokenSource(clientA, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{}),
+			Actor:     authority.NewCachedSource(clientA, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{}),
 		}}},
 	})
 

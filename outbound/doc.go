@@ -9,8 +9,8 @@
 //     middleware.NewContext) exchanged for a token issued for the route's
 //     [exchange.Target] (RFC 8693), from the [exchange.Exchanger]'s cache
 //     when it holds one.
-//   - [ModeOwnToken]: the service's own token from a [TokenSource], such as
-//     an [authority.TokenSource] with the client credentials grant.
+//   - [ModeOwnToken]: the service's own token from an [authority.TokenSource], such as
+//     an [authority.CachedSource] with the client credentials grant.
 //   - [ModePassThrough]: the inbound token itself, unchanged.
 //   - [ModeNone]: no token.
 //

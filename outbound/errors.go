@@ -108,7 +108,7 @@ func routeError(u *url.URL, reason error) error {
 // TokenError reports that the token for a request could not be obtained,
 // so the request was not sent (or, after a downstream 401, not sent again:
 // the 401 was discarded). Err is [ErrNoSubjectToken] or the error of the
-// [exchange.Exchanger] or [TokenSource], which wraps the *[authority.Error]
+// [exchange.Exchanger] or [authority.TokenSource], which wraps the *[authority.Error]
 // when the authority refused; use [errors.Is] and [errors.As] on the
 // TokenError itself, or [StatusFor].
 type TokenError struct {

@@ -108,8 +108,8 @@ func Example_client() {
 		Exchanger: x,
 		Routes: []outbound.Route{
 			{URL: orders.URL, Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"orders"}}},
-			{URL: billing.URL, Mode: outbound.ModeOwnToken, Tokens: authority.NewTokenSource(client,
-				authority.ClientCredentialsRequest{Audiences: []string{"billing"}}, authority.TokenSourceOptions{})},
+			{URL: billing.URL, Mode: outbound.ModeOwnToken, Tokens: authority.NewCachedSource(client,
+				authority.ClientCredentialsRequest{Audiences: []string{"billing"}}, authority.CachedSourceOptions{})},
 		},
 	})
 	if err != nil {

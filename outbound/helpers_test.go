@@ -62,8 +62,8 @@ func newExchanger(t testing.TB, c *authority.Client) *exchange.Exchanger {
 
 // ownTokens returns a client-credentials TokenSource of the gateway for
 // audience.
-func (e *env) ownTokens(audience string) *authority.TokenSource {
-	return authority.NewTokenSource(e.client, authority.ClientCredentialsRequest{Audiences: []string{audience}}, authority.TokenSourceOptions{})
+func (e *env) ownTokens(audience string) *authority.CachedSource {
+	return authority.NewCachedSource(e.client, authority.ClientCredentialsRequest{Audiences: []string{audience}}, authority.CachedSourceOptions{})
 }
 
 func newTransport(t testing.TB, opts outbound.Options) *outbound.Transport {

@@ -40,10 +40,10 @@ func TestNoTokenLeaks(t *testing.T) {
 	tr := newTransport(t, outbound.Options{Exchanger: x, Logger: logger, Routes: []outbound.Route{
 		{URL: e.orders.URL, Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"orders"}}},
 		{URL: e.orders.URL + "/passed", Mode: outbound.ModePassThrough},
-		{URL: e.billing.URL + "/own", Mode: outbound.ModeOwnToken, Tokens: authority.NewTokenSource(badClient, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{})},
+		{URL: e.billing.URL + "/own", Mode: outbound.ModeOwnToken, Tokens: authority.NewCachedSource(badClient, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{})},
 		{URL: e.billing.URL + "/actor", Mode: outbound.ModeExchange, Target: exchange.Target{
 			Audiences: []string{"billing"},
-			Actor:     authority.NewTokenSource(badClient, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{}),
+			Actor:     authority.NewCachedSource(badClient, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{}),
 		}},
 		{URL: e.billing.URL + "/actor-ok", Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"billing"}, Actor: actor}},
 		{URL: e.billing.URL + "/forbidden", Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"unknown-audience"}}},

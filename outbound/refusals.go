@@ -7,6 +7,8 @@ import (
 	"hash"
 	"sync"
 	"time"
+
+	"github.com/go-tokenexchange/tokenexchange/authority"
 )
 
 // defaultRefusalWindow is the refusal window when [Options.RefusalWindow]
@@ -217,14 +219,15 @@ func (g *refusals) put(now time.Time, key [32]byte, st *refusal) {
 // route's). An own-token route has one key: its TokenSource serves every
 // subject. ok is false when the actor's token cannot be had (the retry
 // then fails on it anyway).
-func (r *route) refusalKey(ctx context.Context, subject string) (key [32]byte, ok bool) {
+func (r *route) refusalKey(ctx context.Context, subject authority.SubjectToken) (key [32]byte, ok bool) {
 	h := sha256.New()
 	writeField(h, refusalKeyVersion)
 	var id [8]byte
 	binary.BigEndian.PutUint64(id[:], uint64(r.id))
 	h.Write(id[:])
 	if r.mode == ModeExchange {
-		writeField(h, subject)
+		sum := subject.Digest() // computed once per request
+		h.Write(sum[:])
 		if r.actorTokens != nil {
 			tok, err := r.actorTokens.Token(ctx)
 			if err != nil || tok == nil || tok.AccessToken == "" {

@@ -97,7 +97,7 @@ func TestRefusalKey(t *testing.T) {
 	del := &route{id: 3, mode: ModeExchange, actorTokens: actor}
 	key := func(r *route, subject string) [32]byte {
 		t.Helper()
-		k, ok := r.refusalKey(ctx, subject)
+		k, ok := r.refusalKey(ctx, authority.NewSubjectToken(subject))
 		if !ok {
 			t.Fatal("no key")
 		}
@@ -121,7 +121,7 @@ func TestRefusalKey(t *testing.T) {
 		t.Error("actor tokens share a key")
 	}
 	actor.set("")
-	if _, ok := del.refusalKey(ctx, "alice"); ok {
+	if _, ok := del.refusalKey(ctx, authority.NewSubjectToken("alice")); ok {
 		t.Error("a key without the actor's token")
 	}
 }

@@ -23,7 +23,7 @@ const maxDrain = 4 << 10
 // service's own credentials), resp is discarded and the *TokenError
 // returned: it names the cause, and [StatusFor] maps it to 503, 401, 403
 // or 502 as for a first exchange.
-func (t *Transport) retry(req *http.Request, r *route, subject string, sent *authority.Token, resp *http.Response) (*http.Response, error) {
+func (t *Transport) retry(req *http.Request, r *route, subject authority.SubjectToken, sent *authority.Token, resp *http.Response) (*http.Response, error) {
 	ctx := req.Context()
 	if !replayable(req) {
 		t.logAttrs(ctx, slog.LevelDebug, "outbound: 401 not retried: the body cannot be replayed", slog.String("route", r.name))

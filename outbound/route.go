@@ -1,23 +1,9 @@
 package outbound
 
 import (
-	"context"
-
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 )
-
-// TokenSource supplies the service's own token for [ModeOwnToken] routes.
-// [authority.TokenSource] satisfies it.
-type TokenSource interface {
-	// Token returns a valid token. The transport does not modify it.
-	Token(ctx context.Context) (*authority.Token, error)
-	// Invalidate drops tok after a downstream service refused it with 401,
-	// so that the next call to Token returns another one.
-	Invalidate(tok *authority.Token)
-}
-
-var _ TokenSource = (*authority.TokenSource)(nil)
 
 // Route names a destination and the token its requests get.
 type Route struct {
@@ -39,7 +25,11 @@ type Route struct {
 	// Exchanger performs the exchanges of a [ModeExchange] route. If nil,
 	// [Options.Exchanger].
 	Exchanger *exchange.Exchanger
-	// Tokens supplies the token of a [ModeOwnToken] route. Required for
-	// that mode, not allowed for the others.
-	Tokens TokenSource
+	// Tokens supplies the token of a [ModeOwnToken] route, such as an
+	// [*authority.CachedSource]. Required for that mode, not allowed for
+	// the others. When it is also an [authority.Invalidator], a token a
+	// downstream refused with 401 is invalidated before the one retry;
+	// otherwise the retry asks Tokens again and gives up if it returns
+	// the refused token.
+	Tokens authority.TokenSource
 }

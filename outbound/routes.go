@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 )
 
@@ -27,10 +28,10 @@ type route struct {
 	mode     Mode
 	target   *exchange.Prepared
 	exchange *exchange.Exchanger
-	tokens   TokenSource
+	tokens   authority.TokenSource
 	actor    bool // the Target has an Actor
 	// actorTokens is the Target's Actor, for refusalKey.
-	actorTokens exchange.TokenSource
+	actorTokens authority.TokenSource
 
 	// last is the Authorization value of the last token sent, so that a
 	// hot token is not copied into a new "Bearer " string per request.

@@ -21,11 +21,11 @@ import (
 func TestPasswordGrantTransport(t *testing.T) {
 	e := newEnv(t)
 	e.a.AddUser("svc-report", "report-password")
-	own := authority.NewTokenSource(e.client, authority.PasswordRequest{
+	own := authority.NewCachedSource(e.client, authority.PasswordRequest{
 		Username: "svc-report",
 		Password: "report-password",
 		Extra:    url.Values{"audience": {"billing"}},
-	}, authority.TokenSourceOptions{})
+	}, authority.CachedSourceOptions{})
 	tr := newTransport(t, outbound.Options{Routes: []outbound.Route{
 		{URL: e.billing.URL, Mode: outbound.ModeOwnToken, Tokens: own},
 	}})

@@ -16,7 +16,7 @@ var errNoToken = errors.New("token source returned no token")
 var errSameToken = errors.New("token source returned the refused token again")
 
 // token returns the token of an exchange or own-token route.
-func (r *route) token(ctx context.Context, subject string) (*authority.Token, error) {
+func (r *route) token(ctx context.Context, subject authority.SubjectToken) (*authority.Token, error) {
 	var (
 		tok *authority.Token
 		err error
@@ -35,15 +35,15 @@ func (r *route) token(ctx context.Context, subject string) (*authority.Token, er
 // fresh returns a token other than refused, which a downstream service
 // answered with 401: the current one when another request already replaced
 // it, otherwise a new one after dropping refused.
-func (r *route) fresh(ctx context.Context, subject string, refused *authority.Token) (*authority.Token, error) {
+func (r *route) fresh(ctx context.Context, subject authority.SubjectToken, refused *authority.Token) (*authority.Token, error) {
 	tok, err := r.token(ctx, subject)
 	if err != nil || tok.AccessToken != refused.AccessToken {
 		return tok, err
 	}
 	if r.mode == ModeExchange {
-		r.exchange.InvalidatePrepared(subject, r.target, refused)
-	} else {
-		r.tokens.Invalidate(refused)
+		r.exchange.InvalidatePrepared(ctx, subject, r.target, refused)
+	} else if inv, ok := r.tokens.(authority.Invalidator); ok {
+		inv.Invalidate(refused)
 	}
 	tok, err = r.token(ctx, subject)
 	if err == nil && tok.AccessToken == refused.AccessToken {

@@ -82,8 +82,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.logAttrs(ctx, slog.LevelDebug, "outbound: request refused", slog.String("method", req.Method), slog.Any("error", err))
 		return nil, err
 	}
-	subject, hasSubject := middleware.TokenFromContext(ctx)
-	field, present, echoed := inspectAuthorization(req.Header, subject, hasSubject)
+	subject, hasSubject := middleware.SubjectFromContext(ctx)
+	field, present, echoed := inspectAuthorization(req.Header, subject.Value(), hasSubject)
 	if r == nil {
 		return t.send(req, field, "")
 	}
@@ -98,7 +98,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !hasSubject {
 			return nil, t.refuse(req, r, ErrNoSubjectToken)
 		}
-		return t.send(req, true, r.bearer(nil, subject))
+		return t.send(req, true, r.bearer(nil, subject.Value()))
 	}
 	if r.mode == ModeExchange && !hasSubject {
 		return nil, t.refuse(req, r, ErrNoSubjectToken)

@@ -14,7 +14,7 @@ import (
 // outbound route per gateway route, naming the downstream URL plus the
 // route's prefix, since the gateway keeps the whole path.
 func newTransport(cfg Config, client *authority.Client, x *exchange.Exchanger, logger *slog.Logger) (*outbound.Transport, error) {
-	var actor *authority.TokenSource // the gateway's own token, made on first need
+	var actor *authority.CachedSource // the gateway's own token, made on first need
 	routes := make([]outbound.Route, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
 		or := outbound.Route{URL: r.URL.String() + r.Prefix}
@@ -29,15 +29,15 @@ func newTransport(cfg Config, client *authority.Client, x *exchange.Exchanger, l
 			}
 			if r.Actor {
 				if actor == nil {
-					actor = authority.NewTokenSource(client, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{})
+					actor = authority.NewCachedSource(client, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{})
 				}
 				or.Target.Actor = actor
 			}
 		case ModeClient:
 			or.Mode = outbound.ModeOwnToken
-			or.Tokens = authority.NewTokenSource(client, authority.ClientCredentialsRequest{
+			or.Tokens = authority.NewCachedSource(client, authority.ClientCredentialsRequest{
 				Audiences: r.Audiences, Scopes: r.Scopes, Resources: r.Resources,
-			}, authority.TokenSourceOptions{})
+			}, authority.CachedSourceOptions{})
 		case ModePassthrough:
 			or.Mode = outbound.ModePassThrough
 		case ModeNone:

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Grant obtains a fresh token for a [TokenSource] without a refresh token.
+// Grant obtains a fresh token for a [CachedSource] without a refresh token.
 // [ClientCredentialsRequest] and [PasswordRequest] are Grants.
 type Grant interface {
 	// RequestToken obtains a new token from c with this grant.
@@ -27,8 +27,8 @@ func (r PasswordRequest) RequestToken(ctx context.Context, c *Client) (*Token, e
 	return c.Password(ctx, r)
 }
 
-// TokenSourceOptions configures a [TokenSource]. The zero value is valid.
-type TokenSourceOptions struct {
+// CachedSourceOptions configures a [CachedSource]. The zero value is valid.
+type CachedSourceOptions struct {
 	// Skew is how long before expiry the token is renewed. Within that
 	// window callers still get the current token while one renewal runs in
 	// the background. Default 30 seconds.
@@ -41,20 +41,20 @@ type TokenSourceOptions struct {
 	Now func() time.Time
 }
 
-// Defaults for TokenSourceOptions.
+// Defaults for CachedSourceOptions.
 const (
 	defaultSkew         = 30 * time.Second
 	defaultRenewTimeout = 30 * time.Second
 )
 
-// TokenSource keeps the service's own token from a [Grant]: cached,
+// CachedSource keeps the service's own token from a [Grant]: cached,
 // requested once however many goroutines ask at the same moment, and
 // renewed Skew before expiry, with the refresh token when there is one and
 // by a fresh grant when there is none or the server answers invalid_grant
 // (for example because the session behind the refresh token was removed).
 //
-// A TokenSource is safe for concurrent use. Create it with [NewTokenSource].
-type TokenSource struct {
+// A CachedSource is safe for concurrent use. Create it with [NewCachedSource].
+type CachedSource struct {
 	client       *Client
 	grant        Grant
 	skew         time.Duration
@@ -80,13 +80,13 @@ type TokenSource struct {
 // or what the server's Retry-After asks.
 const minRenewBackoff = time.Second
 
-// NewTokenSource returns a TokenSource that obtains tokens from c with g.
+// NewCachedSource returns a TokenSource that obtains tokens from c with g.
 // It makes no request until the first call to Token.
-func NewTokenSource(c *Client, g Grant, opts TokenSourceOptions) *TokenSource {
+func NewCachedSource(c *Client, g Grant, opts CachedSourceOptions) *CachedSource {
 	if c == nil || g == nil {
-		panic("authority: NewTokenSource needs a Client and a Grant")
+		panic("authority: NewCachedSource needs a Client and a Grant")
 	}
-	s := &TokenSource{
+	s := &CachedSource{
 		client:       c,
 		grant:        g,
 		skew:         opts.Skew,
@@ -123,7 +123,7 @@ var errExpiredOnArrival = errors.New("authority: the issued token expired before
 // get an error for which [IsTemporary] is true).
 //
 // The returned Token is shared: do not modify it.
-func (s *TokenSource) Token(ctx context.Context) (*Token, error) {
+func (s *CachedSource) Token(ctx context.Context) (*Token, error) {
 	now := s.now()
 	s.mu.Lock()
 	tok, usable := s.tok, s.tok != nil && !s.refused && !s.tok.Expired(now)
@@ -159,7 +159,7 @@ func (s *TokenSource) Token(ctx context.Context) (*Token, error) {
 // that the next call to Token renews it. It does nothing when the source
 // has already moved on to another token. A nil tok drops whatever is
 // cached.
-func (s *TokenSource) Invalidate(tok *Token) {
+func (s *CachedSource) Invalidate(tok *Token) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tok != nil && (tok == nil || tok.AccessToken == s.tok.AccessToken) {
@@ -167,7 +167,7 @@ func (s *TokenSource) Invalidate(tok *Token) {
 	}
 }
 
-func (s *TokenSource) isRefused(tok *Token) bool {
+func (s *CachedSource) isRefused(tok *Token) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.refused && s.tok == tok
@@ -178,7 +178,7 @@ func (s *TokenSource) isRefused(tok *Token) bool {
 // timeout: neither the cancellation nor the values of the caller that
 // happened to start it (a request's trace span, the inbound token stored
 // by the middleware) reach the authority's HTTP client.
-func (s *TokenSource) startRenewal() <-chan singleflight.Result {
+func (s *CachedSource) startRenewal() <-chan singleflight.Result {
 	return s.flight.DoChan("renew", func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), s.renewTimeout)
 		defer cancel()
@@ -192,7 +192,7 @@ func (s *TokenSource) startRenewal() <-chan singleflight.Result {
 
 // renew obtains a new token; asked is false when it returned the current
 // one without asking the authority.
-func (s *TokenSource) renew(ctx context.Context) (tok *Token, asked bool, err error) {
+func (s *CachedSource) renew(ctx context.Context) (tok *Token, asked bool, err error) {
 	now := s.now()
 	s.mu.Lock()
 	cur := s.tok
@@ -243,7 +243,7 @@ func (s *TokenSource) renew(ctx context.Context) (tok *Token, asked bool, err er
 
 // backoff is the wait before the next background renewal after the
 // failures-th failure in a row. Callers hold s.mu.
-func (s *TokenSource) backoff(err error) time.Duration {
+func (s *CachedSource) backoff(err error) time.Duration {
 	d := min(minRenewBackoff<<min(s.failures-1, 16), max(s.skew/4, minRenewBackoff))
 	var ae *Error
 	if errors.As(err, &ae) && ae.RetryAfter > d {

@@ -14,10 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestTokenSourceOneRequestForManyCallers(t *testing.T) {
+func TestCachedSourceOneRequestForManyCallers(t *testing.T) {
 	a := newAuthority(t, testutil.Options{})
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"})
-	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{Scopes: []string{"svc"}}, authority.TokenSourceOptions{})
+	ts := authority.NewCachedSource(c, authority.ClientCredentialsRequest{Scopes: []string{"svc"}}, authority.CachedSourceOptions{})
 
 	var wg sync.WaitGroup
 	tokens := make([]string, 100)
@@ -41,11 +41,11 @@ func TestTokenSourceOneRequestForManyCallers(t *testing.T) {
 	}
 }
 
-func TestTokenSourceRenewal(t *testing.T) {
+func TestCachedSourceRenewal(t *testing.T) {
 	clock := newFakeClock()
 	a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 2 * time.Minute})
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now})
-	ts := authority.NewTokenSource(c, authority.PasswordRequest{Username: "alice", Password: "wonderland"}, authority.TokenSourceOptions{Skew: 30 * time.Second})
+	ts := authority.NewCachedSource(c, authority.PasswordRequest{Username: "alice", Password: "wonderland"}, authority.CachedSourceOptions{Skew: 30 * time.Second})
 	ctx := context.Background()
 
 	first, err := ts.Token(ctx)
@@ -76,11 +76,11 @@ func TestTokenSourceRenewal(t *testing.T) {
 	assert.Equal(t, 2, a.Count(authority.GrantPassword))
 }
 
-func TestTokenSourceRefreshAhead(t *testing.T) {
+func TestCachedSourceRefreshAhead(t *testing.T) {
 	clock := newFakeClock()
 	a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 2 * time.Minute})
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now})
-	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{Skew: 30 * time.Second})
+	ts := authority.NewCachedSource(c, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{Skew: 30 * time.Second})
 	ended := renewalEnds(ts)
 	ctx := context.Background()
 
@@ -99,10 +99,10 @@ func TestTokenSourceRefreshAhead(t *testing.T) {
 	assert.Equal(t, 2, a.Count(authority.GrantClientCredentials))
 }
 
-func TestTokenSourceInvalidate(t *testing.T) {
+func TestCachedSourceInvalidate(t *testing.T) {
 	a := newAuthority(t, testutil.Options{})
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"})
-	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{})
+	ts := authority.NewCachedSource(c, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{})
 	ctx := context.Background()
 
 	first, err := ts.Token(ctx)
@@ -124,10 +124,10 @@ func TestTokenSourceInvalidate(t *testing.T) {
 	assert.Equal(t, 3, a.Count(authority.GrantClientCredentials))
 }
 
-func TestTokenSourceErrorsAndCancellation(t *testing.T) {
+func TestCachedSourceErrorsAndCancellation(t *testing.T) {
 	a := newAuthority(t, testutil.Options{})
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"})
-	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{RenewTimeout: 5 * time.Second})
+	ts := authority.NewCachedSource(c, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{RenewTimeout: 5 * time.Second})
 
 	a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultOAuthError, Status: 401, Body: "invalid_client"})
 	_, err := ts.Token(context.Background())
@@ -139,7 +139,7 @@ func TestTokenSourceErrorsAndCancellation(t *testing.T) {
 	a.Reset()
 	gate := newGate(a.Client().Transport)
 	c = newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", HTTPClient: &http.Client{Transport: gate}})
-	ts = authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{RenewTimeout: time.Minute})
+	ts = authority.NewCachedSource(c, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{RenewTimeout: time.Minute})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -178,11 +178,11 @@ func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
 	return g.base.RoundTrip(req)
 }
 
-func TestTokenSourceShortLivedToken(t *testing.T) {
+func TestCachedSourceShortLivedToken(t *testing.T) {
 	clock := newFakeClock()
 	a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 20 * time.Second})
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now})
-	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{Skew: 30 * time.Second})
+	ts := authority.NewCachedSource(c, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{Skew: 30 * time.Second})
 	ended := renewalEnds(ts)
 	ctx := context.Background()
 
@@ -203,11 +203,11 @@ func TestTokenSourceShortLivedToken(t *testing.T) {
 	assert.Equal(t, 2, a.Count(authority.GrantClientCredentials))
 }
 
-func TestTokenSourceBacksOffFailedRenewals(t *testing.T) {
+func TestCachedSourceBacksOffFailedRenewals(t *testing.T) {
 	clock := newFakeClock()
 	a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 2 * time.Minute})
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now})
-	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{Skew: 60 * time.Second})
+	ts := authority.NewCachedSource(c, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{Skew: 60 * time.Second})
 	ended := renewalEnds(ts)
 	ctx := context.Background()
 	first, err := ts.Token(ctx)
@@ -242,7 +242,7 @@ func TestTokenSourceBacksOffFailedRenewals(t *testing.T) {
 // renewalEnds returns a channel that receives the result of each renewal
 // of ts once it has ended. A renewal never blocks on it: past the first
 // 1024 unread results, results are dropped.
-func renewalEnds(ts *authority.TokenSource) <-chan error {
+func renewalEnds(ts *authority.CachedSource) <-chan error {
 	ch := make(chan error, 1024)
 	authority.OnRenewEnd(ts, func(err error) {
 		select {
@@ -266,16 +266,16 @@ func waitRenewal(t *testing.T, ended <-chan error) error {
 	}
 }
 
-func TestNewTokenSourcePanicsWithoutClient(t *testing.T) {
-	assert.PanicsWithValue(t, "authority: NewTokenSource needs a Client and a Grant", func() {
-		authority.NewTokenSource(nil, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{})
+func TestNewCachedSourcePanicsWithoutClient(t *testing.T) {
+	assert.PanicsWithValue(t, "authority: NewCachedSource needs a Client and a Grant", func() {
+		authority.NewCachedSource(nil, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{})
 	})
 }
 
 func TestOAuth2Adapter(t *testing.T) {
 	a := newAuthority(t, testutil.Options{})
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"})
-	ts := authority.NewTokenSource(c, authority.PasswordRequest{Username: "alice", Password: "wonderland", Scopes: []string{"profile"}}, authority.TokenSourceOptions{})
+	ts := authority.NewCachedSource(c, authority.PasswordRequest{Username: "alice", Password: "wonderland", Scopes: []string{"profile"}}, authority.CachedSourceOptions{})
 	ot, err := ts.OAuth2().Token()
 	require.NoError(t, err)
 	assert.True(t, ot.Valid())
@@ -305,11 +305,11 @@ func (p *ctxProbe) RoundTrip(req *http.Request) (*http.Response, error) {
 	return p.base.RoundTrip(req)
 }
 
-func TestTokenSourceRenewalDropsCallerValues(t *testing.T) {
+func TestCachedSourceRenewalDropsCallerValues(t *testing.T) {
 	a := newAuthority(t, testutil.Options{})
 	probe := &ctxProbe{base: a.Client().Transport}
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", HTTPClient: &http.Client{Transport: probe}})
-	ts := authority.NewTokenSource(c, authority.ClientCredentialsRequest{}, authority.TokenSourceOptions{})
+	ts := authority.NewCachedSource(c, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{})
 
 	ctx := context.WithValue(context.Background(), probeKey{}, "a caller's request-scoped value")
 	_, err := ts.Token(ctx)
