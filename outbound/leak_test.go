@@ -29,7 +29,10 @@ func TestNoTokenLeaks(t *testing.T) {
 	e := newEnv(t)
 	var logs testutil.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	x, err := exchange.New(e.client, exchange.Options{FlightTimeout: 300 * time.Millisecond})
+	// The flight timeout ends the "timeout" case (a 5 s delay) sooner; it
+	// must leave the other cases, such as a 1 MiB oversize reply on a
+	// loaded machine, time to complete.
+	x, err := exchange.New(e.client, exchange.Options{FlightTimeout: 2 * time.Second})
 	require.NoError(t, err)
 	t.Cleanup(x.Close)
 	badClient, err := authority.New(authority.Config{TokenURL: e.a.TokenURL(), ClientID: "gateway", ClientSecret: "wrong-secret-do-not-leak", HTTPClient: e.a.Client()})
