@@ -4,8 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-
-	"github.com/go-tokenexchange/tokenexchange/exchange"
 )
 
 // Options configures [New]. The zero value is valid: a transport over
@@ -19,8 +17,11 @@ type Options struct {
 	// same scheme, host, port and path prefix.
 	Routes []Route
 	// Exchanger performs the exchanges of [ModeExchange] routes that do not
-	// name their own. Required when such a route exists.
-	Exchanger *exchange.Exchanger
+	// name their own, such as an [*exchange.Exchanger]. Required when such
+	// a route exists. When it is also an [ExchangeInvalidator], a token a
+	// downstream refused with 401 is invalidated before the one retry. A
+	// nil pointer in the interface counts as none.
+	Exchanger Exchanger
 	// AllowUnrouted sends a request that no route names without a token,
 	// instead of failing it with [ErrNoRoute]. Such a request never carries
 	// an Authorization header: any the caller set (under any spelling of
