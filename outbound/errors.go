@@ -53,13 +53,15 @@ var ErrAmbiguousPath = errors.New("outbound: ambiguous request path")
 // another host or port, as a Director-based
 // [net/http/httputil.ReverseProxy] (NewSingleHostReverseProxy) leaves the
 // caller's Host in place: a server or ingress routing on Host would hand
-// the token to another service. The request was not sent. Use a Rewrite
-// function calling [net/http/httputil.ProxyRequest.SetURL], which clears
-// Host, or leave Host empty or equal to the URL's host. A routed request
-// with a field named Host (in any case) in its Header or Trailer map is
-// refused with it too: [net/http.Transport] writes a non-canonical one as
-// a second Host line; set [http.Request.Host] instead.
-var ErrHostMismatch = errors.New("outbound: the Host header names another destination than the URL")
+// the token to another service. The request was not sent. Build the proxy
+// with [NewReverseProxy] (a Rewrite calling
+// [net/http/httputil.ProxyRequest.SetURL], which sets the target's Host),
+// or set the outgoing request's Host (ProxyRequest.Out.Host, or
+// [http.Request.Host]) to the URL's host, or leave it empty. A routed
+// request with a field named Host (in any case) in its Header or Trailer
+// map is refused with it too: [net/http.Transport] writes a non-canonical
+// one as a second Host line; set [http.Request.Host] instead.
+var ErrHostMismatch = errors.New("outbound: the Host header names another destination than the URL: build the reverse proxy with outbound.NewReverseProxy, or set the outgoing request's Host (ProxyRequest.Out.Host, req.Host) to the URL's host or leave it empty")
 
 // ErrNoSubjectToken is matched by [errors.Is] for a request refused
 // because its route needs the inbound caller's token ([ModeExchange],
@@ -87,7 +89,7 @@ func (e *RouteError) Error() string {
 	case ErrAmbiguousPath:
 		return "outbound: ambiguous path (another reading of it, decoded, undecoded, cleaned, without path parameters, ignoring case or with characters some server folds or drops, selects another route) for " + e.Origin + " (request not sent)"
 	case ErrHostMismatch:
-		return "outbound: the Host header names another destination than " + e.Origin + " (request not sent)"
+		return "outbound: the Host header names another destination than " + e.Origin + " (request not sent): build the reverse proxy with outbound.NewReverseProxy, or set the outgoing request's Host (ProxyRequest.Out.Host, req.Host) to the URL's host or leave it empty"
 	}
 	return "outbound: refused for " + e.Origin + ": " + e.Reason.Error() + " (request not sent)"
 }

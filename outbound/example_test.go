@@ -6,7 +6,6 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"strings"
 	"time"
@@ -50,11 +49,7 @@ func Example_reverseProxy() {
 		log.Fatal(err)
 	}
 	backend, _ := url.Parse(orders.URL)
-	proxy := &httputil.ReverseProxy{
-		Rewrite:      func(r *httputil.ProxyRequest) { r.SetURL(backend) },
-		Transport:    tr,
-		ErrorHandler: outbound.ErrorHandler(nil), // pass a *slog.Logger to see why
-	}
+	proxy := outbound.NewReverseProxy(backend, tr, nil) // pass a *slog.Logger to see why a request failed
 	gateway := httptest.NewServer(middleware.Bearer(middleware.Options{})(proxy))
 	defer gateway.Close()
 
