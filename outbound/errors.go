@@ -69,6 +69,17 @@ var ErrHostMismatch = errors.New("outbound: the Host header names another destin
 // not sent.
 var ErrNoSubjectToken = errors.New("outbound: no subject token in the request context")
 
+// ErrNoInboundContext is matched by [errors.Is] for a request refused
+// because its route needs the inbound caller's token ([ModeExchange],
+// [ModePassThrough]) and its context does not come from an inbound
+// request: it did not go through the middleware's Bearer handler, nor
+// through middleware.NewContext. That is a programming error: a handler
+// built its outgoing request with context.Background(), context.TODO() or
+// another context not derived from the inbound request's r.Context(). The
+// request was not sent; the [Transport]'s logger gets an Error line, and
+// [StatusFor] maps it to 500 (not a 401 that would blame the caller).
+var ErrNoInboundContext = errors.New("outbound: the request's context does not come from the inbound request: build it with r.Context()")
+
 // RouteError reports a request refused by the route table: no route names
 // its destination, or (Reason) one does but the request could reach
 // another. It matches [ErrNoRoute] under [errors.Is], and Reason too.

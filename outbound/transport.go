@@ -96,12 +96,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.send(req, field, "")
 	case ModePassThrough:
 		if !hasSubject {
-			return nil, t.refuse(req, r, ErrNoSubjectToken)
+			return nil, t.noSubject(req, r)
 		}
 		return t.send(req, true, r.bearer(nil, subject.Value()))
 	}
 	if r.mode == ModeExchange && !hasSubject {
-		return nil, t.refuse(req, r, ErrNoSubjectToken)
+		return nil, t.noSubject(req, r)
 	}
 	tok, err := r.token(ctx, subject)
 	if err != nil {
@@ -128,6 +128,21 @@ func (t *Transport) send(req *http.Request, replace bool, value string) (*http.R
 func (t *Transport) refuse(req *http.Request, r *route, cause error) error {
 	closeBody(req)
 	return t.tokenError(req, r, cause)
+}
+
+// noSubject refuses req, whose route r needs the caller's token and whose
+// context holds none: [ErrNoSubjectToken] when the context went through
+// the middleware (an anonymous caller), otherwise [ErrNoInboundContext],
+// logged at Error (the handler did not build req with r.Context()).
+func (t *Transport) noSubject(req *http.Request, r *route) error {
+	ctx := req.Context()
+	if middleware.IsInbound(ctx) {
+		return t.refuse(req, r, ErrNoSubjectToken)
+	}
+	closeBody(req)
+	t.logAttrs(ctx, slog.LevelError, "outbound: the request's context does not come from the inbound request (build the outgoing request with r.Context()); request refused",
+		slog.String("method", req.Method), slog.String("route", r.name))
+	return &TokenError{Route: r.name, Mode: r.mode, Actor: r.actor, Err: ErrNoInboundContext}
 }
 
 // tokenError logs and returns the TokenError for cause.
