@@ -156,3 +156,25 @@ func TestWriteError(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorHandlerLevels: ErrorHandler logs a 500 (a programming error)
+// at Error, a canceled caller at Debug, anything else at Warn.
+func TestErrorHandlerLevels(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		err   error
+		level string
+	}{
+		{"no inbound context", &outbound.TokenError{Route: "r", Mode: outbound.ModeExchange, Err: outbound.ErrNoInboundContext}, "level=ERROR"},
+		{"no subject", &outbound.TokenError{Route: "r", Mode: outbound.ModeExchange, Err: outbound.ErrNoSubjectToken}, "level=WARN"},
+		{"no route", &outbound.RouteError{Origin: "https://x"}, "level=WARN"},
+		{"canceled", &outbound.TokenError{Route: "r", Mode: outbound.ModeExchange, Err: context.Canceled}, "level=DEBUG"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := &lockedBuffer{}
+			logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			outbound.ErrorHandler(logger)(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "http://gateway/x", nil), tc.err)
+			assert.True(t, strings.HasPrefix(strings.SplitN(logs.String(), " ", 2)[1], tc.level), logs.String())
+		})
+	}
+}
