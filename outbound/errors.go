@@ -65,8 +65,11 @@ var ErrHostMismatch = errors.New("outbound: the Host header names another destin
 
 // ErrNoSubjectToken is matched by [errors.Is] for a request refused
 // because its route needs the inbound caller's token ([ModeExchange],
-// [ModePassThrough]) and the request context holds none. The request was
-// not sent.
+// [ModePassThrough]) and the request context, which went through the
+// middleware's Bearer handler (or middleware.NewContext), holds none: an
+// anonymous caller that the middleware's Optional let through. The
+// request was not sent. [StatusFor] maps it to 401. A context that never
+// went through the middleware gives [ErrNoInboundContext] instead.
 var ErrNoSubjectToken = errors.New("outbound: no subject token in the request context")
 
 // ErrNoInboundContext is matched by [errors.Is] for a request refused
@@ -120,10 +123,11 @@ func routeError(u *url.URL, reason error) error {
 
 // TokenError reports that the token for a request could not be obtained,
 // so the request was not sent (or, after a downstream 401, not sent again:
-// the 401 was discarded). Err is [ErrNoSubjectToken] or the error of the
-// [exchange.Exchanger] or [authority.TokenSource], which wraps the *[authority.Error]
-// when the authority refused; use [errors.Is] and [errors.As] on the
-// TokenError itself, or [StatusFor].
+// the 401 was discarded). Err is [ErrNoSubjectToken],
+// [ErrNoInboundContext] or the error of the route's [Exchanger] or
+// [authority.TokenSource], which wraps the *[authority.Error] when the
+// authority refused; use [errors.Is] and [errors.As] on the TokenError
+// itself, or [StatusFor].
 type TokenError struct {
 	// Route is the URL of the route that matched, as configured.
 	Route string

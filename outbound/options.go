@@ -34,7 +34,9 @@ type Options struct {
 	AllowUnrouted bool
 	// Logger receives, never with a token or a subject: a Debug line for
 	// each request refused with an error (the error is returned too, for
-	// the caller to log, e.g. by [ErrorHandler]) and for each 401 retry, a
+	// the caller to log, e.g. by [ErrorHandler]) and for each 401 retry, an
+	// Error line for each request refused with [ErrNoInboundContext] (a
+	// programming error), a
 	// Warn line when a 401 is passed on because GetBody failed, and a Warn
 	// line when a refusal window begins (see RefusalWindow), once per
 	// window, route and subject. If nil, nothing is logged.

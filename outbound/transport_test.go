@@ -195,8 +195,8 @@ func TestRequestUntouched(t *testing.T) {
 
 // TestCancellation: a caller whose context is canceled while its exchange
 // is in flight returns at once; another caller waiting on the same flight
-// still gets its token (DESIGN.md rule 5). A cancel during the downstream
-// call reaches the base transport.
+// still gets its token (one slow caller cancels only itself). A cancel
+// during the downstream call reaches the base transport.
 func TestCancellation(t *testing.T) {
 	e := newEnv(t)
 	alice := e.a.UserToken("alice", "web")
