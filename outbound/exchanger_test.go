@@ -3,6 +3,7 @@ package outbound_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 
@@ -146,4 +147,25 @@ func TestExchangerTypedNil(t *testing.T) {
 	// On a route of another mode, a typed nil is no Exchanger either.
 	_, err := outbound.New(outbound.Options{Routes: []outbound.Route{{URL: "https://none.internal", Mode: outbound.ModeNone, Exchanger: none}}})
 	require.NoError(t, err)
+}
+
+// TestTypedNilOptions: a nil pointer in the other interface-typed fields
+// is no value either: a nil *authority.CachedSource as a route's Tokens
+// is refused by New (not a panic on the first request), and a nil
+// *http.Transport as Base means http.DefaultTransport (not a panic in
+// New's proxy check or on the first request).
+func TestTypedNilOptions(t *testing.T) {
+	var noTokens *authority.CachedSource
+	_, err := outbound.New(outbound.Options{Routes: []outbound.Route{{URL: "https://billing.internal", Mode: outbound.ModeOwnToken, Tokens: noTokens}}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "without Tokens")
+	_, err = outbound.New(outbound.Options{Routes: []outbound.Route{{URL: "https://none.internal", Mode: outbound.ModeNone, Tokens: noTokens}}})
+	require.NoError(t, err, "a nil pointer is no Tokens on a route that takes none")
+
+	var noBase *http.Transport
+	plain := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(plain.Close)
+	tr := newTransport(t, outbound.Options{Base: noBase, Routes: []outbound.Route{{URL: plain.URL, Mode: outbound.ModeNone}}})
+	assert.Equal(t, http.StatusOK, mustGet(t, tr, "", plain.URL+"/x"))
+	tr.CloseIdleConnections()
 }

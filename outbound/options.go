@@ -9,9 +9,9 @@ import (
 // Options configures [New]. The zero value is valid: a transport over
 // [http.DefaultTransport] with no routes, which refuses every request.
 type Options struct {
-	// Base sends the requests. If nil, [http.DefaultTransport], which
-	// uses the proxy named by the environment (HTTP_PROXY, HTTPS_PROXY,
-	// NO_PROXY).
+	// Base sends the requests. If nil (or a nil pointer),
+	// [http.DefaultTransport], which uses the proxy named by the
+	// environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY).
 	Base http.RoundTripper
 	// Routes is the route table; see [Route]. Two routes may not name the
 	// same scheme, host, port and path prefix.

@@ -30,8 +30,8 @@ type Route struct {
 	// the refused token.
 	Exchanger Exchanger
 	// Tokens supplies the token of a [ModeOwnToken] route, such as an
-	// [*authority.CachedSource]. Required for that mode, not allowed for
-	// the others. When it is also an [authority.Invalidator], a token a
+	// [*authority.CachedSource]. Required for that mode (a nil pointer
+	// counts as none), not allowed for the others. When it is also an [authority.Invalidator], a token a
 	// downstream refused with 401 is invalidated before the one retry;
 	// otherwise the retry asks Tokens again and gives up if it returns
 	// the refused token.

@@ -79,7 +79,7 @@ func compile(rt Route, x Exchanger) (origin, *route, error) {
 	if rt.Mode != ModeExchange && (!isNil(rt.Exchanger) || !isZeroTarget(rt.Target)) {
 		return o, nil, fmt.Errorf("Target and Exchanger are for %s routes only, not %s", ModeExchange, rt.Mode)
 	}
-	if rt.Mode != ModeOwnToken && rt.Tokens != nil {
+	if rt.Mode != ModeOwnToken && !isNil(rt.Tokens) {
 		return o, nil, fmt.Errorf("Tokens is for %s routes only, not %s", ModeOwnToken, rt.Mode)
 	}
 	switch rt.Mode {
@@ -101,7 +101,7 @@ func compile(rt Route, x Exchanger) (origin, *route, error) {
 			return o, nil, err
 		}
 	case ModeOwnToken:
-		if rt.Tokens == nil {
+		if isNil(rt.Tokens) {
 			return o, nil, errors.New("own-token route without Tokens")
 		}
 		r.tokens = rt.Tokens

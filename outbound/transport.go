@@ -62,6 +62,9 @@ func New(opts Options) (*Transport, error) {
 	if err != nil {
 		return nil, err
 	}
+	if isNil(opts.Base) {
+		opts.Base = nil // a nil *http.Transport, say: http.DefaultTransport
+	}
 	if !opts.AllowPlaintextProxy {
 		if err := checkPlaintextProxy(opts.Routes, opts.Base); err != nil {
 			return nil, err
