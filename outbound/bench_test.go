@@ -112,7 +112,7 @@ func BenchmarkHop(b *testing.B) {
 // BenchmarkHopRatio runs b.N hops of each kind, interleaved in small
 // blocks so that noise hits all alike, and reports the exchange hop's
 // (warm cache) throughput as a fraction of the plain hop's (no token;
-// DESIGN.md targets at least 0.9) and of the header hop's (the same token
+// the target is at least 0.9) and of the header hop's (the same token
 // set by the caller: what carrying a token costs without handling it).
 func BenchmarkHopRatio(b *testing.B) {
 	h := newHopBench(b)

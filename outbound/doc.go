@@ -1,5 +1,36 @@
 // Package outbound puts the right token on every outbound HTTP request.
 //
+// A gateway exchanges each caller's token for one issued for the backend
+// and forwards the request:
+//
+//	x, err := exchange.New(client, exchange.Options{}) // client: an *authority.Client
+//	if err != nil { ... }
+//	defer x.Close()
+//	tr, err := outbound.New(outbound.Options{
+//		Exchanger: x,
+//		Routes: []outbound.Route{{
+//			URL:    "https://orders.internal/api",
+//			Mode:   outbound.ModeExchange,
+//			Target: exchange.Target{Audiences: []string{"orders"}},
+//		}},
+//	})
+//	if err != nil { ... }
+//	backend, _ := url.Parse("https://orders.internal")
+//	proxy := outbound.NewReverseProxy(backend, tr, logger)
+//	http.Handle("/api/", middleware.Bearer(middleware.Options{})(proxy))
+//
+// A handler that calls out itself uses an [http.Client] over the same
+// transport, with a request built from the inbound request's context, and
+// answers a failure with [WriteError]:
+//
+//	api := &http.Client{Transport: tr}
+//	req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, "https://orders.internal/api/orders/42", nil)
+//	resp, err := api.Do(req)
+//	if err != nil {
+//		outbound.WriteError(w, r, err) // 401, 403, 502, 503, ... as StatusFor says
+//		return
+//	}
+//
 // A [Transport] is an [http.RoundTripper] configured by a route table. Each
 // [Route] names a destination (scheme, host, port and an optional path
 // prefix) and the token it gets ([Mode]):
@@ -7,8 +38,8 @@
 //   - [ModeExchange]: the inbound caller's token (the subject token, placed
 //     in the request context by the middleware package or by
 //     middleware.NewContext) exchanged for a token issued for the route's
-//     [exchange.Target] (RFC 8693), from the [exchange.Exchanger]'s cache
-//     when it holds one.
+//     [exchange.Target] (RFC 8693) by an [Exchanger], normally an
+//     [*exchange.Exchanger], from its cache when it holds one.
 //   - [ModeOwnToken]: the service's own token from an [authority.TokenSource], such as
 //     an [authority.CachedSource] with the client credentials grant.
 //   - [ModePassThrough]: the inbound token itself, unchanged.
@@ -53,10 +84,11 @@
 //     percent-encoding and no character that needs it.
 //   - A Host header naming another host or port than the URL is refused
 //     with [ErrHostMismatch] (502), as set by a Director-based
-//     [net/http/httputil.ReverseProxy]; use one with a Rewrite function
-//     calling SetURL, which clears it. So is a routed request with a field
-//     named Host, in any case, in its Header or Trailer map (net/http
-//     writes a non-canonical one as a second Host line).
+//     [net/http/httputil.ReverseProxy] such as NewSingleHostReverseProxy;
+//     use [NewReverseProxy], whose Rewrite calls SetURL, which sets the
+//     URL's Host. So is a routed request with a field named Host, in any
+//     case, in its Header or Trailer map (net/http writes a non-canonical
+//     one as a second Host line).
 //   - A host outside ASCII matches no route (the dialer would look up its
 //     punycode form, another name); a route must name such a host in
 //     punycode.
@@ -79,10 +111,20 @@
 // does not turn every request into an exchange. [Transport.Stats] counts
 // retries and refusals.
 //
+// A route that needs the caller's token ([ModeExchange],
+// [ModePassThrough]) finds it in the request's context. A caller the
+// middleware let through without a token ([ErrNoSubjectToken]) is
+// answered 401; a request whose context never went through the middleware
+// ([ErrNoInboundContext]: the handler built it with context.Background()
+// rather than r.Context()) is a programming error, logged at Error and
+// answered 500.
+//
 // Failures to obtain a token are [*TokenError] values wrapping the
-// exchange or authority error. [StatusFor] maps any error the transport
-// returns to the status a gateway should answer with, and [ErrorHandler]
-// writes that answer; it fits the ErrorHandler of [net/http/httputil.ReverseProxy]. No
-// token appears in an error, a log line or a response written by this
-// package.
+// exchange or authority error; a refusal by the route table is a
+// [*RouteError]. [StatusFor] maps any error the transport returns to the
+// status a gateway should answer with, [WriteError] writes that answer,
+// and [ErrorHandler] logs the error and writes it; it fits the
+// ErrorHandler of [net/http/httputil.ReverseProxy], and [NewReverseProxy]
+// installs it. No token appears in an error, a log line or a response
+// written by this package.
 package outbound

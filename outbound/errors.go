@@ -53,19 +53,35 @@ var ErrAmbiguousPath = errors.New("outbound: ambiguous request path")
 // another host or port, as a Director-based
 // [net/http/httputil.ReverseProxy] (NewSingleHostReverseProxy) leaves the
 // caller's Host in place: a server or ingress routing on Host would hand
-// the token to another service. The request was not sent. Use a Rewrite
-// function calling [net/http/httputil.ProxyRequest.SetURL], which clears
-// Host, or leave Host empty or equal to the URL's host. A routed request
-// with a field named Host (in any case) in its Header or Trailer map is
-// refused with it too: [net/http.Transport] writes a non-canonical one as
-// a second Host line; set [http.Request.Host] instead.
-var ErrHostMismatch = errors.New("outbound: the Host header names another destination than the URL")
+// the token to another service. The request was not sent. Build the proxy
+// with [NewReverseProxy] (a Rewrite calling
+// [net/http/httputil.ProxyRequest.SetURL], which sets the target's Host),
+// or set the outgoing request's Host (ProxyRequest.Out.Host, or
+// [http.Request.Host]) to the URL's host, or leave it empty. A routed
+// request with a field named Host (in any case) in its Header or Trailer
+// map is refused with it too: [net/http.Transport] writes a non-canonical
+// one as a second Host line; set [http.Request.Host] instead.
+var ErrHostMismatch = errors.New("outbound: the Host header names another destination than the URL: build the reverse proxy with outbound.NewReverseProxy, or set the outgoing request's Host (ProxyRequest.Out.Host, req.Host) to the URL's host or leave it empty")
 
 // ErrNoSubjectToken is matched by [errors.Is] for a request refused
 // because its route needs the inbound caller's token ([ModeExchange],
-// [ModePassThrough]) and the request context holds none. The request was
-// not sent.
+// [ModePassThrough]) and the request context, which went through the
+// middleware's Bearer handler (or middleware.NewContext), holds none: an
+// anonymous caller that the middleware's Optional let through. The
+// request was not sent. [StatusFor] maps it to 401. A context that never
+// went through the middleware gives [ErrNoInboundContext] instead.
 var ErrNoSubjectToken = errors.New("outbound: no subject token in the request context")
+
+// ErrNoInboundContext is matched by [errors.Is] for a request refused
+// because its route needs the inbound caller's token ([ModeExchange],
+// [ModePassThrough]) and its context does not come from an inbound
+// request: it did not go through the middleware's Bearer handler, nor
+// through middleware.NewContext. That is a programming error: a handler
+// built its outgoing request with context.Background(), context.TODO() or
+// another context not derived from the inbound request's r.Context(). The
+// request was not sent; the [Transport]'s logger gets an Error line, and
+// [StatusFor] maps it to 500 (not a 401 that would blame the caller).
+var ErrNoInboundContext = errors.New("outbound: the request's context does not come from the inbound request: build it with r.Context()")
 
 // RouteError reports a request refused by the route table: no route names
 // its destination, or (Reason) one does but the request could reach
@@ -87,7 +103,7 @@ func (e *RouteError) Error() string {
 	case ErrAmbiguousPath:
 		return "outbound: ambiguous path (another reading of it, decoded, undecoded, cleaned, without path parameters, ignoring case or with characters some server folds or drops, selects another route) for " + e.Origin + " (request not sent)"
 	case ErrHostMismatch:
-		return "outbound: the Host header names another destination than " + e.Origin + " (request not sent)"
+		return "outbound: the Host header names another destination than " + e.Origin + " (request not sent): build the reverse proxy with outbound.NewReverseProxy, or set the outgoing request's Host (ProxyRequest.Out.Host, req.Host) to the URL's host or leave it empty"
 	}
 	return "outbound: refused for " + e.Origin + ": " + e.Reason.Error() + " (request not sent)"
 }
@@ -107,10 +123,11 @@ func routeError(u *url.URL, reason error) error {
 
 // TokenError reports that the token for a request could not be obtained,
 // so the request was not sent (or, after a downstream 401, not sent again:
-// the 401 was discarded). Err is [ErrNoSubjectToken] or the error of the
-// [exchange.Exchanger] or [authority.TokenSource], which wraps the *[authority.Error]
-// when the authority refused; use [errors.Is] and [errors.As] on the
-// TokenError itself, or [StatusFor].
+// the 401 was discarded). Err is [ErrNoSubjectToken],
+// [ErrNoInboundContext] or the error of the route's [Exchanger] or
+// [authority.TokenSource], which wraps the *[authority.Error] when the
+// authority refused; use [errors.Is] and [errors.As] on the TokenError
+// itself, or [StatusFor].
 type TokenError struct {
 	// Route is the URL of the route that matched, as configured.
 	Route string

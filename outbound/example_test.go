@@ -1,12 +1,14 @@
 package outbound_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"strings"
 	"time"
@@ -50,11 +52,7 @@ func Example_reverseProxy() {
 		log.Fatal(err)
 	}
 	backend, _ := url.Parse(orders.URL)
-	proxy := &httputil.ReverseProxy{
-		Rewrite:      func(r *httputil.ProxyRequest) { r.SetURL(backend) },
-		Transport:    tr,
-		ErrorHandler: outbound.ErrorHandler(nil), // pass a *slog.Logger to see why
-	}
+	proxy := outbound.NewReverseProxy(backend, tr, nil) // pass a *slog.Logger to see why a request failed
 	gateway := httptest.NewServer(middleware.Bearer(middleware.Options{})(proxy))
 	defer gateway.Close()
 
@@ -122,7 +120,7 @@ func Example_client() {
 			req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, u, nil)
 			resp, err := api.Do(req)
 			if err != nil {
-				outbound.ErrorHandler(nil)(w, r, err)
+				outbound.WriteError(w, r, err)
 				return
 			}
 			_, _ = io.Copy(io.Discard, resp.Body)
@@ -147,4 +145,87 @@ func Example_client() {
 	// 200
 	// orders: alice [orders] shop
 	// billing: shop [billing]
+}
+
+// The README's outbound snippet: a reverse proxy over the transport, behind
+// the middleware. NewReverseProxy sets the backend's URL and Host, the
+// X-Forwarded headers and the error handler.
+func ExampleNewReverseProxy() {
+	as := testutil.NewAuthority(nil, testutil.Options{})
+	defer as.Close()
+	as.AddClient(testutil.Client{ID: "gateway", Secret: "s3cret", ExchangeAudiences: []string{"orders"}})
+	orders := testutil.NewResourceServer(nil, as, "orders")
+	defer orders.Close()
+	client, err := authority.New(authority.Config{TokenURL: as.TokenURL(), ClientID: "gateway", ClientSecret: "s3cret", HTTPClient: as.Client()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+
+	x, err := exchange.New(client, exchange.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer x.Close()
+	tr, err := outbound.New(outbound.Options{
+		Exchanger: x,
+		Routes: []outbound.Route{{
+			URL:    orders.URL + "/api",
+			Mode:   outbound.ModeExchange,
+			Target: exchange.Target{Audiences: []string{"orders"}},
+		}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	backend, _ := url.Parse(orders.URL)
+	proxy := outbound.NewReverseProxy(backend, tr, logger)
+	gateway := httptest.NewServer(middleware.Bearer(middleware.Options{})(proxy))
+	defer gateway.Close()
+
+	req, _ := http.NewRequest(http.MethodGet, gateway.URL+"/api/orders/42", nil)
+	req.Header.Set("Authorization", "Bearer "+as.UserToken("alice", "web"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	got := orders.Received()[0]
+	fmt.Println(resp.StatusCode, got.Subject, got.Audience, got.Host == backend.Host)
+	// Output:
+	// 200 alice [orders] true
+}
+
+// A handler answers a failed outbound call with WriteError. This one
+// builds its request with context.Background() instead of r.Context(), so
+// the transport cannot find the caller's token: ErrNoInboundContext, 500
+// (and an Error line in the transport's log), not a 401 blaming the
+// caller.
+func ExampleWriteError() {
+	tr, err := outbound.New(outbound.Options{
+		Routes: []outbound.Route{{URL: "https://profile.internal", Mode: outbound.ModePassThrough}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	api := &http.Client{Transport: tr}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, "https://profile.internal/me", nil) // should be r.Context()
+		resp, err := api.Do(req)
+		if err != nil {
+			fmt.Println(errors.Is(err, outbound.ErrNoInboundContext))
+			outbound.WriteError(w, r, err)
+			return
+		}
+		resp.Body.Close()
+	})
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "http://gateway/me", nil)
+	req.Header.Set("Authorization", "Bearer some-token")
+	middleware.Bearer(middleware.Options{})(handler).ServeHTTP(rec, req)
+	fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
+	// Output:
+	// true
+	// 500 {"error":"server_error","error_description":"Internal Server Error"}
 }

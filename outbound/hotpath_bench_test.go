@@ -26,7 +26,7 @@ func (d discardWriter) Header() http.Header         { return d.h }
 func (d discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d discardWriter) WriteHeader(int)             {}
 
-// BenchmarkHotPath measures the cache-hit path of DESIGN.md: inbound parse,
+// BenchmarkHotPath measures the whole cache-hit path: inbound parse,
 // context store, route match, key hash, cache lookup and header set, with
 // no network, beside the bare SHA-256 of the same 1 KiB subject token.
 //

@@ -72,13 +72,17 @@ func TestNoTokenLeaks(t *testing.T) {
 		setup  func()
 		path   string // on orders unless it starts with http
 		body   func() io.Reader
-		noSubj bool
-		status int // the answer to the caller; 0 means no error expected
-		header string
+		noSubj bool // an anonymous inbound context
+		// detached: a context not from the inbound request (implies noSubj)
+		detached bool
+		status   int // the answer to the caller; 0 means no error expected
+		header   string
 	}{
 		{name: "no route", path: "http://127.0.0.1:1/x", status: http.StatusBadGateway},
 		{name: "no subject", path: "/x", noSubj: true, status: http.StatusUnauthorized, header: "Bearer"},
 		{name: "no subject pass-through", path: "/passed", noSubj: true, status: http.StatusUnauthorized},
+		{name: "no inbound context", path: "/x", noSubj: true, detached: true, status: http.StatusInternalServerError},
+		{name: "no inbound context pass-through", path: "/passed", noSubj: true, detached: true, status: http.StatusInternalServerError},
 		{name: "invalid_request", setup: oauth(400, "invalid_request"), path: "/x", status: 401, header: `Bearer error="invalid_token"`},
 		{name: "invalid_grant", setup: oauth(400, "invalid_grant"), path: "/x", status: 401, header: `Bearer error="invalid_token"`},
 		{name: "access_denied", setup: oauth(403, "access_denied"), path: "/x", status: 403},
@@ -133,8 +137,11 @@ func TestNoTokenLeaks(t *testing.T) {
 				url = tt.path
 			}
 			ctx := context.Background()
-			if !tt.noSubj {
+			switch {
+			case !tt.noSubj:
 				ctx = middleware.NewContext(ctx, sub)
+			case !tt.detached:
+				ctx = middleware.NewContext(ctx, "") // as the middleware passes on an anonymous caller
 			}
 			var body io.Reader
 			if tt.body != nil {

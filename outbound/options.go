@@ -4,23 +4,24 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-
-	"github.com/go-tokenexchange/tokenexchange/exchange"
 )
 
 // Options configures [New]. The zero value is valid: a transport over
 // [http.DefaultTransport] with no routes, which refuses every request.
 type Options struct {
-	// Base sends the requests. If nil, [http.DefaultTransport], which
-	// uses the proxy named by the environment (HTTP_PROXY, HTTPS_PROXY,
-	// NO_PROXY).
+	// Base sends the requests. If nil (or a nil pointer),
+	// [http.DefaultTransport], which uses the proxy named by the
+	// environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY).
 	Base http.RoundTripper
 	// Routes is the route table; see [Route]. Two routes may not name the
 	// same scheme, host, port and path prefix.
 	Routes []Route
 	// Exchanger performs the exchanges of [ModeExchange] routes that do not
-	// name their own. Required when such a route exists.
-	Exchanger *exchange.Exchanger
+	// name their own, such as an [*exchange.Exchanger]. Required when such
+	// a route exists. When it is also an [ExchangeInvalidator], a token a
+	// downstream refused with 401 is invalidated before the one retry. A
+	// nil pointer in the interface counts as none.
+	Exchanger Exchanger
 	// AllowUnrouted sends a request that no route names without a token,
 	// instead of failing it with [ErrNoRoute]. Such a request never carries
 	// an Authorization header: any the caller set (under any spelling of
@@ -33,7 +34,9 @@ type Options struct {
 	AllowUnrouted bool
 	// Logger receives, never with a token or a subject: a Debug line for
 	// each request refused with an error (the error is returned too, for
-	// the caller to log, e.g. by [ErrorHandler]) and for each 401 retry, a
+	// the caller to log, e.g. by [ErrorHandler]) and for each 401 retry, an
+	// Error line for each request refused with [ErrNoInboundContext] (a
+	// programming error), a
 	// Warn line when a 401 is passed on because GetBody failed, and a Warn
 	// line when a refusal window begins (see RefusalWindow), once per
 	// window, route and subject. If nil, nothing is logged.

@@ -22,12 +22,16 @@ type Route struct {
 	// Target is what an exchanged token is for. [ModeExchange] only; it
 	// must name at least one audience or resource.
 	Target exchange.Target
-	// Exchanger performs the exchanges of a [ModeExchange] route. If nil,
-	// [Options.Exchanger].
-	Exchanger *exchange.Exchanger
+	// Exchanger performs the exchanges of a [ModeExchange] route, such as
+	// an [*exchange.Exchanger]. If nil (or a nil pointer),
+	// [Options.Exchanger]. When it is also an [ExchangeInvalidator], a
+	// token a downstream refused with 401 is invalidated before the one
+	// retry; otherwise the retry asks it again and gives up if it returns
+	// the refused token.
+	Exchanger Exchanger
 	// Tokens supplies the token of a [ModeOwnToken] route, such as an
-	// [*authority.CachedSource]. Required for that mode, not allowed for
-	// the others. When it is also an [authority.Invalidator], a token a
+	// [*authority.CachedSource]. Required for that mode (a nil pointer
+	// counts as none), not allowed for the others. When it is also an [authority.Invalidator], a token a
 	// downstream refused with 401 is invalidated before the one retry;
 	// otherwise the retry asks Tokens again and gives up if it returns
 	// the refused token.

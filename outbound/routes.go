@@ -27,9 +27,11 @@ type route struct {
 	prefix   string // clean path prefix without trailing slash; "" matches all
 	mode     Mode
 	target   *exchange.Prepared
-	exchange *exchange.Exchanger
-	tokens   authority.TokenSource
-	actor    bool // the Target has an Actor
+	exchange Exchanger
+	// invalidator is exchange as an ExchangeInvalidator, or nil.
+	invalidator ExchangeInvalidator
+	tokens      authority.TokenSource
+	actor       bool // the Target has an Actor
 	// actorTokens is the Target's Actor, for refusalKey.
 	actorTokens authority.TokenSource
 
@@ -43,7 +45,7 @@ type route struct {
 type table map[origin][]*route
 
 // newTable validates routes and builds their table.
-func newTable(routes []Route, x *exchange.Exchanger) (table, error) {
+func newTable(routes []Route, x Exchanger) (table, error) {
 	t := table{}
 	for i, rt := range routes {
 		o, r, err := compile(rt, x)
@@ -68,24 +70,28 @@ func newTable(routes []Route, x *exchange.Exchanger) (table, error) {
 }
 
 // compile validates one route.
-func compile(rt Route, x *exchange.Exchanger) (origin, *route, error) {
+func compile(rt Route, x Exchanger) (origin, *route, error) {
 	o, prefix, err := parseRouteURL(rt.URL)
 	if err != nil {
 		return o, nil, err
 	}
 	r := &route{name: rt.URL, prefix: prefix, mode: rt.Mode}
-	if rt.Mode != ModeExchange && (rt.Exchanger != nil || !isZeroTarget(rt.Target)) {
+	if rt.Mode != ModeExchange && (!isNil(rt.Exchanger) || !isZeroTarget(rt.Target)) {
 		return o, nil, fmt.Errorf("Target and Exchanger are for %s routes only, not %s", ModeExchange, rt.Mode)
 	}
-	if rt.Mode != ModeOwnToken && rt.Tokens != nil {
+	if rt.Mode != ModeOwnToken && !isNil(rt.Tokens) {
 		return o, nil, fmt.Errorf("Tokens is for %s routes only, not %s", ModeOwnToken, rt.Mode)
 	}
 	switch rt.Mode {
 	case ModeExchange:
-		r.exchange = cmp.Or(rt.Exchanger, x)
-		if r.exchange == nil {
+		r.exchange = rt.Exchanger
+		if isNil(r.exchange) {
+			r.exchange = x
+		}
+		if isNil(r.exchange) {
 			return o, nil, errors.New("exchange route without an Exchanger (set Route.Exchanger or Options.Exchanger)")
 		}
+		r.invalidator, _ = r.exchange.(ExchangeInvalidator)
 		if len(rt.Target.Audiences) == 0 && len(rt.Target.Resources) == 0 {
 			return o, nil, errors.New("Target names no audience or resource")
 		}
@@ -95,7 +101,7 @@ func compile(rt Route, x *exchange.Exchanger) (origin, *route, error) {
 			return o, nil, err
 		}
 	case ModeOwnToken:
-		if rt.Tokens == nil {
+		if isNil(rt.Tokens) {
 			return o, nil, errors.New("own-token route without Tokens")
 		}
 		r.tokens = rt.Tokens

@@ -3,7 +3,6 @@ package outbound
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -23,7 +22,10 @@ const (
 // [Transport] failed with err (as returned by RoundTrip, or wrapped by
 // [http.Client] in a *[url.Error]):
 //
-//   - [ErrNoSubjectToken]: 401 with "WWW-Authenticate: Bearer".
+//   - [ErrNoSubjectToken] (an anonymous caller): 401 with
+//     "WWW-Authenticate: Bearer".
+//   - [ErrNoInboundContext] (the handler did not build the request with
+//     r.Context()): 500.
 //   - A [ModeExchange] route whose exchange the authority refused with
 //     invalid_request (RFC 8693 §2.2.2: the subject token was not
 //     accepted) or invalid_grant: 401 with
@@ -68,6 +70,9 @@ func StatusFor(err error) (int, http.Header) {
 	}
 	if errors.Is(err, ErrNoSubjectToken) {
 		return http.StatusUnauthorized, http.Header{"Www-Authenticate": {challengeMissing}}
+	}
+	if errors.Is(err, ErrNoInboundContext) {
+		return http.StatusInternalServerError, nil
 	}
 	if errors.Is(err, context.Canceled) {
 		return http.StatusBadGateway, nil
@@ -120,71 +125,4 @@ func unavailable(retryAfter time.Duration) (int, http.Header) {
 	}
 	secs := int64((retryAfter + time.Second - 1) / time.Second)
 	return http.StatusServiceUnavailable, http.Header{"Retry-After": {strconv.FormatInt(secs, 10)}}
-}
-
-// errorCode is the "error" member of the JSON body written for status and
-// its headers h.
-func errorCode(status int, h http.Header) string {
-	switch status {
-	case http.StatusUnauthorized:
-		if h.Get("WWW-Authenticate") == challengeMissing {
-			return "missing_token"
-		}
-		return "invalid_token"
-	case http.StatusForbidden:
-		return "access_denied"
-	case http.StatusServiceUnavailable:
-		return "temporarily_unavailable"
-	case http.StatusGatewayTimeout:
-		return "gateway_timeout"
-	case http.StatusBadRequest:
-		return "invalid_request"
-	}
-	return "bad_gateway"
-}
-
-// ErrorHandler returns a function that answers a failed outbound request
-// with the status and headers of [StatusFor] and a small JSON body
-// {"error": ..., "error_description": ...} that says nothing about the
-// token or the authority's reply. The error itself goes to logger (at
-// Debug level for a canceled context, Warn otherwise), with the request's
-// method, host and path but not its headers or query; nil logger means
-// silent. Errors from this package and the authority never contain a
-// token.
-//
-// Its signature fits the ErrorHandler of
-// [net/http/httputil.ReverseProxy]; a service calling out with an
-// [http.Client] may call it with the error of Do.
-func ErrorHandler(logger *slog.Logger) func(http.ResponseWriter, *http.Request, error) {
-	return func(w http.ResponseWriter, r *http.Request, err error) {
-		status, h := StatusFor(err)
-		if logger != nil {
-			level := slog.LevelWarn
-			if errors.Is(err, context.Canceled) {
-				level = slog.LevelDebug
-			}
-			attrs := []slog.Attr{slog.Int("status", status), slog.Any("error", err)}
-			if r != nil && r.URL != nil {
-				attrs = append(attrs, slog.String("method", r.Method), slog.String("host", r.URL.Host), slog.String("path", r.URL.Path))
-			}
-			logger.LogAttrs(contextOf(r), level, "outbound: request failed", attrs...)
-		}
-		dst := w.Header()
-		for k, v := range h {
-			dst[k] = v
-		}
-		dst.Set("Content-Type", "application/json")
-		dst.Set("Cache-Control", "no-store")
-		dst.Set("X-Content-Type-Options", "nosniff")
-		w.WriteHeader(status)
-		code := errorCode(status, h)
-		_, _ = w.Write([]byte(`{"error":"` + code + `","error_description":"` + http.StatusText(status) + `"}` + "\n"))
-	}
-}
-
-func contextOf(r *http.Request) context.Context {
-	if r == nil {
-		return context.Background()
-	}
-	return r.Context()
 }

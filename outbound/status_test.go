@@ -36,6 +36,8 @@ func TestStatusFor(t *testing.T) {
 		{"nil", nil, 200, ""},
 		{"no route", &outbound.RouteError{Origin: "https://x"}, 502, ""},
 		{"no subject", &outbound.TokenError{Mode: outbound.ModeExchange, Err: outbound.ErrNoSubjectToken}, 401, "WWW-Authenticate: Bearer"},
+		{"no inbound context", &outbound.TokenError{Mode: outbound.ModeExchange, Err: outbound.ErrNoInboundContext}, 500, ""},
+		{"no inbound context in url.Error", &url.Error{Op: "Get", URL: "https://x", Err: &outbound.TokenError{Mode: outbound.ModePassThrough, Err: outbound.ErrNoInboundContext}}, 500, ""},
 		{"no subject in url.Error", &url.Error{Op: "Get", URL: "https://x", Err: &outbound.TokenError{Mode: outbound.ModePassThrough, Err: outbound.ErrNoSubjectToken}}, 401, "WWW-Authenticate: Bearer"},
 		{"invalid_request", tokenErr(outbound.ModeExchange, exchangeErr("invalid_request", 400)), 401, `WWW-Authenticate: Bearer error="invalid_token"`},
 		{"invalid_grant", tokenErr(outbound.ModeExchange, exchangeErr("invalid_grant", 400)), 401, `WWW-Authenticate: Bearer error="invalid_token"`},

@@ -41,7 +41,9 @@ func (r *route) fresh(ctx context.Context, subject authority.SubjectToken, refus
 		return tok, err
 	}
 	if r.mode == ModeExchange {
-		r.exchange.InvalidatePrepared(ctx, subject, r.target, refused)
+		if r.invalidator != nil {
+			r.invalidator.InvalidatePrepared(ctx, subject, r.target, refused)
+		}
 	} else if inv, ok := r.tokens.(authority.Invalidator); ok {
 		inv.Invalidate(refused)
 	}

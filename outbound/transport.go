@@ -44,13 +44,26 @@ type Transport struct {
 var _ http.RoundTripper = (*Transport)(nil)
 
 // New validates opts, prepares every route's target and returns the
-// Transport. It makes no request. It fails when the base transport would
-// send the token of an "http" route to a forward proxy in clear text; see
-// [Options.AllowPlaintextProxy].
+// Transport. It makes no request.
+//
+// Errors: a configuration error (no sentinel; fix the configuration)
+// naming the route by its index and URL and what is wrong with it: a
+// URL that is not a clean http or https URL (see [Route.URL]), two routes
+// for the same destination, a missing or unknown Mode, an exchange route
+// without an [Exchanger] or whose Target names no audience or resource
+// (or that [exchange.Target.Prepare] refuses), an own-token route without
+// Tokens, Target, Exchanger or Tokens on a route of a mode that does not
+// use them; and, unless [Options.AllowPlaintextProxy], an "http" route
+// whose token the base transport would send to a forward proxy in clear
+// text, or whose proxy the base transport's Proxy function fails to
+// report.
 func New(opts Options) (*Transport, error) {
 	routes, err := newTable(opts.Routes, opts.Exchanger)
 	if err != nil {
 		return nil, err
+	}
+	if isNil(opts.Base) {
+		opts.Base = nil // a nil *http.Transport, say: http.DefaultTransport
 	}
 	if !opts.AllowPlaintextProxy {
 		if err := checkPlaintextProxy(opts.Routes, opts.Base); err != nil {
@@ -68,8 +81,29 @@ func New(opts Options) (*Transport, error) {
 
 // RoundTrip sends req with the token of the route that names its URL. It
 // never modifies req, and closes req.Body on every path, as the
-// [http.RoundTripper] contract asks. A request that cannot get its token is
-// not sent: the error is a [*RouteError] or a [*TokenError].
+// [http.RoundTripper] contract asks.
+//
+// Errors: a request that cannot get its token is not sent, and the error
+// is
+//
+//   - a [*RouteError], matching [ErrNoRoute]: no route names the URL
+//     (unless [Options.AllowUnrouted]); with Reason [ErrAmbiguousPath]:
+//     the path could reach another route; with Reason [ErrHostMismatch]:
+//     the Host header names another destination;
+//   - a [*TokenError] wrapping [ErrNoSubjectToken] (an anonymous caller),
+//     [ErrNoInboundContext] (a context not from the inbound request), the
+//     [Exchanger]'s error (for [*exchange.Exchanger]: a wrapped
+//     *[authority.Error], [exchange.ErrSubjectExpired],
+//     [exchange.ErrSubjectInvalid], [exchange.ErrBusy],
+//     [exchange.ErrClosed], a context error, ...) or the route's
+//     [authority.TokenSource]'s error. After a downstream 401 whose one
+//     retry could not get a fresh token, the 401 is discarded and such a
+//     TokenError returned.
+//
+// Otherwise the base transport's error is returned as it is (the
+// downstream unreachable, req's context ended). A response, whatever its
+// status, comes with a nil error. [StatusFor] maps every error to a
+// status.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	r, err := t.routes.match(req.URL)
@@ -96,12 +130,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.send(req, field, "")
 	case ModePassThrough:
 		if !hasSubject {
-			return nil, t.refuse(req, r, ErrNoSubjectToken)
+			return nil, t.noSubject(req, r)
 		}
 		return t.send(req, true, r.bearer(nil, subject.Value()))
 	}
 	if r.mode == ModeExchange && !hasSubject {
-		return nil, t.refuse(req, r, ErrNoSubjectToken)
+		return nil, t.noSubject(req, r)
 	}
 	tok, err := r.token(ctx, subject)
 	if err != nil {
@@ -128,6 +162,21 @@ func (t *Transport) send(req *http.Request, replace bool, value string) (*http.R
 func (t *Transport) refuse(req *http.Request, r *route, cause error) error {
 	closeBody(req)
 	return t.tokenError(req, r, cause)
+}
+
+// noSubject refuses req, whose route r needs the caller's token and whose
+// context holds none: [ErrNoSubjectToken] when the context went through
+// the middleware (an anonymous caller), otherwise [ErrNoInboundContext],
+// logged at Error (the handler did not build req with r.Context()).
+func (t *Transport) noSubject(req *http.Request, r *route) error {
+	ctx := req.Context()
+	if middleware.IsInbound(ctx) {
+		return t.refuse(req, r, ErrNoSubjectToken)
+	}
+	closeBody(req)
+	t.logAttrs(ctx, slog.LevelError, "outbound: the request's context does not come from the inbound request (build the outgoing request with r.Context()); request refused",
+		slog.String("method", req.Method), slog.String("route", r.name))
+	return &TokenError{Route: r.name, Mode: r.mode, Actor: r.actor, Err: ErrNoInboundContext}
 }
 
 // tokenError logs and returns the TokenError for cause.

@@ -75,14 +75,27 @@ func TestRouteModes(t *testing.T) {
 		assert.Equal(t, "no Authorization header", got[0].Err)
 	})
 	t.Run("no subject", func(t *testing.T) {
-		for _, p := range []string{"/exchanged", "/passed"} {
-			e.orders.Reset()
-			_, err := get(t, tr, "", e.orders.URL+p)
-			require.ErrorIs(t, err, outbound.ErrNoSubjectToken)
-			var te *outbound.TokenError
-			require.True(t, errors.As(err, &te))
-			assert.Equal(t, e.orders.URL+p, te.Route)
-			assert.Empty(t, e.orders.Received(), "nothing is sent")
+		// A context that went through the middleware (here NewContext)
+		// without a token: the caller is anonymous. A context that did
+		// not: the handler forgot r.Context().
+		for _, c := range []struct {
+			ctx  context.Context
+			want error
+		}{
+			{middleware.NewContext(context.Background(), ""), outbound.ErrNoSubjectToken},
+			{context.Background(), outbound.ErrNoInboundContext},
+		} {
+			for _, p := range []string{"/exchanged", "/passed"} {
+				e.orders.Reset()
+				req, err := http.NewRequestWithContext(c.ctx, http.MethodGet, e.orders.URL+p, nil)
+				require.NoError(t, err)
+				_, err = (&http.Client{Transport: tr}).Do(req)
+				require.ErrorIs(t, err, c.want)
+				var te *outbound.TokenError
+				require.True(t, errors.As(err, &te))
+				assert.Equal(t, e.orders.URL+p, te.Route)
+				assert.Empty(t, e.orders.Received(), "nothing is sent")
+			}
 		}
 	})
 }
@@ -182,8 +195,8 @@ func TestRequestUntouched(t *testing.T) {
 
 // TestCancellation: a caller whose context is canceled while its exchange
 // is in flight returns at once; another caller waiting on the same flight
-// still gets its token (DESIGN.md rule 5). A cancel during the downstream
-// call reaches the base transport.
+// still gets its token (one slow caller cancels only itself). A cancel
+// during the downstream call reaches the base transport.
 func TestCancellation(t *testing.T) {
 	e := newEnv(t)
 	alice := e.a.UserToken("alice", "web")

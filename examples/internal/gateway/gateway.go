@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Gateway, error)
 		log:       logger,
 	}
 	for _, r := range cfg.Routes {
-		g.proxies[r.Service] = routeProxy{prefix: r.Prefix, proxy: newProxy(r, t, g.onError)}
+		g.proxies[r.Service] = routeProxy{prefix: r.Prefix, proxy: outbound.NewReverseProxy(r.URL, t, logger)}
 	}
 	return g, nil
 }

@@ -8,20 +8,6 @@ import (
 	"strings"
 )
 
-// newProxy returns the reverse proxy of one route: it sends the request,
-// path unchanged, to the route's URL over t.
-func newProxy(r Route, t http.RoundTripper, onError func(http.ResponseWriter, *http.Request, error)) *httputil.ReverseProxy {
-	target := r.URL
-	return &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(target)
-			pr.SetXForwarded()
-		},
-		Transport:    t,
-		ErrorHandler: onError,
-	}
-}
-
 // Proxy forwards r to the downstream of service, keeping the whole path:
 // /api/orders/42 goes to URL/api/orders/42. A path that is not in
 // canonical form (see canonical) gets 400, an unknown service or a path
