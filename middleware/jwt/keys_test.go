@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -171,8 +172,13 @@ func TestUnknownKidHonoursContext(t *testing.T) {
 	start := time.Now()
 	_, err := v.Validate(ctx, sub(tok))
 	require.ErrorIs(t, err, middleware.ErrKeysUnavailable)
+	require.ErrorIs(t, err, middleware.ErrUnavailable)
 	require.True(t, errors.Is(err, context.DeadlineExceeded))
 	assert.Less(t, time.Since(start), 2*time.Second)
+	var e *middleware.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, http.StatusServiceUnavailable, e.Status)
+	assert.Zero(t, e.RetryAfter, "the fetch goes on: no delay to announce")
 
 	// The fetch went on without the caller that gave up: once the server
 	// answers, the token verifies.
@@ -182,6 +188,36 @@ func TestUnknownKidHonoursContext(t *testing.T) {
 		return err == nil
 	}, 5*time.Second, 5*time.Millisecond)
 	assert.EqualValues(t, 2, g.count.Load(), "the construction fetch and the one detached refetch")
+}
+
+// TestKeysUnavailableAnswers503 checks that a token whose kid is unknown
+// while the key server fails is answered 503 with Retry-After (when the
+// next refetch may start), not 401: the key may well exist. That holds
+// for the request whose refetch failed and for those refused meanwhile by
+// the rate limit.
+func TestKeysUnavailableAnswers503(t *testing.T) {
+	a, g, v := newGated(t, jwt.Config{MinRefetchInterval: time.Hour})
+	g.fail.Store(true)
+	a.RotateKey()
+	tok := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
+	h := middleware.Bearer(middleware.Options{Validator: v})(http.HandlerFunc(echoToken))
+	do := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/resource", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, name := range []string{"the failed refetch", "rate limited after it"} {
+		rec := do()
+		assert.Equal(t, http.StatusServiceUnavailable, rec.Code, name)
+		ra, err := strconv.Atoi(rec.Header().Get("Retry-After"))
+		require.NoError(t, err, name)
+		assert.True(t, ra > 3500 && ra <= 3600, "%s: Retry-After %d is not about MinRefetchInterval", name, ra)
+		assert.JSONEq(t, `{"error":"temporarily_unavailable","error_description":"signing keys unavailable"}`, rec.Body.String())
+		assert.Empty(t, rec.Header().Get("WWW-Authenticate"))
+	}
+	assert.EqualValues(t, 2, g.count.Load(), "the construction fetch and one refetch")
 }
 
 // A failing key server is asked in the background at most once per
