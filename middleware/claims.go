@@ -176,6 +176,10 @@ func stringsClaim(name string, raw json.RawMessage) ([]string, error) {
 //		Roles []string `json:"roles"`
 //	}
 //	if err := claims.Decode(&extra); err != nil { ... }
+//
+// The error is encoding/json's (such as a *json.UnmarshalTypeError for a
+// claim of another type than v's field), or, for nil Claims or Claims not
+// made by [ParseClaims], an error saying there are no claims to decode.
 func (c *Claims) Decode(v any) error {
 	if c == nil || c.raw == nil {
 		return errors.New("middleware: no claims to decode")

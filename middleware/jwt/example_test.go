@@ -2,12 +2,14 @@ package jwt_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 
+	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 	"github.com/go-tokenexchange/tokenexchange/middleware/jwt"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
@@ -52,4 +54,43 @@ func ExampleNew() {
 	// 200 hello alice
 	// 403 {"error":"insufficient_scope","error_description":"token lacks a required scope","scope":"orders:read"}
 	// 401 {"error":"invalid_token","error_description":"audience mismatch"}
+}
+
+// Accept only Keycloak access tokens: Keycloak names the kind of a token in
+// its "typ" claim, "Bearer" for access tokens and "ID" for ID tokens.
+func ExampleConfig_checkClaims() {
+	auth := testutil.NewAuthority(nil, testutil.Options{})
+	defer auth.Close()
+
+	v, err := jwt.New(context.Background(), jwt.Config{
+		Issuer:     auth.Issuer(),
+		Audience:   []string{"orders"},
+		HTTPClient: auth.Client(),
+		CheckClaims: func(_ context.Context, c *middleware.Claims) error {
+			var kc struct {
+				Typ string `json:"typ"`
+			}
+			if err := c.Decode(&kc); err != nil || kc.Typ != "Bearer" {
+				return errors.New("not an access token")
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer v.Close()
+
+	for _, typ := range []string{"Bearer", "ID"} {
+		tok := auth.IssueToken(testutil.TokenClaims{Subject: "alice", Audience: []string{"orders"}, Extra: map[string]any{"typ": typ}})
+		claims, err := v.Validate(context.Background(), authority.NewSubjectToken(tok))
+		if err != nil {
+			fmt.Println(typ, "refused:", err, errors.Is(err, middleware.ErrRejected))
+			continue
+		}
+		fmt.Println(typ, "accepted for", claims.Subject)
+	}
+	// Output:
+	// Bearer accepted for alice
+	// ID refused: middleware: invalid_token: token rejected by policy true
 }
