@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // DefaultMaxTokenSize is the largest token [Bearer] accepts unless
@@ -32,13 +31,14 @@ type Options struct {
 	// present but empty, malformed, of another scheme or invalid is still refused.
 	Optional bool
 
-	// Validator, if set, validates every token as a JWT and stores its claims
-	// (see [ClaimsFromContext]). If nil, tokens are opaque and pass on unchanged.
-	Validator *Validator
+	// Validator, if set, validates every token and the middleware stores the
+	// claims it returns (see [ClaimsFromContext]); package middleware/jwt
+	// provides one for JWTs. If nil, tokens are opaque and pass on unchanged.
+	Validator Validator
 
-	// RequiredScopes must all be granted by the token's "scope" (space-separated
-	// string) or "scp" (array) claim, or the request is refused with 403
-	// insufficient_scope. Requires Validator.
+	// RequiredScopes must all be among the validated token's
+	// [Claims.Scopes] (its "scope" and "scp" claims), or the request is
+	// refused with 403 insufficient_scope. Requires Validator.
 	RequiredScopes []string
 
 	// ErrorResponder writes the response for a refusal; err is an [*Error].
@@ -47,7 +47,9 @@ type Options struct {
 
 	// OnRefusal, if set, is called for every refusal before the response is
 	// written, for logging or metrics. err is an [*Error] and never contains the
-	// token. r is a shallow copy of the request with the credentials redacted:
+	// token; when the Validator returned an error that is not an *Error, that
+	// error is the *Error's Err (its text is for logs, never for the client).
+	// r is a shallow copy of the request with the credentials redacted:
 	// its Header is a copy in which a present Authorization header is replaced
 	// by the single value "Bearer [redacted]", and an access_token parameter in
 	// the URL (and RequestURI) or in an already parsed form is replaced by
@@ -58,7 +60,14 @@ type Options struct {
 
 // Bearer returns middleware that authenticates requests with an OAuth 2.0 bearer
 // token (RFC 6750) and stores the token (and, with a Validator, its claims) in
-// the request context for [TokenFromContext] and [ClaimsFromContext].
+// the request context for [TokenFromContext], [SubjectFromContext] and
+// [ClaimsFromContext].
+//
+// A refusal is answered by Options.ErrorResponder (default [WriteError])
+// with an [*Error] wrapping ErrMissingToken or ErrUnsupportedScheme (401),
+// ErrMalformedHeader, ErrMultipleHeaders, ErrTokenTooLarge or
+// ErrTokenInQuery (400), ErrInsufficientScope (403), or what the Validator
+// returned (see [Validator]: 401, or 503 for [ErrUnavailable]).
 //
 // Only the Authorization header is accepted (RFC 6750 §2.1). A request whose
 // query string has an access_token parameter is refused with 400
@@ -86,7 +95,7 @@ type bearer struct {
 	realm     string
 	maxSize   int
 	optional  bool
-	validator *Validator
+	validator Validator
 	scopes    []string
 	scopeList string // scopes joined by spaces, for the challenge
 	respond   func(http.ResponseWriter, *http.Request, error)
@@ -139,14 +148,19 @@ func (b *bearer) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 		b.refuse(w, r, e)
 		return
 	}
-	var claims jwt.Token
+	subject := authority.NewSubjectToken(tok)
+	var claims *Claims
 	if b.validator != nil {
 		var err error
-		if claims, err = b.validator.Validate(r.Context(), tok); err != nil {
-			b.refuse(w, r, err)
+		claims, err = b.validator.Validate(r.Context(), subject)
+		if err == nil && claims == nil {
+			err = errNoClaims
+		}
+		if err != nil {
+			b.refuse(w, r, asError(err))
 			return
 		}
-		if len(b.scopes) > 0 && !hasScopes(claims, b.scopes) {
+		if len(b.scopes) > 0 && !claims.HasScopes(b.scopes...) {
 			b.refuse(w, r, &Error{
 				Code:        CodeInsufficientScope,
 				Description: "token lacks a required scope",
@@ -157,7 +171,7 @@ func (b *bearer) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 			return
 		}
 	}
-	next.ServeHTTP(w, r.WithContext(withAuth(r.Context(), authority.NewSubjectToken(tok), claims)))
+	next.ServeHTTP(w, r.WithContext(withAuth(r.Context(), subject, claims)))
 }
 
 func (b *bearer) refuse(w http.ResponseWriter, r *http.Request, err error) {

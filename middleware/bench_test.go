@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/go-tokenexchange/tokenexchange/middleware"
-	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
 // BenchmarkParseAndStore measures the middleware with validation off: header
@@ -40,30 +39,4 @@ func BenchmarkTokenFromContext(b *testing.B) {
 			b.Fatal("no token")
 		}
 	}
-}
-
-func benchValidate(b *testing.B, opts testutil.Options) {
-	a := testutil.NewAuthority(b, opts)
-	v, err := middleware.NewValidator(context.Background(), middleware.ValidatorConfig{
-		Issuer: a.Issuer(), Audience: []string{"api"}, HTTPClient: a.Client(),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(v.Close)
-	tok := a.IssueToken(testutil.TokenClaims{Subject: "alice", Audience: []string{"api"}, Scope: "read write"})
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := v.Validate(ctx, tok); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkValidateJWT is full validation with cached keys: header decode,
-// key lookup, signature verification, claims parse and checks.
-func BenchmarkValidateJWT(b *testing.B) {
-	b.Run("RS256", func(b *testing.B) { benchValidate(b, testutil.Options{}) })
-	b.Run("ES256", func(b *testing.B) { benchValidate(b, testutil.Options{Algorithm: "ES256"}) })
 }

@@ -50,15 +50,19 @@ type Claims struct {
 // non-negative JSON numbers below 2^53 (a string such as "1700000000", or
 // null, is refused, not read); "scope" a space-separated string; "scp" a
 // string or an array of strings. Other than a NumericDate, a claim that is
-// null counts as absent. The error wraps [ErrInvalidClaim] and names the
-// claim, never its value; for a payload that is not a JSON object it wraps
-// [ErrMalformedToken].
+// null counts as absent.
 //
-// A validator implemented outside this package returns what ParseClaims
-// gives it. payload is kept: do not modify it afterwards.
+// The error is an [*Error], 401 invalid_token, wrapping [ErrInvalidClaim]
+// (for a NumericDate, together with the internal rule's error) with a
+// description that names the claim and the kind of value found, never the
+// value; for a payload that is not a JSON object it wraps
+// [ErrMalformedToken]. A [Validator] returns it as it is, and the middleware
+// answers it as it is.
+//
+// payload is kept for [Claims.Decode]: do not modify it afterwards.
 func ParseClaims(payload []byte) (*Claims, error) {
 	if p := bytes.TrimLeft(payload, " \t\r\n"); len(p) == 0 || p[0] != '{' {
-		return nil, fmt.Errorf("%w: the claims are not a JSON object", ErrMalformedToken)
+		return nil, tokenError(ErrMalformedToken, "the claims are not a JSON object")
 	}
 	var w struct {
 		Iss   json.RawMessage `json:"iss"`
@@ -72,7 +76,7 @@ func ParseClaims(payload []byte) (*Claims, error) {
 		Scp   json.RawMessage `json:"scp"`
 	}
 	if err := json.Unmarshal(payload, &w); err != nil {
-		return nil, fmt.Errorf("%w: the claims are not a JSON object", ErrMalformedToken)
+		return nil, tokenError(ErrMalformedToken, "the claims are not a JSON object")
 	}
 	c := &Claims{raw: payload}
 	var err error
@@ -115,16 +119,23 @@ func ParseClaims(payload []byte) (*Claims, error) {
 // numericDate reads the claim name by the one NumericDate rule of this
 // module (internal/numericdate, shared with the exchanger): absent gives the
 // zero time; anything but a non-negative JSON number below 2^53 (null and a
-// string of digits included) is an error wrapping [ErrInvalidClaim].
+// string of digits included) is an *Error wrapping [ErrInvalidClaim] and
+// the rule's own error, described by the latter.
 func numericDate(name string, raw json.RawMessage) (time.Time, error) {
 	if raw == nil {
 		return time.Time{}, nil
 	}
 	t, err := numericdate.Parse(name, raw)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: %w", ErrInvalidClaim, err)
+		return time.Time{}, tokenError(fmt.Errorf("%w: %w", ErrInvalidClaim, err), err.Error())
 	}
 	return t, nil
+}
+
+// claimError is the refusal of a claim of the wrong type; what names the
+// type it should have had.
+func claimError(name, what string) *Error {
+	return tokenError(ErrInvalidClaim, fmt.Sprintf("claim %q is not %s", name, what))
 }
 
 func stringClaim(name string, raw json.RawMessage) (string, error) {
@@ -133,7 +144,7 @@ func stringClaim(name string, raw json.RawMessage) (string, error) {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("%w: %q is not a string", ErrInvalidClaim, name)
+		return "", claimError(name, "a string")
 	}
 	return s, nil
 }
@@ -152,7 +163,7 @@ func stringsClaim(name string, raw json.RawMessage) ([]string, error) {
 	}
 	var list []string
 	if err := json.Unmarshal(raw, &list); err != nil {
-		return nil, fmt.Errorf("%w: %q is not a string or an array of strings", ErrInvalidClaim, name)
+		return nil, claimError(name, "a string or an array of strings")
 	}
 	return list, nil
 }
@@ -165,6 +176,10 @@ func stringsClaim(name string, raw json.RawMessage) ([]string, error) {
 //		Roles []string `json:"roles"`
 //	}
 //	if err := claims.Decode(&extra); err != nil { ... }
+//
+// The error is encoding/json's (such as a *json.UnmarshalTypeError for a
+// claim of another type than v's field), or, for nil Claims or Claims not
+// made by [ParseClaims], an error saying there are no claims to decode.
 func (c *Claims) Decode(v any) error {
 	if c == nil || c.raw == nil {
 		return errors.New("middleware: no claims to decode")

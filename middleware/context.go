@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // infoKey is the context key under which a *authInfo is found.
@@ -16,7 +15,7 @@ type infoKey struct{}
 // marks a request that [Options.Optional] let through without a token.
 type authInfo struct {
 	subject authority.SubjectToken
-	claims  jwt.Token // nil unless a Validator ran
+	claims  *Claims // nil unless a Validator accepted the token
 }
 
 // authContext carries an authInfo. It is a single allocation (the parent plus the
@@ -60,7 +59,7 @@ func contextName(ctx context.Context) string {
 	return "context"
 }
 
-func withAuth(ctx context.Context, subject authority.SubjectToken, claims jwt.Token) context.Context {
+func withAuth(ctx context.Context, subject authority.SubjectToken, claims *Claims) context.Context {
 	return &authContext{Context: ctx, info: authInfo{subject: subject, claims: claims}}
 }
 
@@ -112,9 +111,12 @@ func IsInbound(ctx context.Context) bool {
 	return ok
 }
 
-// ClaimsFromContext returns the validated JWT when the middleware ran with a
-// [Validator] and accepted the token; ok is false otherwise.
-func ClaimsFromContext(ctx context.Context) (jwt.Token, bool) {
+// ClaimsFromContext returns the claims the [Validator] returned when the
+// middleware ran with one and accepted the token; ok is false otherwise
+// (no middleware, no Validator, an anonymous request, or a context from
+// [NewContext]). The claims are shared by every reader of the context:
+// treat them as read-only. It does not allocate.
+func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 	info, ok := ctx.Value(infoKey{}).(*authInfo)
 	if !ok || info.claims == nil {
 		return nil, false

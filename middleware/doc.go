@@ -3,6 +3,15 @@
 // request: to handlers, and to the outbound transport that exchanges it for
 // tokens meant for downstream services.
 //
+//	v, err := jwt.New(ctx, jwt.Config{Issuer: issuer, Audience: []string{"orders"}}) // package middleware/jwt
+//	if err != nil { ... }
+//	defer v.Close()
+//	protect := middleware.Bearer(middleware.Options{Validator: v, RequiredScopes: []string{"orders:read"}})
+//	mux.Handle("GET /orders/{id}", protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//		claims, _ := middleware.ClaimsFromContext(r.Context()) // claims.Subject, claims.Scopes, claims.Decode(&mine)
+//		...
+//	})))
+//
 // [Bearer] returns a middleware of the shape func(http.Handler) http.Handler, so it
 // serves chi's Router.Use, a plain [http.ServeMux] and any router that accepts that
 // shape. It extracts exactly one "Authorization: Bearer" header (RFC 6750 §2.1),
@@ -14,21 +23,23 @@
 //   - bad, expired or unverifiable token: 401 invalid_token;
 //   - token without the required scopes: 403 insufficient_scope.
 //
-// With a [Validator] the token must be a JWT signed by a key from the
-// authorization server's JWKS (found directly or by discovery), issued by the
-// configured issuer for one of the configured audiences and within its validity
-// period. Without one, tokens are opaque and pass on unchanged. An ID token
-// whose "aud" happens to name this service is a valid JWT from the issuer too:
-// refuse it with [ValidatorConfig.Types] (header "typ" "at+jwt", RFC 9068) when
-// the authorization server marks access tokens so, or else with
-// [ValidatorConfig.CheckClaims] (for Keycloak, the claim "typ" is "Bearer" for
-// access tokens and "ID" for ID tokens). Its "exp", "nbf" and "iat" must be
-// JSON numbers (RFC 7519 §2): a string of digits is refused. A Validator
-// refreshes its keys in the background: call [Validator.Close] when done.
+// A token that could not be validated now, because the validator could not
+// reach what it needs (the key set, an introspection endpoint), is not
+// refused: it is answered 503 Service Unavailable with Retry-After when the
+// delay is known (see [ErrUnavailable]).
 //
-// [TokenFromContext] and [ClaimsFromContext] read what the middleware stored;
-// [NewContext] stores a token for code that does not run behind the middleware,
-// such as a queue worker acting for a user.
+// Validation is pluggable: [Options.Validator] takes any [Validator], whose
+// one method turns the token into [Claims] or an error. Package
+// middleware/jwt implements it for JWTs signed by the authorization
+// server's keys (issuer, audience, expiry, "typ" and a policy hook); an
+// RFC 7662 introspection client reads the endpoint's answer with
+// [ParseClaims]. This package itself imports no JOSE library. Without a
+// Validator, tokens are opaque and pass on unchanged, for the authorization
+// server to judge when it exchanges them.
+//
+// [TokenFromContext], [SubjectFromContext] and [ClaimsFromContext] read what
+// the middleware stored; [NewContext] stores a token for code that does not
+// run behind the middleware, such as a queue worker acting for a user.
 //
 // Refusals are [*Error] values that wrap a sentinel such as [ErrExpired]; neither
 // their messages nor the responses ever contain the token.

@@ -3,18 +3,24 @@ package middleware
 import (
 	"errors"
 	"net/http"
+	"time"
 )
 
-// RFC 6750 §3.1 error codes, the values of [Error.Code].
+// Error codes, the values of [Error.Code]: those of RFC 6750 §3.1, and
+// CodeTemporarilyUnavailable (RFC 6749 §4.1.2.1) for a token that could not
+// be validated now.
 const (
-	CodeInvalidRequest    = "invalid_request"
-	CodeInvalidToken      = "invalid_token"
-	CodeInsufficientScope = "insufficient_scope"
+	CodeInvalidRequest         = "invalid_request"
+	CodeInvalidToken           = "invalid_token"
+	CodeInsufficientScope      = "insufficient_scope"
+	CodeTemporarilyUnavailable = "temporarily_unavailable"
 )
 
-// Sentinel errors for [errors.Is]. Every refusal is an [*Error] that wraps
-// exactly one of them (except one returned as it is by
-// [ValidatorConfig.CheckClaims]). None of them, nor any *Error, contains the token.
+// Sentinel errors for [errors.Is]. Every refusal of [Bearer] is an [*Error]
+// that wraps one of them, or the error a [Validator] returned. None of them,
+// nor any *Error, contains the token. The sentinels from ErrMalformedToken
+// to ErrKeysUnavailable are shared by every validator: package
+// middleware/jwt returns them, and so may an introspection client.
 var (
 	// ErrMissingToken: the request has no Authorization header (401, no error code).
 	ErrMissingToken = errors.New("middleware: missing bearer token")
@@ -43,12 +49,13 @@ var (
 	ErrUnknownKey = errors.New("middleware: unknown signing key")
 	// ErrInvalidSignature: the signature does not verify (401 invalid_token).
 	ErrInvalidSignature = errors.New("middleware: invalid token signature")
-	// ErrInvalidType: the JOSE header "typ" is not one of
-	// [ValidatorConfig.Types] (401 invalid_token).
+	// ErrInvalidType: the JOSE header "typ" is not one of the accepted
+	// types (middleware/jwt's Config.Types) (401 invalid_token).
 	ErrInvalidType = errors.New("middleware: token type not accepted")
-	// ErrRejected: [ValidatorConfig.CheckClaims] refused the token with an
-	// error that is not an [*Error] (401 invalid_token). The *Error wraps both
-	// ErrRejected and that error.
+	// ErrRejected: a validator's policy hook (middleware/jwt's
+	// Config.CheckClaims) refused the token with an error that is not an
+	// [*Error] (401 invalid_token). The *Error wraps both ErrRejected and
+	// that error.
 	ErrRejected = errors.New("middleware: token rejected by policy")
 	// ErrMissingClaim: a required claim (exp, iss or aud) is absent (401 invalid_token).
 	ErrMissingClaim = errors.New("middleware: token lacks a required claim")
@@ -65,9 +72,18 @@ var (
 	ErrInvalidIssuer = errors.New("middleware: issuer mismatch")
 	// ErrInvalidAudience: aud names none of the configured audiences (401 invalid_token).
 	ErrInvalidAudience = errors.New("middleware: audience mismatch")
+	// ErrUnavailable: the token could not be validated now, because what the
+	// validator needs (a key set, an introspection endpoint) could not be
+	// reached: 503 Service Unavailable, not a refusal of the token. A
+	// [Validator] conveys it by returning an error that wraps ErrUnavailable:
+	// an [*Error] (whose RetryAfter, when positive, becomes the Retry-After
+	// header), or any other error, in whose chain a RetryAfter()
+	// time.Duration method, found with [errors.As], gives the Retry-After.
+	ErrUnavailable = errors.New("middleware: token validation unavailable")
 	// ErrKeysUnavailable: the key set could not be fetched in time, or the
-	// request's context ended while waiting for it (401 invalid_token).
-	ErrKeysUnavailable = errors.New("middleware: signing keys unavailable")
+	// request's context ended while waiting for it. It wraps
+	// [ErrUnavailable] (503 temporarily_unavailable).
+	ErrKeysUnavailable error = &kindError{msg: "middleware: signing keys unavailable", kind: ErrUnavailable}
 
 	// ErrInsufficientScope: the token lacks a required scope (403 insufficient_scope).
 	ErrInsufficientScope = errors.New("middleware: insufficient scope")
@@ -84,12 +100,16 @@ type Error struct {
 	// Description is the error_description: a short human-readable reason,
 	// such as "token expired". It never contains the token.
 	Description string
-	// Status is the HTTP status: 400, 401 or 403. [WriteError] derives a zero
-	// Status from Code: 400 for invalid_request, 403 for insufficient_scope,
-	// 401 otherwise.
+	// Status is the HTTP status: 400, 401, 403, or 503 for an Error that
+	// wraps [ErrUnavailable] (which [WriteError] answers with 503 whatever
+	// Status says). WriteError derives a zero Status from Code: 400 for
+	// invalid_request, 403 for insufficient_scope, 401 otherwise.
 	Status int
 	// Scope lists the required scopes, space-separated, for insufficient_scope.
 	Scope string
+	// RetryAfter, when positive, is sent as the Retry-After header (in whole
+	// seconds, rounded up) of a 503 answer; it is ignored otherwise.
+	RetryAfter time.Duration
 	// Err is the cause, a sentinel such as ErrExpired, possibly wrapping more.
 	Err error
 }
@@ -104,6 +124,16 @@ func (e *Error) Error() string {
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
+
+// kindError is a sentinel that is also of a broader kind, such as
+// ErrKeysUnavailable, which is an ErrUnavailable.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
 
 func requestError(cause error, desc string) *Error {
 	return &Error{Code: CodeInvalidRequest, Description: desc, Status: http.StatusBadRequest, Err: cause}

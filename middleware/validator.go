@@ -1,239 +1,37 @@
 package middleware
 
 import (
-	"cmp"
 	"context"
-	"errors"
-	"fmt"
-	"net/http"
-	"slices"
-	"strings"
-	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jws"
-	"github.com/lestrrat-go/jwx/v2/jwt"
+	"github.com/go-tokenexchange/tokenexchange/authority"
 )
 
-// Defaults of [ValidatorConfig].
-const (
-	DefaultLeeway             = 30 * time.Second
-	DefaultRefreshInterval    = 15 * time.Minute
-	DefaultMinRefetchInterval = time.Minute
-	DefaultFetchTimeout       = 10 * time.Second
-)
-
-// DefaultAlgorithms returns the algorithms a [Validator] accepts unless
-// [ValidatorConfig.Algorithms] says otherwise: every asymmetric JWS algorithm
-// jwx supports. "none" and the HMAC algorithms are never accepted.
-func DefaultAlgorithms() []jwa.SignatureAlgorithm {
-	return []jwa.SignatureAlgorithm{
-		jwa.RS256, jwa.RS384, jwa.RS512,
-		jwa.PS256, jwa.PS384, jwa.PS512,
-		jwa.ES256, jwa.ES384, jwa.ES512,
-		jwa.EdDSA,
-	}
-}
-
-// ValidatorConfig configures [NewValidator]. Issuer and Audience are required.
-type ValidatorConfig struct {
-	// Issuer is the authorization server's issuer identifier; a token's "iss"
-	// must equal it exactly. Required.
-	Issuer string
-
-	// JWKSURL is where the signing keys are published. If empty, it is found
-	// by discovery from Issuer: the OpenID Connect document
-	// (Issuer + "/.well-known/openid-configuration"), then RFC 8414 metadata
-	// ("/.well-known/oauth-authorization-server"); the document's issuer must
-	// equal Issuer.
-	JWKSURL string
-
-	// Audience lists the audiences this service answers to; a token's "aud"
-	// must contain at least one of them. Required.
-	Audience []string
-
-	// Algorithms lists the accepted "alg" values. Default [DefaultAlgorithms].
-	// "none" and HS256/HS384/HS512 are refused by NewValidator: keys come from a
-	// public key set, and a public key must never serve as an HMAC secret.
-	// So is any algorithm not in [DefaultAlgorithms] (such as ES256K), for which
-	// no key of the set would ever be used.
-	Algorithms []jwa.SignatureAlgorithm
-
-	// Types lists the accepted values of the JOSE header "typ", compared
-	// case-insensitively and with an "application/" prefix ignored, so "at+jwt"
-	// also accepts "application/at+jwt" (RFC 9068 §2.1). A token without a
-	// "typ" header is then refused. Default empty: "typ" is not checked.
-	//
-	// Set Types to []string{"at+jwt"} only if the authorization server marks
-	// its access tokens so (RFC 9068); it is what keeps an ID token, whose "aud"
-	// may well be this service, from being accepted as an access token. Many
-	// servers, Keycloak among them, send "typ": "JWT" in the header of access
-	// and ID tokens alike (recent Keycloak versions send "at+jwt" for a client's
-	// access tokens only when its RFC 9068 access token header option is
-	// turned on); with those, Types would refuse every token or none, so tell
-	// the kinds apart with CheckClaims instead.
-	Types []string
-
-	// CheckClaims, if set, is called with the claims of a token that passed
-	// every built-in check (signature, "typ", "iss", "aud", "exp", "nbf",
-	// "iat"); a non-nil error refuses the token. An [*Error] (found with
-	// errors.As) is returned as it is; any other error becomes a 401
-	// invalid_token with the description "token rejected by policy", wrapping
-	// [ErrRejected] and the error, whose text never reaches the client.
-	//
-	// Keycloak, for example, names the kind of a token in its "typ" claim:
-	// "Bearer" for access tokens, "ID" for ID tokens, "Refresh" for refresh
-	// tokens. To accept only access tokens:
-	//
-	//	CheckClaims: func(t jwt.Token) error {
-	//		if typ, _ := t.Get("typ"); typ != "Bearer" {
-	//			return errors.New("not an access token")
-	//		}
-	//		return nil
-	//	},
-	//
-	// It is called concurrently and must not keep t beyond the call unless it
-	// only reads it.
-	CheckClaims func(jwt.Token) error
-
-	// Leeway is the clock skew tolerated for "exp", "nbf" and "iat".
-	// Default [DefaultLeeway] (30s) when zero; a negative Leeway means no
-	// leeway at all (the same as a leeway of 0, which cannot be expressed with
-	// zero since zero selects the default).
-	Leeway time.Duration
-
-	// RefreshInterval is the age after which the key set is refetched in the
-	// background, while the current keys keep serving. Default 15 minutes.
-	RefreshInterval time.Duration
-
-	// MinRefetchInterval rate-limits the refetch that a token with an unknown
-	// "kid" triggers: after one such refetch, unknown kids are refused without a
-	// fetch until the interval has passed (the fetch at construction does not
-	// count). It also spaces out background refresh attempts while the server
-	// fails. Concurrent requests share one fetch. Default 1 minute.
-	MinRefetchInterval time.Duration
-
-	// FetchTimeout bounds each discovery and key set request, including
-	// background ones. Default 10 seconds.
-	FetchTimeout time.Duration
-
-	// HTTPClient fetches discovery documents and key sets. If nil,
-	// http.DefaultClient is used. Bodies are read up to 1 MiB.
-	HTTPClient *http.Client
-
-	// Now returns the current time for the "exp", "nbf" and "iat" checks.
-	// If nil, time.Now is used. Key refresh timing always uses the real clock.
-	Now func() time.Time
-}
-
-// Validator validates JWT bearer tokens against an authorization server's
-// signing keys, issuer and audience. Create one with [NewValidator]; it is safe
-// for concurrent use and starts no goroutine except, on demand, one key set
-// fetch at a time, which [Validator.Close] ends.
-type Validator struct {
-	issuer    string
-	audiences []string
-	algs      map[jwa.SignatureAlgorithm]jws.Verifier
-	leeway    time.Duration
-	now       func() time.Time
-	keys      *keyCache
-	types     []string // normalized Types; nil when typ is not checked
-	check     func(jwt.Token) error
-}
-
-// NewValidator returns a Validator for cfg. It runs discovery (when JWKSURL is
-// empty) and fetches the key set before returning, under ctx, so that a
-// misconfigured or unreachable authorization server is reported at startup.
-// Call [Validator.Close] when done with it.
-func NewValidator(ctx context.Context, cfg ValidatorConfig) (*Validator, error) {
-	if cfg.Issuer == "" {
-		return nil, errors.New("middleware: ValidatorConfig.Issuer is required")
-	}
-	if len(cfg.Audience) == 0 || slices.Contains(cfg.Audience, "") {
-		return nil, errors.New("middleware: ValidatorConfig.Audience is required and must not contain empty values")
-	}
-	for _, d := range []time.Duration{cfg.RefreshInterval, cfg.MinRefetchInterval, cfg.FetchTimeout} {
-		if d < 0 {
-			return nil, errors.New("middleware: ValidatorConfig intervals and timeouts must not be negative")
-		}
-	}
-	v := &Validator{
-		issuer:    cfg.Issuer,
-		audiences: slices.Clone(cfg.Audience),
-		algs:      make(map[jwa.SignatureAlgorithm]jws.Verifier),
-		leeway:    max(cmp.Or(cfg.Leeway, DefaultLeeway), 0),
-		now:       cfg.Now,
-		check:     cfg.CheckClaims,
-	}
-	for _, typ := range cfg.Types {
-		n := normalizeType(typ)
-		if n == "" {
-			return nil, errors.New("middleware: ValidatorConfig.Types must not contain empty values")
-		}
-		v.types = append(v.types, n)
-	}
-	if v.now == nil {
-		v.now = time.Now
-	}
-	algs := cfg.Algorithms
-	if len(algs) == 0 {
-		algs = DefaultAlgorithms()
-	}
-	for _, alg := range algs {
-		switch alg {
-		case jwa.NoSignature, jwa.HS256, jwa.HS384, jwa.HS512:
-			return nil, fmt.Errorf("middleware: algorithm %q is not allowed with a public key set", alg)
-		}
-		if !supportedAlg(alg) {
-			return nil, fmt.Errorf("middleware: algorithm %q is not supported: no key of a key set is ever used with it (supported: %v)", alg, DefaultAlgorithms())
-		}
-		verifier, err := jws.NewVerifier(alg)
-		if err != nil {
-			return nil, fmt.Errorf("middleware: algorithm %q: %w", alg, err)
-		}
-		v.algs[alg] = verifier
-	}
-	client := cmp.Or(cfg.HTTPClient, http.DefaultClient)
-	timeout := cmp.Or(cfg.FetchTimeout, DefaultFetchTimeout)
-	jwksURL := cfg.JWKSURL
-	if jwksURL == "" {
-		dctx, cancel := context.WithTimeout(ctx, timeout)
-		u, err := discoverJWKS(dctx, client, cfg.Issuer)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
-		jwksURL = u
-	} else if err := checkHTTPURL(jwksURL); err != nil {
-		return nil, fmt.Errorf("middleware: ValidatorConfig.JWKSURL: %w", err)
-	}
-	v.keys = &keyCache{
-		url:        jwksURL,
-		client:     client,
-		timeout:    timeout,
-		refresh:    cmp.Or(cfg.RefreshInterval, DefaultRefreshInterval),
-		minRefetch: cmp.Or(cfg.MinRefetchInterval, DefaultMinRefetchInterval),
-	}
-	if err := v.keys.load(ctx); err != nil {
-		v.keys.close()
-		return nil, err
-	}
-	return v, nil
-}
-
-// Close cancels a key set fetch in progress (a background refresh, or the
-// refetch an unknown "kid" started), waits until it has returned, and
-// keeps any other from starting. Call it when the Validator is no longer
-// used (deferred after NewValidator, or with t.Cleanup in a test), so that
-// no fetch outlives it. Validate still works afterwards with the keys the
-// Validator holds: a token signed with any other key is refused with
-// ErrUnknownKey. Close is safe for concurrent use and may be called more
-// than once; every call returns once no fetch runs.
-func (v *Validator) Close() { v.keys.close() }
-
-// normalizeType returns the comparable form of a "typ" value (RFC 7515
-// §4.1.9): lower case, without an "application/" prefix.
-func normalizeType(typ string) string {
-	typ = strings.ToLower(typ)
-	return strings.TrimPrefix(typ, "application/")
+// Validator validates a bearer token and returns its claims. It is the
+// extension point of [Bearer]: package middleware/jwt implements it for JWTs
+// signed by an authorization server's keys; an RFC 7662 introspection
+// client, a go-oidc verifier or a test double of the application's own can
+// implement it as well. Implementations must be safe for concurrent use.
+//
+// Validate is called once per request with the request's context, which it
+// must honour. It returns the token's claims ([ParseClaims] reads a JWT
+// payload or an introspection response into them), or an error:
+//
+//   - an [*Error] is answered as it is (its Status, Code and Description);
+//     build one wrapping a sentinel such as [ErrExpired] or [ErrInvalidClaim];
+//   - an error wrapping [ErrUnavailable] (the key set or the introspection
+//     endpoint could not be reached) is answered 503 Service Unavailable, with
+//     a Retry-After header when the error knows when to retry (see
+//     [ErrUnavailable]);
+//   - any other error is answered 401 invalid_token with the generic
+//     description "token could not be validated": its text never reaches the
+//     client, though [Options.OnRefusal] sees it, wrapped in an *Error.
+//
+// Returning neither claims nor an error refuses the token (401): a
+// Validator never lets a token through by omission.
+//
+// token carries the raw token ([authority.SubjectToken.Value]) and its
+// SHA-256 ([authority.SubjectToken.Digest]), computed once for the whole
+// request, for a Validator that caches its answers by token.
+type Validator interface {
+	Validate(ctx context.Context, token authority.SubjectToken) (*Claims, error)
 }

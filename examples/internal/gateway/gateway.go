@@ -11,6 +11,7 @@ import (
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
+	"github.com/go-tokenexchange/tokenexchange/middleware/jwt"
 	"github.com/go-tokenexchange/tokenexchange/outbound"
 )
 
@@ -27,7 +28,7 @@ type Gateway struct {
 	bearer    func(http.Handler) http.Handler
 	client    *http.Client // over the outbound transport
 	exchanger *exchange.Exchanger
-	validator *middleware.Validator // nil when inbound tokens are not validated
+	validator *jwt.Validator // nil when inbound tokens are not validated
 	onError   func(http.ResponseWriter, *http.Request, error)
 	log       *slog.Logger
 }
@@ -102,8 +103,8 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Gateway, error)
 
 // newBearer returns the inbound middleware, validating tokens with the
 // returned Validator when cfg.JWKSURL is set.
-func newBearer(ctx context.Context, cfg Config, logger *slog.Logger) (func(http.Handler) http.Handler, *middleware.Validator, error) {
-	var validator *middleware.Validator
+func newBearer(ctx context.Context, cfg Config, logger *slog.Logger) (func(http.Handler) http.Handler, *jwt.Validator, error) {
+	var validator *jwt.Validator
 	opts := middleware.Options{
 		Realm: Realm,
 		OnRefusal: func(r *http.Request, err error) {
@@ -113,7 +114,7 @@ func newBearer(ctx context.Context, cfg Config, logger *slog.Logger) (func(http.
 	if cfg.JWKSURL != "" {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		v, err := middleware.NewValidator(ctx, middleware.ValidatorConfig{
+		v, err := jwt.New(ctx, jwt.Config{
 			Issuer:     cfg.Issuer,
 			JWKSURL:    cfg.JWKSURL,
 			Audience:   cfg.inboundAudiences(),

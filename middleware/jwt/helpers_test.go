@@ -1,4 +1,4 @@
-package middleware_test
+package jwt_test
 
 import (
 	"context"
@@ -9,9 +9,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-tokenexchange/tokenexchange/middleware"
+	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/middleware/jwt"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
+
+// sub wraps a raw token as the middleware hands it to a validator.
+func sub(token string) authority.SubjectToken { return authority.NewSubjectToken(token) }
 
 // countingTransport counts the requests per path that go through Base, a real
 // transport; it does not answer anything itself.
@@ -40,7 +44,7 @@ func (c *countingTransport) count(path string) int {
 
 // newValidator starts an authority and a validator for audience "api" that
 // finds the keys by discovery; the transport counts its fetches.
-func newValidator(t *testing.T, cfg middleware.ValidatorConfig) (*testutil.Authority, *middleware.Validator, *countingTransport) {
+func newValidator(t *testing.T, cfg jwt.Config) (*testutil.Authority, *jwt.Validator, *countingTransport) {
 	t.Helper()
 	a := testutil.NewAuthority(t, testutil.Options{})
 	ct := &countingTransport{Base: a.Client().Transport}
@@ -51,7 +55,7 @@ func newValidator(t *testing.T, cfg middleware.ValidatorConfig) (*testutil.Autho
 	cfg.HTTPClient = &http.Client{Transport: ct}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	v, err := middleware.NewValidator(ctx, cfg)
+	v, err := jwt.New(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(v.Close)
 	return a, v, ct

@@ -1,4 +1,4 @@
-package middleware_test
+package jwt_test
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenexchange/tokenexchange/middleware"
+	"github.com/go-tokenexchange/tokenexchange/middleware/jwt"
 )
 
 const ownIssuer = "https://issuer.example"
@@ -28,7 +29,7 @@ const ownIssuer = "https://issuer.example"
 // ownKeyValidator returns a Validator for issuer ownIssuer and audience
 // "api", trusting one ES256 key published by a bare JWKS server, and a
 // function that signs a raw claims payload with it.
-func ownKeyValidator(t *testing.T, now time.Time) (*middleware.Validator, func(payload string) string) {
+func ownKeyValidator(t *testing.T, now time.Time) (*jwt.Validator, func(payload string) string) {
 	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
@@ -41,7 +42,7 @@ func ownKeyValidator(t *testing.T, now time.Time) (*middleware.Validator, func(p
 		_ = json.NewEncoder(w).Encode(set)
 	}))
 	t.Cleanup(srv.Close)
-	v, err := middleware.NewValidator(context.Background(), middleware.ValidatorConfig{
+	v, err := jwt.New(context.Background(), jwt.Config{
 		Issuer: ownIssuer, JWKSURL: srv.URL, Audience: []string{"api"}, HTTPClient: srv.Client(),
 		Now: func() time.Time { return now },
 	})
@@ -100,7 +101,7 @@ func TestValidateNumericDate(t *testing.T) {
 					fields = append(fields, fmt.Sprintf("%q:%s", c, r))
 				}
 				tok := sign(fmt.Sprintf(`{"iss":%q,"aud":"api",%s}`, ownIssuer, strings.Join(fields, ",")))
-				_, err := v.Validate(context.Background(), tok)
+				_, err := v.Validate(context.Background(), sub(tok))
 				if val.reason == "" {
 					require.NoError(t, err)
 					return
@@ -119,9 +120,10 @@ func TestValidateNumericDate(t *testing.T) {
 	}
 }
 
-// TestValidateClaimTypes pins that the other registered claims jwx reads
-// are strict too: a non-string "iss", "sub" or "jti", and an "aud" that is
-// neither a string nor an array of strings, are refused.
+// TestValidateClaimTypes pins that the other registered claims are strict
+// too (middleware.ParseClaims reads them): a non-string "iss", "sub" or
+// "jti", and an "aud" that is neither a string nor an array of strings, are
+// refused with ErrInvalidClaim, whose description names the claim.
 func TestValidateClaimTypes(t *testing.T) {
 	now := time.Unix(1700000000, 0)
 	v, sign := ownKeyValidator(t, now)
@@ -131,17 +133,17 @@ func TestValidateClaimTypes(t *testing.T) {
 		wantErr error
 	}{
 		{"good, aud array", `{"iss":"` + ownIssuer + `","aud":["x","api"],"exp":1700003600}`, nil},
-		{"iss number", `{"iss":1,"aud":"api","exp":1700003600}`, middleware.ErrMalformedToken},
-		{"iss array", `{"iss":["` + ownIssuer + `"],"aud":"api","exp":1700003600}`, middleware.ErrMalformedToken},
-		{"aud number", `{"iss":"` + ownIssuer + `","aud":1,"exp":1700003600}`, middleware.ErrMalformedToken},
-		{"aud with a number", `{"iss":"` + ownIssuer + `","aud":["api",1],"exp":1700003600}`, middleware.ErrMalformedToken},
-		{"aud object", `{"iss":"` + ownIssuer + `","aud":{"api":true},"exp":1700003600}`, middleware.ErrMalformedToken},
-		{"sub number", `{"iss":"` + ownIssuer + `","aud":"api","sub":7,"exp":1700003600}`, middleware.ErrMalformedToken},
-		{"jti object", `{"iss":"` + ownIssuer + `","aud":"api","jti":{},"exp":1700003600}`, middleware.ErrMalformedToken},
+		{"iss number", `{"iss":1,"aud":"api","exp":1700003600}`, middleware.ErrInvalidClaim},
+		{"iss array", `{"iss":["` + ownIssuer + `"],"aud":"api","exp":1700003600}`, middleware.ErrInvalidClaim},
+		{"aud number", `{"iss":"` + ownIssuer + `","aud":1,"exp":1700003600}`, middleware.ErrInvalidClaim},
+		{"aud with a number", `{"iss":"` + ownIssuer + `","aud":["api",1],"exp":1700003600}`, middleware.ErrInvalidClaim},
+		{"aud object", `{"iss":"` + ownIssuer + `","aud":{"api":true},"exp":1700003600}`, middleware.ErrInvalidClaim},
+		{"sub number", `{"iss":"` + ownIssuer + `","aud":"api","sub":7,"exp":1700003600}`, middleware.ErrInvalidClaim},
+		{"jti object", `{"iss":"` + ownIssuer + `","aud":"api","jti":{},"exp":1700003600}`, middleware.ErrInvalidClaim},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := v.Validate(context.Background(), sign(tt.payload))
+			_, err := v.Validate(context.Background(), sub(sign(tt.payload)))
 			if tt.wantErr == nil {
 				require.NoError(t, err)
 				return

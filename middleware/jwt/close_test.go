@@ -1,4 +1,4 @@
-package middleware_test
+package jwt_test
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/go-tokenexchange/tokenexchange/middleware"
+	"github.com/go-tokenexchange/tokenexchange/middleware/jwt"
 )
 
 // TestValidatorCloseStopsKeyFetch checks that Close ends a background key
@@ -46,7 +47,7 @@ func TestValidatorCloseStopsKeyFetch(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(set)
 	}))
 	t.Cleanup(srv.Close)
-	v, err := middleware.NewValidator(context.Background(), middleware.ValidatorConfig{
+	v, err := jwt.New(context.Background(), jwt.Config{
 		Issuer: ownIssuer, JWKSURL: srv.URL, Audience: []string{"api"}, HTTPClient: srv.Client(),
 		RefreshInterval: time.Nanosecond, // every Validate finds the keys stale
 		FetchTimeout:    time.Hour,
@@ -66,7 +67,7 @@ func TestValidatorCloseStopsKeyFetch(t *testing.T) {
 	tok := sign("k1")
 
 	ignore := goleak.IgnoreCurrent()
-	_, err = v.Validate(context.Background(), tok)
+	_, err = v.Validate(context.Background(), sub(tok))
 	require.NoError(t, err, "stale keys keep serving")
 	<-arrived // the background refresh is waiting for the server
 
@@ -79,10 +80,10 @@ func TestValidatorCloseStopsKeyFetch(t *testing.T) {
 	srv.Client().CloseIdleConnections()
 	goleak.VerifyNone(t, ignore)
 
-	_, err = v.Validate(context.Background(), tok)
+	_, err = v.Validate(context.Background(), sub(tok))
 	require.NoError(t, err, "a closed Validator validates with the keys it holds")
 	assert.Equal(t, int32(2), fetches.Load(), "and fetches nothing")
-	_, err = v.Validate(context.Background(), sign("k2"))
+	_, err = v.Validate(context.Background(), sub(sign("k2")))
 	require.ErrorIs(t, err, middleware.ErrUnknownKey, "an unknown kid starts no fetch either")
 	assert.Equal(t, int32(2), fetches.Load())
 	v.Close()

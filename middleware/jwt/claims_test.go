@@ -1,4 +1,4 @@
-package middleware_test
+package jwt_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenexchange/tokenexchange/middleware"
+	"github.com/go-tokenexchange/tokenexchange/middleware/jwt"
 )
 
 // Claims testutil always sets (exp, iss) are checked with a key of our own,
@@ -35,7 +36,7 @@ func TestValidateRequiredClaims(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	const issuer = "https://issuer.example"
-	v, err := middleware.NewValidator(context.Background(), middleware.ValidatorConfig{
+	v, err := jwt.New(context.Background(), jwt.Config{
 		Issuer: issuer, JWKSURL: srv.URL, Audience: []string{"api"},
 	})
 	require.NoError(t, err)
@@ -75,7 +76,7 @@ func TestValidateRequiredClaims(t *testing.T) {
 			} else {
 				tok = craft(t, hdr, tc.claims, sign(tc.alg))
 			}
-			_, err := v.Validate(context.Background(), tok)
+			_, err := v.Validate(context.Background(), sub(tok))
 			if tc.wantErr == nil {
 				require.NoError(t, err)
 				return

@@ -1,4 +1,4 @@
-package middleware_test
+package jwt_test
 
 import (
 	"context"
@@ -21,11 +21,11 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenexchange/tokenexchange/middleware"
+	"github.com/go-tokenexchange/tokenexchange/middleware/jwt"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
@@ -84,13 +84,13 @@ func rsaKey(t testing.TB) *rsa.PrivateKey {
 	return k
 }
 
-func staticValidator(t testing.TB, url string, cfg middleware.ValidatorConfig) *middleware.Validator {
+func staticValidator(t testing.TB, url string, cfg jwt.Config) *jwt.Validator {
 	t.Helper()
 	cfg.Issuer, cfg.JWKSURL, cfg.Audience = testIssuer, url, []string{"api"}
 	if cfg.MinRefetchInterval == 0 {
 		cfg.MinRefetchInterval = time.Hour
 	}
-	v, err := middleware.NewValidator(context.Background(), cfg)
+	v, err := jwt.New(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(v.Close)
 	return v
@@ -104,7 +104,7 @@ func goodClaims() map[string]any {
 // signed by the attacker's own key is refused, and the attacker's URLs are
 // never fetched.
 func TestAttackerSuppliedKeys(t *testing.T) {
-	a, v, _ := newValidator(t, middleware.ValidatorConfig{MinRefetchInterval: time.Hour})
+	a, v, _ := newValidator(t, jwt.Config{MinRefetchInterval: time.Hour})
 	kid, _ := firstKey(t, a)
 	evil := rsaKey(t)
 	evilJWK := pubJWK(t, evil, "evil", jwa.RS256)
@@ -129,7 +129,7 @@ func TestAttackerSuppliedKeys(t *testing.T) {
 			hdr["alg"] = "RS256"
 			claims := goodClaims()
 			claims["iss"] = a.Issuer()
-			_, err := v.Validate(context.Background(), craft(t, hdr, claims, signer(t, jwa.RS256, evil)))
+			_, err := v.Validate(context.Background(), sub(craft(t, hdr, claims, signer(t, jwa.RS256, evil))))
 			require.Error(t, err)
 			assert.True(t, errors.Is(err, middleware.ErrUnknownKey) || errors.Is(err, middleware.ErrInvalidSignature), "%v", err)
 		})
@@ -145,18 +145,18 @@ func TestEmptyKid(t *testing.T) {
 	require.NoError(t, err)
 
 	url, _ := serveKeys(t, pubJWK(t, k1, "k1", ""), pubJWK(t, k2, "k2", ""), pubJWK(t, ec, "e1", ""))
-	v := staticValidator(t, url, middleware.ValidatorConfig{})
-	_, err = v.Validate(context.Background(), craft(t, map[string]any{"alg": "RS256"}, goodClaims(), signer(t, jwa.RS256, k1)))
+	v := staticValidator(t, url, jwt.Config{})
+	_, err = v.Validate(context.Background(), sub(craft(t, map[string]any{"alg": "RS256"}, goodClaims(), signer(t, jwa.RS256, k1))))
 	require.ErrorIs(t, err, middleware.ErrUnknownKey, "two RSA keys: ambiguous")
-	_, err = v.Validate(context.Background(), craft(t, map[string]any{"alg": "RS256", "kid": "k1"}, goodClaims(), signer(t, jwa.RS256, k1)))
+	_, err = v.Validate(context.Background(), sub(craft(t, map[string]any{"alg": "RS256", "kid": "k1"}, goodClaims(), signer(t, jwa.RS256, k1))))
 	require.NoError(t, err)
-	_, err = v.Validate(context.Background(), craft(t, map[string]any{"alg": "ES256"}, goodClaims(), signer(t, jwa.ES256, ec)))
+	_, err = v.Validate(context.Background(), sub(craft(t, map[string]any{"alg": "ES256"}, goodClaims(), signer(t, jwa.ES256, ec))))
 	require.NoError(t, err, "one usable EC key")
 
 	// Keys restricted to another alg do not count.
 	url, _ = serveKeys(t, pubJWK(t, k1, "k1", jwa.RS256), pubJWK(t, k2, "k2", jwa.PS256))
-	v = staticValidator(t, url, middleware.ValidatorConfig{})
-	_, err = v.Validate(context.Background(), craft(t, map[string]any{"alg": "RS256"}, goodClaims(), signer(t, jwa.RS256, k1)))
+	v = staticValidator(t, url, jwt.Config{})
+	_, err = v.Validate(context.Background(), sub(craft(t, map[string]any{"alg": "RS256"}, goodClaims(), signer(t, jwa.RS256, k1))))
 	require.NoError(t, err)
 }
 
@@ -167,20 +167,20 @@ func TestDuplicateKid(t *testing.T) {
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	url, _ := serveKeys(t, pubJWK(t, k1, "k", jwa.RS256), pubJWK(t, k2, "k", ""), pubJWK(t, ec, "k", jwa.ES256))
-	v := staticValidator(t, url, middleware.ValidatorConfig{})
+	v := staticValidator(t, url, jwt.Config{})
 	hdr := func(alg string) map[string]any { return map[string]any{"alg": alg, "kid": "k"} }
 
-	_, err = v.Validate(context.Background(), craft(t, hdr("RS256"), goodClaims(), signer(t, jwa.RS256, k1)))
+	_, err = v.Validate(context.Background(), sub(craft(t, hdr("RS256"), goodClaims(), signer(t, jwa.RS256, k1))))
 	require.NoError(t, err, "first key")
-	_, err = v.Validate(context.Background(), craft(t, hdr("RS256"), goodClaims(), signer(t, jwa.RS256, k2)))
+	_, err = v.Validate(context.Background(), sub(craft(t, hdr("RS256"), goodClaims(), signer(t, jwa.RS256, k2))))
 	require.NoError(t, err, "second key")
-	_, err = v.Validate(context.Background(), craft(t, hdr("ES256"), goodClaims(), signer(t, jwa.ES256, ec)))
+	_, err = v.Validate(context.Background(), sub(craft(t, hdr("ES256"), goodClaims(), signer(t, jwa.ES256, ec))))
 	require.NoError(t, err, "EC key")
-	_, err = v.Validate(context.Background(), craft(t, hdr("PS256"), goodClaims(), signer(t, jwa.PS256, k2)))
+	_, err = v.Validate(context.Background(), sub(craft(t, hdr("PS256"), goodClaims(), signer(t, jwa.PS256, k2))))
 	require.NoError(t, err, "k2 has no alg: any RSA alg")
-	_, err = v.Validate(context.Background(), craft(t, hdr("PS256"), goodClaims(), signer(t, jwa.PS256, k1)))
+	_, err = v.Validate(context.Background(), sub(craft(t, hdr("PS256"), goodClaims(), signer(t, jwa.PS256, k1))))
 	require.ErrorIs(t, err, middleware.ErrInvalidSignature, "k1 is for RS256 only")
-	_, err = v.Validate(context.Background(), craft(t, hdr("RS256"), goodClaims(), signer(t, jwa.RS256, other)))
+	_, err = v.Validate(context.Background(), sub(craft(t, hdr("RS256"), goodClaims(), signer(t, jwa.RS256, other))))
 	require.ErrorIs(t, err, middleware.ErrInvalidSignature)
 }
 
@@ -189,8 +189,8 @@ func TestTimeClaimsLeeway(t *testing.T) {
 	t0 := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
 	clock := testutil.NewClock(t0)
 	a := testutil.NewAuthority(t, testutil.Options{Now: clock.Now})
-	newV := func(leeway time.Duration) *middleware.Validator {
-		v, err := middleware.NewValidator(context.Background(), middleware.ValidatorConfig{
+	newV := func(leeway time.Duration) *jwt.Validator {
+		v, err := jwt.New(context.Background(), jwt.Config{
 			Issuer: a.Issuer(), Audience: []string{"api"}, HTTPClient: a.Client(), Now: clock.Now, Leeway: leeway,
 		})
 		require.NoError(t, err)
@@ -217,7 +217,7 @@ func TestTimeClaimsLeeway(t *testing.T) {
 		{"exp outside leeway", testutil.TokenClaims{IssuedAt: t0.Add(-time.Hour), Expiry: t0.Add(-40 * sec)}, middleware.ErrExpired},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := v.Validate(context.Background(), issue(tc.claims))
+			_, err := v.Validate(context.Background(), sub(issue(tc.claims)))
 			if tc.wantErr == nil {
 				require.NoError(t, err)
 			} else {
@@ -228,26 +228,26 @@ func TestTimeClaimsLeeway(t *testing.T) {
 
 	// The validator follows the clock, not time.Now.
 	tok := issue(testutil.TokenClaims{Expiry: t0.Add(time.Hour)})
-	_, err := v.Validate(context.Background(), tok)
+	_, err := v.Validate(context.Background(), sub(tok))
 	require.NoError(t, err)
 	clock.Advance(time.Hour + 29*sec)
-	_, err = v.Validate(context.Background(), tok)
+	_, err = v.Validate(context.Background(), sub(tok))
 	require.NoError(t, err, "within leeway")
 	clock.Advance(2 * sec)
-	_, err = v.Validate(context.Background(), tok)
+	_, err = v.Validate(context.Background(), sub(tok))
 	require.ErrorIs(t, err, middleware.ErrExpired)
 
 	// A negative Leeway means none: exp is exclusive, nbf and iat exact.
 	clock.Set(t0)
 	strict := newV(-1)
 	atExp := issue(testutil.TokenClaims{IssuedAt: t0.Add(-time.Hour), Expiry: t0})
-	_, err = strict.Validate(context.Background(), atExp)
+	_, err = strict.Validate(context.Background(), sub(atExp))
 	require.ErrorIs(t, err, middleware.ErrExpired)
-	_, err = v.Validate(context.Background(), atExp)
+	_, err = v.Validate(context.Background(), sub(atExp))
 	require.NoError(t, err)
-	_, err = strict.Validate(context.Background(), issue(testutil.TokenClaims{IssuedAt: t0.Add(sec)}))
+	_, err = strict.Validate(context.Background(), sub(issue(testutil.TokenClaims{IssuedAt: t0.Add(sec)})))
 	require.ErrorIs(t, err, middleware.ErrNotYetValid)
-	_, err = strict.Validate(context.Background(), issue(testutil.TokenClaims{Extra: map[string]any{"nbf": t0.Unix()}}))
+	_, err = strict.Validate(context.Background(), sub(issue(testutil.TokenClaims{Extra: map[string]any{"nbf": t0.Unix()}})))
 	require.NoError(t, err)
 }
 
@@ -262,19 +262,19 @@ func TestTypes(t *testing.T) {
 		return craft(t, hdr, goodClaims(), signer(t, jwa.RS256, k))
 	}
 
-	unchecked := staticValidator(t, url, middleware.ValidatorConfig{})
+	unchecked := staticValidator(t, url, jwt.Config{})
 	for _, typ := range []string{"", "JWT", "at+jwt", "whatever"} {
-		_, err := unchecked.Validate(context.Background(), tok(typ))
+		_, err := unchecked.Validate(context.Background(), sub(tok(typ)))
 		require.NoError(t, err, "no Types: %q", typ)
 	}
 
-	v := staticValidator(t, url, middleware.ValidatorConfig{Types: []string{"at+jwt"}})
+	v := staticValidator(t, url, jwt.Config{Types: []string{"at+jwt"}})
 	for _, typ := range []string{"at+jwt", "AT+JWT", "application/at+jwt", "Application/At+JWT"} {
-		_, err := v.Validate(context.Background(), tok(typ))
+		_, err := v.Validate(context.Background(), sub(tok(typ)))
 		require.NoError(t, err, typ)
 	}
 	for _, typ := range []string{"", "JWT", "ID", "application/jwt", "at+jwt "} {
-		_, err := v.Validate(context.Background(), tok(typ))
+		_, err := v.Validate(context.Background(), sub(tok(typ)))
 		require.ErrorIs(t, err, middleware.ErrInvalidType, "%q", typ)
 		var e *middleware.Error
 		require.ErrorAs(t, err, &e)
@@ -282,10 +282,10 @@ func TestTypes(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, e.Status)
 	}
 	// The header is checked only once the signature verifies.
-	_, err := v.Validate(context.Background(), tamper(tok("JWT")))
+	_, err := v.Validate(context.Background(), sub(tamper(tok("JWT"))))
 	require.ErrorIs(t, err, middleware.ErrInvalidSignature)
 
-	_, err = middleware.NewValidator(context.Background(), middleware.ValidatorConfig{Issuer: testIssuer, JWKSURL: url, Audience: []string{"api"}, Types: []string{""}})
+	_, err = jwt.New(context.Background(), jwt.Config{Issuer: testIssuer, JWKSURL: url, Audience: []string{"api"}, Types: []string{""}})
 	require.Error(t, err)
 }
 
@@ -295,10 +295,18 @@ func TestCheckClaims(t *testing.T) {
 	url, _ := serveKeys(t, pubJWK(t, k, "k", ""))
 	errNotAccess := errors.New("typ claim is not Bearer")
 	var calls atomic.Int32
-	v := staticValidator(t, url, middleware.ValidatorConfig{CheckClaims: func(tok jwt.Token) error {
+	v := staticValidator(t, url, jwt.Config{CheckClaims: func(ctx context.Context, c *middleware.Claims) error {
 		calls.Add(1)
-		typ, _ := tok.Get("typ")
-		switch typ {
+		if ctx.Value(ctxKey{}) != "request" {
+			t.Error("CheckClaims did not get the request's context")
+		}
+		var kc struct {
+			Typ string `json:"typ"`
+		}
+		if err := c.Decode(&kc); err != nil {
+			return err
+		}
+		switch kc.Typ {
 		case "Bearer":
 			return nil
 		case "Forbidden":
@@ -313,10 +321,11 @@ func TestCheckClaims(t *testing.T) {
 		return craft(t, map[string]any{"alg": "RS256", "kid": "k", "typ": "JWT"}, c, signer(t, jwa.RS256, k))
 	}
 
-	_, err := v.Validate(context.Background(), tok("Bearer", time.Hour))
+	reqCtx := context.WithValue(context.Background(), ctxKey{}, "request")
+	_, err := v.Validate(reqCtx, sub(tok("Bearer", time.Hour)))
 	require.NoError(t, err)
 
-	_, err = v.Validate(context.Background(), tok("ID", time.Hour))
+	_, err = v.Validate(reqCtx, sub(tok("ID", time.Hour)))
 	require.ErrorIs(t, err, middleware.ErrRejected)
 	require.ErrorIs(t, err, errNotAccess)
 	var e *middleware.Error
@@ -326,13 +335,13 @@ func TestCheckClaims(t *testing.T) {
 	assert.Equal(t, "token rejected by policy", e.Description)
 	assert.NotContains(t, e.Error(), errNotAccess.Error(), "the hook's text is not on the wire")
 
-	_, err = v.Validate(context.Background(), tok("Forbidden", time.Hour))
+	_, err = v.Validate(reqCtx, sub(tok("Forbidden", time.Hour)))
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, http.StatusForbidden, e.Status)
 	assert.Equal(t, "custom", e.Description)
 
 	n := calls.Load()
-	_, err = v.Validate(context.Background(), tok("Bearer", -time.Hour))
+	_, err = v.Validate(reqCtx, sub(tok("Bearer", -time.Hour)))
 	require.ErrorIs(t, err, middleware.ErrExpired)
 	assert.Equal(t, n, calls.Load(), "not called when a built-in check fails")
 }
@@ -341,16 +350,16 @@ func TestCheckClaims(t *testing.T) {
 // refusing every token later.
 func TestUnsupportedAlgorithms(t *testing.T) {
 	url, _ := serveKeys(t, pubJWK(t, rsaKey(t), "k", ""))
-	for _, alg := range []jwa.SignatureAlgorithm{jwa.ES256K, "RS1", "X-CUSTOM"} {
-		_, err := middleware.NewValidator(context.Background(), middleware.ValidatorConfig{
-			Issuer: testIssuer, JWKSURL: url, Audience: []string{"api"}, Algorithms: []jwa.SignatureAlgorithm{jwa.RS256, alg},
+	for _, alg := range []jwt.Algorithm{"ES256K", "RS1", "X-CUSTOM"} {
+		_, err := jwt.New(context.Background(), jwt.Config{
+			Issuer: testIssuer, JWKSURL: url, Audience: []string{"api"}, Algorithms: []jwt.Algorithm{jwt.RS256, alg},
 		})
 		require.Error(t, err, alg)
 		assert.Contains(t, err.Error(), string(alg))
 	}
-	for _, alg := range middleware.DefaultAlgorithms() {
-		v, err := middleware.NewValidator(context.Background(), middleware.ValidatorConfig{
-			Issuer: testIssuer, JWKSURL: url, Audience: []string{"api"}, Algorithms: []jwa.SignatureAlgorithm{alg},
+	for _, alg := range jwt.DefaultAlgorithms() {
+		v, err := jwt.New(context.Background(), jwt.Config{
+			Issuer: testIssuer, JWKSURL: url, Audience: []string{"api"}, Algorithms: []jwt.Algorithm{alg},
 		})
 		require.NoError(t, err, alg)
 		v.Close()

@@ -1,4 +1,4 @@
-package middleware_test
+package jwt_test
 
 import (
 	"context"
@@ -12,20 +12,23 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenexchange/tokenexchange/middleware"
+	"github.com/go-tokenexchange/tokenexchange/middleware/jwt"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
@@ -46,9 +49,17 @@ func craftRaw(t testing.TB, header map[string]any, payload []byte, sign func(inp
 	return input + "." + base64.RawURLEncoding.EncodeToString(sign([]byte(input)))
 }
 
+// firstKey reads the first key of the authority's published JWK Set.
 func firstKey(t *testing.T, a *testutil.Authority) (kid string, pub *rsa.PublicKey) {
 	t.Helper()
-	k, ok := a.PublicKeys().Key(0)
+	resp, err := a.Client().Get(a.JWKSURL())
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	set, err := jwk.Parse(body)
+	require.NoError(t, err)
+	k, ok := set.Key(0)
 	require.True(t, ok)
 	var raw any
 	require.NoError(t, k.Raw(&raw))
@@ -59,7 +70,7 @@ func firstKey(t *testing.T, a *testutil.Authority) (kid string, pub *rsa.PublicK
 
 func TestValidate(t *testing.T) {
 	now := time.Now()
-	a, v, _ := newValidator(t, middleware.ValidatorConfig{})
+	a, v, _ := newValidator(t, jwt.Config{})
 	kid, pub := firstKey(t, a)
 	goodClaims := func() map[string]any {
 		return map[string]any{"iss": a.Issuer(), "aud": "api", "sub": "alice", "exp": now.Add(time.Hour).Unix()}
@@ -114,10 +125,10 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			claims, err := v.Validate(context.Background(), tt.token)
+			claims, err := v.Validate(context.Background(), sub(tt.token))
 			if tt.wantErr == nil {
 				require.NoError(t, err)
-				assert.Equal(t, a.Issuer(), claims.Issuer())
+				assert.Equal(t, a.Issuer(), claims.Issuer)
 				return
 			}
 			require.ErrorIs(t, err, tt.wantErr)
@@ -144,42 +155,42 @@ func tamper(tok string) string {
 }
 
 func TestNewValidatorConfig(t *testing.T) {
-	a := testutil.NewAuthority(t, testutil.Options{Algorithm: jwa.ES256})
+	a := testutil.NewAuthority(t, testutil.Options{Algorithm: "ES256"})
 	ctx := context.Background()
-	base := middleware.ValidatorConfig{Issuer: a.Issuer(), Audience: []string{"api"}, HTTPClient: a.Client()}
+	base := jwt.Config{Issuer: a.Issuer(), Audience: []string{"api"}, HTTPClient: a.Client()}
 
-	for _, alg := range []jwa.SignatureAlgorithm{jwa.HS256, jwa.HS512, jwa.NoSignature} {
+	for _, alg := range []jwt.Algorithm{"HS256", "HS512", "none"} {
 		cfg := base
-		cfg.Algorithms = []jwa.SignatureAlgorithm{jwa.RS256, alg}
-		_, err := middleware.NewValidator(ctx, cfg)
+		cfg.Algorithms = []jwt.Algorithm{jwt.RS256, alg}
+		_, err := jwt.New(ctx, cfg)
 		assert.Error(t, err, alg)
 	}
 	cfg := base
 	cfg.Audience = nil
-	_, err := middleware.NewValidator(ctx, cfg)
+	_, err := jwt.New(ctx, cfg)
 	assert.Error(t, err)
 	cfg = base
 	cfg.Issuer = ""
-	_, err = middleware.NewValidator(ctx, cfg)
+	_, err = jwt.New(ctx, cfg)
 	assert.Error(t, err)
 
 	// An explicit JWKS URL skips discovery; ES256 keys work.
 	cfg = base
 	cfg.JWKSURL = a.JWKSURL()
 	before := a.DiscoveryCount()
-	v, err := middleware.NewValidator(ctx, cfg)
+	v, err := jwt.New(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(v.Close)
 	assert.Equal(t, before, a.DiscoveryCount())
-	_, err = v.Validate(ctx, a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}}))
+	_, err = v.Validate(ctx, sub(a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})))
 	require.NoError(t, err)
 
 	// Algorithms restricts what is accepted even when the key exists.
-	cfg.Algorithms = []jwa.SignatureAlgorithm{jwa.RS256}
-	v, err = middleware.NewValidator(ctx, cfg)
+	cfg.Algorithms = []jwt.Algorithm{jwt.RS256}
+	v, err = jwt.New(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(v.Close)
-	_, err = v.Validate(ctx, a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}}))
+	_, err = v.Validate(ctx, sub(a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})))
 	require.ErrorIs(t, err, middleware.ErrUnsupportedAlgorithm)
 }
 
@@ -191,6 +202,7 @@ func TestDiscoveryFailures(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(meta)
 	})
 	mux.HandleFunc("/big", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("{" + big + "}")) })
@@ -206,19 +218,24 @@ func TestDiscoveryFailures(t *testing.T) {
 	ctx := context.Background()
 
 	meta = map[string]any{"issuer": "https://other.example", "jwks_uri": a.JWKSURL()}
-	_, err := middleware.NewValidator(ctx, middleware.ValidatorConfig{Issuer: srv.URL, Audience: []string{"api"}})
-	require.ErrorContains(t, err, "names issuer")
+	_, err := jwt.New(ctx, jwt.Config{Issuer: srv.URL, Audience: []string{"api"}})
+	require.ErrorContains(t, err, `issuer "https://other.example" does not match`)
+
+	meta = map[string]any{"issuer": srv.URL, "token_endpoint": srv.URL + "/token"}
+	_, err = jwt.New(ctx, jwt.Config{Issuer: srv.URL, Audience: []string{"api"}})
+	require.ErrorContains(t, err, "no jwks_uri")
 
 	meta = map[string]any{"issuer": srv.URL, "jwks_uri": srv.URL + "/big"}
-	_, err = middleware.NewValidator(ctx, middleware.ValidatorConfig{Issuer: srv.URL, Audience: []string{"api"}})
+	_, err = jwt.New(ctx, jwt.Config{Issuer: srv.URL, Audience: []string{"api"}})
 	require.ErrorContains(t, err, "exceeds")
 
-	_, err = middleware.NewValidator(ctx, middleware.ValidatorConfig{Issuer: srv.URL, JWKSURL: srv.URL + "/hmac", Audience: []string{"api"}})
+	_, err = jwt.New(ctx, jwt.Config{Issuer: srv.URL, JWKSURL: srv.URL + "/hmac", Audience: []string{"api"}})
 	require.ErrorContains(t, err, "no usable signing keys")
 
-	// RFC 8414 fallback: an issuer without an OpenID document.
-	_, err = middleware.NewValidator(ctx, middleware.ValidatorConfig{Issuer: srv.URL + "/nothing", Audience: []string{"api"}})
-	require.ErrorContains(t, err, "oauth-authorization-server/nothing")
+	// An issuer with no metadata at all: the error names every document tried.
+	_, err = jwt.New(ctx, jwt.Config{Issuer: srv.URL + "/nothing", Audience: []string{"api"}})
+	require.ErrorContains(t, err, "/.well-known/oauth-authorization-server/nothing")
+	require.ErrorContains(t, err, "/nothing/.well-known/openid-configuration")
 
 	// A deadline is honoured.
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
@@ -226,13 +243,78 @@ func TestDiscoveryFailures(t *testing.T) {
 	tctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = middleware.NewValidator(tctx, middleware.ValidatorConfig{Issuer: hang.URL, Audience: []string{"api"}})
+	_, err = jwt.New(tctx, jwt.Config{Issuer: hang.URL, Audience: []string{"api"}})
 	require.Error(t, err)
 	assert.Less(t, time.Since(start), 5*time.Second)
 }
 
+// TestDiscoveryOrder pins that the key set is found by authority.Discover,
+// the module's one discovery client: RFC 8414 metadata first, OpenID
+// Connect discovery when there is none.
+func TestDiscoveryOrder(t *testing.T) {
+	a := testutil.NewAuthority(t, testutil.Options{})
+	var srvURL string
+	var rfc8414 atomic.Bool
+	var served sync.Map // path -> true
+	mux := http.NewServeMux()
+	doc := func(jwks string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			served.Store(r.URL.Path, true)
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"issuer": srvURL, "jwks_uri": srvURL + jwks})
+		}
+	}
+	mux.HandleFunc("/.well-known/oauth-authorization-server", func(w http.ResponseWriter, r *http.Request) {
+		if !rfc8414.Load() {
+			http.NotFound(w, r)
+			return
+		}
+		doc("/jwks-rfc8414")(w, r)
+	})
+	mux.HandleFunc("/.well-known/openid-configuration", doc("/jwks-oidc"))
+	var fetched sync.Map // path -> true
+	jwks := func(w http.ResponseWriter, r *http.Request) {
+		fetched.Store(r.URL.Path, true)
+		resp, err := a.Client().Get(a.JWKSURL())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.Copy(w, resp.Body)
+	}
+	mux.HandleFunc("/jwks-rfc8414", jwks)
+	mux.HandleFunc("/jwks-oidc", jwks)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	srvURL = srv.URL
+
+	for _, tc := range []struct {
+		name     string
+		rfc8414  bool
+		wantJWKS string
+	}{
+		{"OpenID Connect only", false, "/jwks-oidc"},
+		{"both: RFC 8414 wins", true, "/jwks-rfc8414"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rfc8414.Store(tc.rfc8414)
+			served.Clear()
+			fetched.Clear()
+			v, err := jwt.New(context.Background(), jwt.Config{Issuer: srv.URL, Audience: []string{"api"}, HTTPClient: srv.Client()})
+			require.NoError(t, err)
+			t.Cleanup(v.Close)
+			_, ok := fetched.Load(tc.wantJWKS)
+			assert.True(t, ok, "key set fetched from %s", tc.wantJWKS)
+			_, oidc := served.Load("/.well-known/openid-configuration")
+			assert.Equal(t, !tc.rfc8414, oidc, "OpenID Connect document asked only without RFC 8414 metadata")
+		})
+	}
+}
+
 func TestBearerWithValidator(t *testing.T) {
-	a, v, _ := newValidator(t, middleware.ValidatorConfig{})
+	a, v, _ := newValidator(t, jwt.Config{})
 	for routerName, build := range routers {
 		t.Run(routerName, func(t *testing.T) {
 			var sub string
@@ -244,7 +326,7 @@ func TestBearerWithValidator(t *testing.T) {
 						t.Error("no claims in context")
 						return
 					}
-					sub = claims.Subject()
+					sub = claims.Subject
 					next.ServeHTTP(w, r)
 				}))
 			})
@@ -282,13 +364,18 @@ func TestBearerWithValidator(t *testing.T) {
 	}
 }
 
-// The claims returned are a jwx token: typed accessors work.
+// The claims returned are a middleware.Claims: registered claims as
+// fields, the rest through Decode.
 func TestValidateReturnsClaims(t *testing.T) {
-	a, v, _ := newValidator(t, middleware.ValidatorConfig{})
-	claims, err := v.Validate(context.Background(), a.IssueToken(testutil.TokenClaims{Subject: "alice", ClientID: "web", Audience: []string{"api"}}))
+	a, v, _ := newValidator(t, jwt.Config{})
+	claims, err := v.Validate(context.Background(), sub(a.IssueToken(testutil.TokenClaims{Subject: "alice", ClientID: "web", Audience: []string{"api"}, Scope: "read write"})))
 	require.NoError(t, err)
-	var _ jwt.Token = claims
-	assert.Equal(t, "alice", claims.Subject())
-	cid, _ := claims.Get("client_id")
-	assert.Equal(t, "web", cid)
+	assert.Equal(t, "alice", claims.Subject)
+	assert.Equal(t, []string{"api"}, claims.Audience)
+	assert.Equal(t, []string{"read", "write"}, claims.Scopes)
+	var extra struct {
+		ClientID string `json:"client_id"`
+	}
+	require.NoError(t, claims.Decode(&extra))
+	assert.Equal(t, "web", extra.ClientID)
 }

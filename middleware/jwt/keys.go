@@ -1,4 +1,4 @@
-package middleware
+package jwt
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/go-tokenexchange/tokenexchange/middleware"
 )
 
 // verifyKey is one usable public key from the key set, converted once.
@@ -126,7 +128,7 @@ func newSnapshot(set jwk.Set) (*keySnapshot, error) {
 		s.byKid[k.KeyID()] = append(s.byKid[k.KeyID()], vk)
 	}
 	if len(s.all) == 0 {
-		return nil, errors.New("middleware: key set has no usable signing keys")
+		return nil, errors.New("jwt: key set has no usable signing keys")
 	}
 	s.fetched = time.Now()
 	return s, nil
@@ -158,6 +160,12 @@ type keyCache struct {
 	mu     sync.Mutex                // serializes starting and ending fetches
 	flight atomic.Pointer[keyFlight] // the running fetch, or nil; written under mu
 
+	// failed reports whether the last fetch that ended (on demand or in the
+	// background) failed: an unknown kid refused while a refetch is rate
+	// limited is then answered as unavailable, not as unknown. Written
+	// under mu.
+	failed atomic.Bool
+
 	// base is the parent context of every fetch started by a request: it
 	// carries no value and is canceled by close, ending the fetch.
 	base   context.Context
@@ -165,6 +173,10 @@ type keyCache struct {
 	closed bool           // set by close under mu: no fetch starts
 	fetchs sync.WaitGroup // running fetches; Add under mu while !closed
 }
+
+// errLastFetchFailed is the cause of an unavailable answer given while a
+// refetch is rate limited after a failed one.
+var errLastFetchFailed = errors.New("jwt: the last key set fetch failed")
 
 // keyFlight is one fetch; done is closed when it ends, after err is set.
 type keyFlight struct {
@@ -201,7 +213,7 @@ func (c *keyCache) fetch(ctx context.Context) error {
 	}
 	set, err := jwk.Parse(body)
 	if err != nil {
-		return fmt.Errorf("middleware: key set at %s: %w", redact(c.url), err)
+		return fmt.Errorf("jwt: key set at %s: %w", redact(c.url), err)
 	}
 	snap, err := newSnapshot(set)
 	if err != nil {
@@ -214,7 +226,7 @@ func (c *keyCache) fetch(ctx context.Context) error {
 // key returns the keys to try for kid and alg (at least one of them usable
 // with alg), refetching the key set once (within the rate limit) if kid is
 // unknown. It returns when ctx ends.
-func (c *keyCache) key(ctx context.Context, kid string, alg jwa.SignatureAlgorithm) ([]verifyKey, *Error) {
+func (c *keyCache) key(ctx context.Context, kid string, alg jwa.SignatureAlgorithm) ([]verifyKey, *middleware.Error) {
 	snap := c.keys.Load()
 	keys, usable, known := snap.find(kid, alg)
 	if usable {
@@ -224,7 +236,7 @@ func (c *keyCache) key(ctx context.Context, kid string, alg jwa.SignatureAlgorit
 		return keys, nil
 	}
 	if known {
-		return nil, tokenError(ErrUnknownKey, "signing key does not match the token's algorithm")
+		return nil, tokenError(middleware.ErrUnknownKey, "signing key does not match the token's algorithm")
 	}
 	f := c.start(false)
 	if f == nil {
@@ -233,25 +245,35 @@ func (c *keyCache) key(ctx context.Context, kid string, alg jwa.SignatureAlgorit
 			return keys, nil
 		}
 		if known {
-			return nil, tokenError(ErrUnknownKey, "signing key does not match the token's algorithm")
+			return nil, tokenError(middleware.ErrUnknownKey, "signing key does not match the token's algorithm")
 		}
-		return nil, tokenError(ErrUnknownKey, "unknown signing key")
+		if c.failed.Load() && c.base.Err() == nil {
+			// The key may well exist: the server could not be asked.
+			return nil, unavailableError(errLastFetchFailed, c.untilRefetch())
+		}
+		return nil, tokenError(middleware.ErrUnknownKey, "unknown signing key")
 	}
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		return nil, tokenError(fmt.Errorf("%w: %w", ErrKeysUnavailable, ctx.Err()), "signing keys unavailable")
+		return nil, unavailableError(ctx.Err(), 0) // the fetch goes on: no delay known
 	}
 	if keys, usable, known = c.keys.Load().find(kid, alg); usable {
 		return keys, nil
 	}
 	if known {
-		return nil, tokenError(ErrUnknownKey, "signing key does not match the token's algorithm")
+		return nil, tokenError(middleware.ErrUnknownKey, "signing key does not match the token's algorithm")
 	}
 	if f.err != nil {
-		return nil, tokenError(fmt.Errorf("%w: %w", ErrKeysUnavailable, f.err), "signing keys unavailable")
+		return nil, unavailableError(f.err, c.untilRefetch())
 	}
-	return nil, tokenError(ErrUnknownKey, "unknown signing key")
+	return nil, tokenError(middleware.ErrUnknownKey, "unknown signing key")
+}
+
+// untilRefetch returns how long until an on-demand refetch may start again
+// (the Retry-After of a failed one), or 0 if it may start now.
+func (c *keyCache) untilRefetch() time.Duration {
+	return max(time.Duration(c.nextRefetch.Load()-c.since()), 0)
 }
 
 // start returns the running fetch or starts one. On demand (an unknown kid) it
@@ -289,15 +311,20 @@ func (c *keyCache) start(background bool) *keyFlight {
 	if now < next.Load() {
 		return nil
 	}
-	next.Store(now + int64(c.minRefetch))
+	// The flight is published before the rate limit moves: a request that
+	// reads the new limit without the lock (above) then also sees the
+	// flight and waits for it, instead of being refused as rate limited
+	// while the keys it needs are on their way.
 	f := &keyFlight{done: make(chan struct{})}
 	c.flight.Store(f)
+	next.Store(now + int64(c.minRefetch))
 	c.fetchs.Add(1)
 	go func() {
 		defer c.fetchs.Done()
 		err := c.fetch(c.base)
 		c.mu.Lock()
 		c.flight.Store(nil)
+		c.failed.Store(err != nil)
 		c.mu.Unlock()
 		f.err = err
 		close(f.done)

@@ -1,4 +1,4 @@
-package middleware_test
+package jwt_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,26 +16,27 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenexchange/tokenexchange/middleware"
+	"github.com/go-tokenexchange/tokenexchange/middleware/jwt"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
 func TestUnknownKidRefetchesOnce(t *testing.T) {
-	a, v, ct := newValidator(t, middleware.ValidatorConfig{MinRefetchInterval: time.Hour})
+	a, v, ct := newValidator(t, jwt.Config{MinRefetchInterval: time.Hour})
 	ctx := context.Background()
 	require.Equal(t, 1, ct.count("/jwks"), "one fetch at construction")
-	require.Equal(t, 1, ct.count("/.well-known/openid-configuration"))
+	require.Equal(t, 1, ct.count("/.well-known/oauth-authorization-server"), "one discovery (RFC 8414 first)")
 
 	// A kid the authority does not publish: one refetch, then refused.
 	kid := a.RotateKey()
 	a.RemoveKey(kid)
-	_, err := v.Validate(ctx, a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}}))
+	_, err := v.Validate(ctx, sub(a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})))
 	require.ErrorIs(t, err, middleware.ErrUnknownKey)
 	assert.Equal(t, 2, ct.count("/jwks"), "exactly one refetch")
 
 	// Another unknown kid within MinRefetchInterval: no fetch.
 	kid = a.RotateKey()
 	a.RemoveKey(kid)
-	_, err = v.Validate(ctx, a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}}))
+	_, err = v.Validate(ctx, sub(a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})))
 	require.ErrorIs(t, err, middleware.ErrUnknownKey)
 	var e *middleware.Error
 	require.ErrorAs(t, err, &e)
@@ -43,41 +45,41 @@ func TestUnknownKidRefetchesOnce(t *testing.T) {
 
 	// Even a genuinely new key waits for the interval.
 	a.RotateKey()
-	_, err = v.Validate(ctx, a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}}))
+	_, err = v.Validate(ctx, sub(a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})))
 	require.ErrorIs(t, err, middleware.ErrUnknownKey)
 	assert.Equal(t, 2, ct.count("/jwks"))
 }
 
 func TestKeyRotation(t *testing.T) {
-	a, v, ct := newValidator(t, middleware.ValidatorConfig{MinRefetchInterval: time.Nanosecond})
+	a, v, ct := newValidator(t, jwt.Config{MinRefetchInterval: time.Nanosecond})
 	ctx := context.Background()
 	old := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
-	_, err := v.Validate(ctx, old)
+	_, err := v.Validate(ctx, sub(old))
 	require.NoError(t, err)
 
 	oldKid := a.ActiveKeyID()
 	a.RotateKey()
 	fresh := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
-	_, err = v.Validate(ctx, fresh)
+	_, err = v.Validate(ctx, sub(fresh))
 	require.NoError(t, err, "new key accepted after a refetch")
 	assert.Equal(t, 2, ct.count("/jwks"))
-	_, err = v.Validate(ctx, old)
+	_, err = v.Validate(ctx, sub(old))
 	require.NoError(t, err, "old key still published")
-	_, err = v.Validate(ctx, fresh)
+	_, err = v.Validate(ctx, sub(fresh))
 	require.NoError(t, err)
 	assert.Equal(t, 2, ct.count("/jwks"), "known keys need no fetch")
 
 	// Once the old key is withdrawn and the keys refreshed, its tokens fail.
 	a.RemoveKey(oldKid)
 	a.RotateKey()
-	_, err = v.Validate(ctx, a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}}))
+	_, err = v.Validate(ctx, sub(a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})))
 	require.NoError(t, err)
-	_, err = v.Validate(ctx, old)
+	_, err = v.Validate(ctx, sub(old))
 	require.ErrorIs(t, err, middleware.ErrUnknownKey)
 }
 
 func TestConcurrentUnknownKidShareOneFetch(t *testing.T) {
-	a, v, ct := newValidator(t, middleware.ValidatorConfig{MinRefetchInterval: time.Hour})
+	a, v, ct := newValidator(t, jwt.Config{MinRefetchInterval: time.Hour})
 	a.RotateKey()
 	tok := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
 	var wg sync.WaitGroup
@@ -86,8 +88,11 @@ func TestConcurrentUnknownKidShareOneFetch(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := v.Validate(context.Background(), tok); err == nil {
+			_, err := v.Validate(context.Background(), sub(tok))
+			if err == nil {
 				ok.Add(1)
+			} else {
+				t.Log(err)
 			}
 		}()
 	}
@@ -97,10 +102,10 @@ func TestConcurrentUnknownKidShareOneFetch(t *testing.T) {
 }
 
 func TestBackgroundRefresh(t *testing.T) {
-	a, v, ct := newValidator(t, middleware.ValidatorConfig{RefreshInterval: time.Millisecond, MinRefetchInterval: time.Millisecond})
+	a, v, ct := newValidator(t, jwt.Config{RefreshInterval: time.Millisecond, MinRefetchInterval: time.Millisecond})
 	tok := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
 	assert.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, err := v.Validate(context.Background(), tok)
+		_, err := v.Validate(context.Background(), sub(tok))
 		assert.NoError(c, err, "stale keys keep serving while refreshing")
 		assert.GreaterOrEqual(c, ct.count("/jwks"), 2)
 	}, 5*time.Second, 5*time.Millisecond)
@@ -141,14 +146,14 @@ func (g *gatedJWKS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // newGated returns an authority and a validator that fetches its keys
 // through a gatedJWKS.
-func newGated(t *testing.T, cfg middleware.ValidatorConfig) (*testutil.Authority, *gatedJWKS, *middleware.Validator) {
+func newGated(t *testing.T, cfg jwt.Config) (*testutil.Authority, *gatedJWKS, *jwt.Validator) {
 	t.Helper()
 	a := testutil.NewAuthority(t, testutil.Options{})
 	g := &gatedJWKS{a: a, gate: make(chan struct{})}
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
 	cfg.Issuer, cfg.JWKSURL, cfg.Audience = a.Issuer(), srv.URL, []string{"api"}
-	v, err := middleware.NewValidator(context.Background(), cfg)
+	v, err := jwt.New(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(v.Close)
 	return a, g, v
@@ -157,7 +162,7 @@ func newGated(t *testing.T, cfg middleware.ValidatorConfig) (*testutil.Authority
 func TestUnknownKidHonoursContext(t *testing.T) {
 	// MinRefetchInterval is long: once the caller gives up, only the fetch it
 	// started can bring the new key; no later request may start another.
-	a, g, v := newGated(t, middleware.ValidatorConfig{MinRefetchInterval: time.Hour})
+	a, g, v := newGated(t, jwt.Config{MinRefetchInterval: time.Hour})
 	g.hold.Store(true)
 	a.RotateKey()
 	tok := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
@@ -165,36 +170,71 @@ func TestUnknownKidHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := v.Validate(ctx, tok)
+	_, err := v.Validate(ctx, sub(tok))
 	require.ErrorIs(t, err, middleware.ErrKeysUnavailable)
+	require.ErrorIs(t, err, middleware.ErrUnavailable)
 	require.True(t, errors.Is(err, context.DeadlineExceeded))
 	assert.Less(t, time.Since(start), 2*time.Second)
+	var e *middleware.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, http.StatusServiceUnavailable, e.Status)
+	assert.Zero(t, e.RetryAfter, "the fetch goes on: no delay to announce")
 
 	// The fetch went on without the caller that gave up: once the server
 	// answers, the token verifies.
 	close(g.gate)
 	require.Eventually(t, func() bool {
-		_, err := v.Validate(context.Background(), tok)
+		_, err := v.Validate(context.Background(), sub(tok))
 		return err == nil
 	}, 5*time.Second, 5*time.Millisecond)
 	assert.EqualValues(t, 2, g.count.Load(), "the construction fetch and the one detached refetch")
+}
+
+// TestKeysUnavailableAnswers503 checks that a token whose kid is unknown
+// while the key server fails is answered 503 with Retry-After (when the
+// next refetch may start), not 401: the key may well exist. That holds
+// for the request whose refetch failed and for those refused meanwhile by
+// the rate limit.
+func TestKeysUnavailableAnswers503(t *testing.T) {
+	a, g, v := newGated(t, jwt.Config{MinRefetchInterval: time.Hour})
+	g.fail.Store(true)
+	a.RotateKey()
+	tok := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
+	h := middleware.Bearer(middleware.Options{Validator: v})(http.HandlerFunc(echoToken))
+	do := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/resource", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, name := range []string{"the failed refetch", "rate limited after it"} {
+		rec := do()
+		assert.Equal(t, http.StatusServiceUnavailable, rec.Code, name)
+		ra, err := strconv.Atoi(rec.Header().Get("Retry-After"))
+		require.NoError(t, err, name)
+		assert.True(t, ra > 3500 && ra <= 3600, "%s: Retry-After %d is not about MinRefetchInterval", name, ra)
+		assert.JSONEq(t, `{"error":"temporarily_unavailable","error_description":"signing keys unavailable"}`, rec.Body.String())
+		assert.Empty(t, rec.Header().Get("WWW-Authenticate"))
+	}
+	assert.EqualValues(t, 2, g.count.Load(), "the construction fetch and one refetch")
 }
 
 // A failing key server is asked in the background at most once per
 // MinRefetchInterval, and the old keys keep serving meanwhile.
 func TestBackgroundRefreshFailing(t *testing.T) {
 	t.Run("once", func(t *testing.T) {
-		a, g, v := newGated(t, middleware.ValidatorConfig{RefreshInterval: time.Millisecond, MinRefetchInterval: time.Hour})
+		a, g, v := newGated(t, jwt.Config{RefreshInterval: time.Millisecond, MinRefetchInterval: time.Hour})
 		tok := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
 		g.fail.Store(true)
 		time.Sleep(5 * time.Millisecond) // the keys are stale
 		for range 200 {
-			_, err := v.Validate(context.Background(), tok)
+			_, err := v.Validate(context.Background(), sub(tok))
 			require.NoError(t, err, "old keys keep serving")
 		}
 		require.Eventually(t, func() bool { return g.count.Load() == 2 }, 5*time.Second, time.Millisecond)
 		for range 200 {
-			_, err := v.Validate(context.Background(), tok)
+			_, err := v.Validate(context.Background(), sub(tok))
 			require.NoError(t, err, "old keys keep serving after a failed refresh")
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -202,12 +242,12 @@ func TestBackgroundRefreshFailing(t *testing.T) {
 	})
 	t.Run("rate", func(t *testing.T) {
 		const interval, window = 100 * time.Millisecond, 550 * time.Millisecond
-		a, g, v := newGated(t, middleware.ValidatorConfig{RefreshInterval: time.Millisecond, MinRefetchInterval: interval})
+		a, g, v := newGated(t, jwt.Config{RefreshInterval: time.Millisecond, MinRefetchInterval: interval})
 		tok := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
 		g.fail.Store(true)
 		n := 0
 		for deadline := time.Now().Add(window); time.Now().Before(deadline); n++ {
-			_, err := v.Validate(context.Background(), tok)
+			_, err := v.Validate(context.Background(), sub(tok))
 			require.NoError(t, err)
 		}
 		time.Sleep(20 * time.Millisecond) // let the last attempt reach the server
@@ -221,7 +261,7 @@ func TestBackgroundRefreshFailing(t *testing.T) {
 		a.RotateKey()
 		fresh := a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})
 		assert.EventuallyWithT(t, func(c *assert.CollectT) {
-			_, err := v.Validate(context.Background(), fresh)
+			_, err := v.Validate(context.Background(), sub(fresh))
 			assert.NoError(c, err)
 		}, 5*time.Second, 10*time.Millisecond)
 	})
@@ -250,7 +290,7 @@ func (s *valueSpy) RoundTrip(req *http.Request) (*http.Response, error) {
 func TestKeyFetchDropsRequestContext(t *testing.T) {
 	a := testutil.NewAuthority(t, testutil.Options{})
 	spy := &valueSpy{base: a.Client().Transport}
-	v, err := middleware.NewValidator(context.Background(), middleware.ValidatorConfig{
+	v, err := jwt.New(context.Background(), jwt.Config{
 		Issuer: a.Issuer(), Audience: []string{"api"}, HTTPClient: &http.Client{Transport: spy},
 		RefreshInterval: 50 * time.Millisecond, MinRefetchInterval: time.Millisecond,
 	})
@@ -260,13 +300,13 @@ func TestKeyFetchDropsRequestContext(t *testing.T) {
 	before := spy.seen.Load()
 
 	a.RotateKey() // unknown kid: an on-demand refetch
-	_, err = v.Validate(reqCtx, a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}}))
+	_, err = v.Validate(reqCtx, sub(a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})))
 	require.NoError(t, err)
 	require.Greater(t, spy.seen.Load(), before)
 
 	time.Sleep(60 * time.Millisecond) // stale: a background refresh
 	n := spy.seen.Load()
-	_, err = v.Validate(reqCtx, a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}}))
+	_, err = v.Validate(reqCtx, sub(a.IssueToken(testutil.TokenClaims{Audience: []string{"api"}})))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return spy.seen.Load() > n }, 5*time.Second, time.Millisecond)
 	assert.Zero(t, spy.leaked.Load(), "a key set request carried the caller's context values")

@@ -1,0 +1,199 @@
+package jwt
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+
+	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/middleware"
+)
+
+// joseHeader holds the protected header fields Validate looks at.
+type joseHeader struct {
+	Alg  string          `json:"alg"`
+	Kid  string          `json:"kid"`
+	Crit json.RawMessage `json:"crit"`
+}
+
+// typedHeader adds "typ", decoded only when Config.Types is set so that an
+// unchecked "typ" costs no allocation.
+type typedHeader struct {
+	joseHeader
+	Typ string `json:"typ"`
+}
+
+// Validate verifies token as a compact-serialized JWS (RFC 7515) signed with an
+// allowed algorithm by a key of the key set, and validates its claims: "iss"
+// equals the issuer, "aud" contains a configured audience, "exp" is present and
+// not past, "nbf" and "iat" are not in the future (all with leeway). When
+// configured, the header "typ" must be one of [Config.Types] (checked once
+// the signature verifies) and [Config.CheckClaims], called last, must accept
+// the claims. The claims are read once, by [middleware.ParseClaims], with
+// RFC 7519's types enforced.
+//
+// It returns the claims, or a [*middleware.Error] wrapping one of the
+// middleware sentinels:
+//
+//   - 401 invalid_token: ErrMalformedToken (not a compact JWS, or its
+//     payload not a JSON object), ErrUnsupportedAlgorithm, ErrUnknownKey,
+//     ErrInvalidSignature, ErrInvalidType, ErrMissingClaim, ErrInvalidClaim,
+//     ErrExpired, ErrNotYetValid, ErrInvalidIssuer, ErrInvalidAudience,
+//     ErrRejected (or the *Error CheckClaims returned);
+//   - 503 temporarily_unavailable: ErrKeysUnavailable (which wraps
+//     ErrUnavailable), when the token's "kid" is unknown and the key set
+//     refetch failed, with RetryAfter set to when the next refetch may
+//     start, or when ctx ended while waiting for that refetch.
+//
+// "exp", "nbf" and "iat" must be NumericDates, JSON numbers (RFC 7519 §2):
+// one given as a string, even of digits, is refused with ErrInvalidClaim.
+// So is a negative one, or one of 2^53 or more.
+//
+// Keys come only from the configured key set: header parameters that name or
+// carry a key ("jwk", "jku", "x5u", "x5c") are ignored, never fetched or used.
+// When the set holds several keys with the token's "kid" (as during a
+// rotation), each key usable with the token's "alg" is tried.
+//
+// An unknown "kid" may make Validate wait for a key set refetch; it returns
+// when ctx ends.
+func (v *Validator) Validate(ctx context.Context, token authority.SubjectToken) (*middleware.Claims, error) {
+	claims, err := v.validate(ctx, token.Value())
+	if err != nil {
+		return nil, err // never a typed nil
+	}
+	return claims, nil
+}
+
+func (v *Validator) validate(ctx context.Context, token string) (*middleware.Claims, *middleware.Error) {
+	h64, rest, ok1 := strings.Cut(token, ".")
+	p64, s64, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.Contains(s64, ".") {
+		return nil, tokenError(middleware.ErrMalformedToken, "token is not a signed JWT")
+	}
+	hdrJSON, err := base64.RawURLEncoding.DecodeString(h64)
+	if err != nil {
+		return nil, tokenError(middleware.ErrMalformedToken, "malformed token header")
+	}
+	var th typedHeader
+	var dst any = &th.joseHeader
+	if v.types != nil {
+		dst = &th
+	}
+	if err := json.Unmarshal(hdrJSON, dst); err != nil {
+		return nil, tokenError(middleware.ErrMalformedToken, "malformed token header")
+	}
+	hdr := &th.joseHeader
+	if hdr.Crit != nil {
+		// RFC 7515 §4.1.11: no extension is understood here, so none may be critical.
+		return nil, tokenError(middleware.ErrMalformedToken, "unsupported critical header")
+	}
+	alg := jwa.SignatureAlgorithm(hdr.Alg)
+	verifier, ok := v.algs[alg]
+	if !ok {
+		return nil, tokenError(middleware.ErrUnsupportedAlgorithm, "signing algorithm not allowed")
+	}
+	keys, kerr := v.keys.key(ctx, hdr.Kid, alg)
+	if kerr != nil {
+		return nil, kerr
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(s64)
+	if err != nil {
+		return nil, tokenError(middleware.ErrMalformedToken, "malformed token signature")
+	}
+	input := []byte(token[:len(h64)+1+len(p64)])
+	verified := false
+	for _, k := range keys {
+		if k.usableWith(alg) && verifier.Verify(input, sig, k.raw) == nil {
+			verified = true
+			break
+		}
+	}
+	if !verified {
+		return nil, tokenError(middleware.ErrInvalidSignature, "invalid token signature")
+	}
+	if v.types != nil && !slices.Contains(v.types, normalizeType(th.Typ)) {
+		return nil, tokenError(middleware.ErrInvalidType, "token type not accepted")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(p64)
+	if err != nil {
+		return nil, tokenError(middleware.ErrMalformedToken, "malformed token payload")
+	}
+	// One decode, by the module's one rule: a NumericDate is a JSON number
+	// (RFC 7519 §2), as the exchanger reads the subject's "exp" too.
+	claims, err := middleware.ParseClaims(payload)
+	if err != nil {
+		var e *middleware.Error
+		if errors.As(err, &e) {
+			return nil, e
+		}
+		return nil, tokenError(fmt.Errorf("%w: %w", middleware.ErrMalformedToken, err), "malformed token claims")
+	}
+	if e := v.checkClaims(claims); e != nil {
+		return nil, e
+	}
+	if v.check != nil {
+		if err := v.check(ctx, claims); err != nil {
+			var e *middleware.Error
+			if errors.As(err, &e) {
+				return nil, e
+			}
+			return nil, tokenError(fmt.Errorf("%w: %w", middleware.ErrRejected, err), "token rejected by policy")
+		}
+	}
+	return claims, nil
+}
+
+// checkClaims validates iss, aud, exp, nbf and iat (RFC 7519 §4.1, RFC 9068 §4).
+func (v *Validator) checkClaims(c *middleware.Claims) *middleware.Error {
+	if c.Issuer == "" {
+		return tokenError(middleware.ErrMissingClaim, "token has no issuer")
+	}
+	if c.Issuer != v.issuer {
+		return tokenError(middleware.ErrInvalidIssuer, "issuer mismatch")
+	}
+	if !slices.ContainsFunc(c.Audience, func(a string) bool { return slices.Contains(v.audiences, a) }) {
+		if len(c.Audience) == 0 {
+			return tokenError(middleware.ErrMissingClaim, "token has no audience")
+		}
+		return tokenError(middleware.ErrInvalidAudience, "audience mismatch")
+	}
+	now := v.now()
+	if c.Expiry.IsZero() {
+		return tokenError(middleware.ErrMissingClaim, "token has no expiry")
+	}
+	if !now.Before(c.Expiry.Add(v.leeway)) {
+		return tokenError(middleware.ErrExpired, "token expired")
+	}
+	if !c.NotBefore.IsZero() && now.Add(v.leeway).Before(c.NotBefore) {
+		return tokenError(middleware.ErrNotYetValid, "token not yet valid")
+	}
+	if !c.IssuedAt.IsZero() && now.Add(v.leeway).Before(c.IssuedAt) {
+		return tokenError(middleware.ErrNotYetValid, "token issued in the future")
+	}
+	return nil
+}
+
+// tokenError is a 401 invalid_token refusal.
+func tokenError(cause error, desc string) *middleware.Error {
+	return &middleware.Error{Code: middleware.CodeInvalidToken, Description: desc, Status: http.StatusUnauthorized, Err: cause}
+}
+
+// unavailableError is a 503: the key set could not be fetched. retryAfter
+// is zero when unknown.
+func unavailableError(cause error, retryAfter time.Duration) *middleware.Error {
+	return &middleware.Error{
+		Code:        middleware.CodeTemporarilyUnavailable,
+		Description: "signing keys unavailable",
+		Status:      http.StatusServiceUnavailable,
+		RetryAfter:  retryAfter,
+		Err:         fmt.Errorf("%w: %w", middleware.ErrKeysUnavailable, cause),
+	}
+}
