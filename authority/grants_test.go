@@ -2,6 +2,7 @@ package authority_test
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"net/http"
 	"testing"
 	"time"
@@ -15,7 +16,9 @@ import (
 func TestClientAuthentication(t *testing.T) {
 	a := newAuthority(t, testutil.Options{})
 	key := newECKey(t)
-	a.AddClient(testutil.Client{ID: "signer", AuthMethod: "private_key_jwt", PublicKey: key})
+	var priv ecdsa.PrivateKey
+	require.NoError(t, key.Raw(&priv))
+	a.AddClient(testutil.Client{ID: "signer", AuthMethod: "private_key_jwt", PublicKey: priv.Public(), KeyID: key.KeyID()})
 
 	tests := []struct {
 		name  string

@@ -48,13 +48,11 @@ func craftRaw(t testing.TB, header map[string]any, payload []byte, sign func(inp
 
 func firstKey(t *testing.T, a *testutil.Authority) (kid string, pub *rsa.PublicKey) {
 	t.Helper()
-	k, ok := a.PublicKeys().Key(0)
-	require.True(t, ok)
-	var raw any
-	require.NoError(t, k.Raw(&raw))
-	pub, ok = raw.(*rsa.PublicKey)
-	require.True(t, ok, "%T", raw)
-	return k.KeyID(), pub
+	keys := a.PublicKeys()
+	require.NotEmpty(t, keys)
+	pub, ok := keys[0].Key.(*rsa.PublicKey)
+	require.True(t, ok, "%T", keys[0].Key)
+	return keys[0].KeyID, pub
 }
 
 func TestValidate(t *testing.T) {
@@ -144,7 +142,7 @@ func tamper(tok string) string {
 }
 
 func TestNewValidatorConfig(t *testing.T) {
-	a := testutil.NewAuthority(t, testutil.Options{Algorithm: jwa.ES256})
+	a := testutil.NewAuthority(t, testutil.Options{Algorithm: testutil.ES256})
 	ctx := context.Background()
 	base := middleware.ValidatorConfig{Issuer: a.Issuer(), Audience: []string{"api"}, HTTPClient: a.Client()}
 

@@ -149,9 +149,9 @@ func (a *Authority) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 			AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT, AuthNone,
 		},
 		"token_endpoint_auth_signing_alg_values_supported": []string{
-			"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+			"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
 		},
-		"id_token_signing_alg_values_supported": []string{a.opts.Algorithm.String()},
+		"id_token_signing_alg_values_supported": []string{string(a.opts.Algorithm)},
 		"subject_types_supported":               []string{"public"},
 	})
 }

@@ -1,6 +1,7 @@
 package gatewaytest
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -24,7 +25,7 @@ import (
 // ClientKeyFiles generates an EC P-256 key and writes it to dir as
 // key.pem (PKCS#8) and key.jwk (a JWK without kid). It returns both paths
 // and the public key.
-func ClientKeyFiles(tb testing.TB, dir string) (pemPath, jwkPath string, pub jwk.Key) {
+func ClientKeyFiles(tb testing.TB, dir string) (pemPath, jwkPath string, pub crypto.PublicKey) {
 	tb.Helper()
 	raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(tb, err)
@@ -38,9 +39,7 @@ func ClientKeyFiles(tb testing.TB, dir string) (pemPath, jwkPath string, pub jwk
 	require.NoError(tb, err)
 	jwkPath = filepath.Join(dir, "key.jwk")
 	require.NoError(tb, os.WriteFile(jwkPath, js, 0o600))
-	pub, err = jwk.PublicKeyOf(key)
-	require.NoError(tb, err)
-	return pemPath, jwkPath, pub
+	return pemPath, jwkPath, raw.Public()
 }
 
 // RunClientKey runs gateways that authenticate with private_key_jwt, the
@@ -51,9 +50,8 @@ func ClientKeyFiles(tb testing.TB, dir string) (pemPath, jwkPath string, pub jwk
 // its own configuration is wrong.
 func RunClientKey(t *testing.T, newRouter Router) {
 	pemPath, jwkPath, pub := ClientKeyFiles(t, t.TempDir())
-	require.NoError(t, pub.Set(jwk.KeyIDKey, "gw-1"))
 	a := testutil.NewAuthority(t, testutil.Options{})
-	a.AddClient(testutil.Client{ID: ClientID, AuthMethod: "private_key_jwt", PublicKey: pub, ExchangeAudiences: []string{"orders"}})
+	a.AddClient(testutil.Client{ID: ClientID, AuthMethod: "private_key_jwt", PublicKey: pub, KeyID: "gw-1", ExchangeAudiences: []string{"orders"}})
 	orders := testutil.NewResourceServer(t, a, "orders")
 	args := []string{
 		"-listen", "127.0.0.1:0", "-token-url", a.TokenURL(), "-issuer", a.Issuer(), "-client-id", ClientID,
