@@ -33,6 +33,17 @@ type endpoint struct {
 
 // New validates cfg and returns a Client. It makes no request: discovery
 // runs on first use, or call [Client.Metadata] to run it eagerly.
+//
+// Errors: New returns an error that names the Config field at fault (never
+// an [*Error], and never its secret): no ClientID, neither Issuer nor
+// TokenURL, an Issuer or TokenURL that is not an http(s) URL without
+// credentials or fragment, an unknown AuthMethod, a method without its
+// credential (ClientSecret, Signer), KeyID, Certificate or
+// SigningAlgorithm without a Signer, or a Signer that cannot sign
+// assertions ("authority: Config.Signer: ...": an RSA key under 2048
+// bits, an unsupported key type or curve, a SigningAlgorithm that does
+// not suit the key, a Certificate of another key, a probe signature that
+// fails or does not verify).
 func New(cfg Config) (*Client, error) {
 	if cfg.ClientID == "" {
 		return nil, errors.New("authority: Config.ClientID is required")

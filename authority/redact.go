@@ -74,6 +74,7 @@ func (c Config) LogValue() slog.Value {
 
 // MarshalJSON writes the request without the password, so that a JSON log
 // handler marshaling a value that holds it does not leak it.
+// Its error is always nil.
 func (r PasswordRequest) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		Username string   `json:"username"`
@@ -83,6 +84,7 @@ func (r PasswordRequest) MarshalJSON() ([]byte, error) {
 }
 
 // MarshalJSON writes the request without the refresh token.
+// Its error is always nil.
 func (r RefreshRequest) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		RefreshToken string   `json:"refresh_token"`
@@ -91,6 +93,7 @@ func (r RefreshRequest) MarshalJSON() ([]byte, error) {
 }
 
 // MarshalJSON writes the request without the subject or actor token.
+// Its error is always nil.
 func (r ExchangeRequest) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		SubjectToken       string   `json:"subject_token"`
@@ -105,6 +108,7 @@ func (r ExchangeRequest) MarshalJSON() ([]byte, error) {
 
 // MarshalJSON writes the configuration without the client secret or the
 // signer.
+// Its error is always nil.
 func (c Config) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		Issuer           string `json:"issuer,omitempty"`

@@ -50,8 +50,9 @@ type Authority struct {
 	log          []TokenRequest
 }
 
-// NewAuthority starts an authorization server with one signing key. If tb
-// is not nil, tb.Cleanup closes the server. It panics if the signing key
+// NewAuthority starts an authorization server with one signing key, on
+// plain HTTP (not TLS) on the loopback interface. If tb is not nil,
+// tb.Cleanup closes the server. It panics if the signing key
 // cannot be generated or opts.Algorithm is not RS256 or ES256.
 func NewAuthority(tb testing.TB, opts Options) *Authority {
 	if tb != nil {
