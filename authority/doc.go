@@ -26,7 +26,8 @@
 // refresh token when there is one, a fresh grant when the authorization
 // server refuses the refresh), and invalidated on demand after a 401. It is
 // one [TokenSource]; package xoauth2 (authority/xoauth2) adapts token
-// sources to and from golang.org/x/oauth2.
+// sources between this package and golang.org/x/oauth2 for the programs
+// that use it.
 //
 // # Client keys
 //
