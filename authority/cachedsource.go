@@ -17,12 +17,14 @@ type Grant interface {
 	RequestToken(ctx context.Context, c *Client) (*Token, error)
 }
 
-// RequestToken performs the client credentials grant.
+// RequestToken performs the client credentials grant: it returns what
+// [Client.ClientCredentials] returns.
 func (r ClientCredentialsRequest) RequestToken(ctx context.Context, c *Client) (*Token, error) {
 	return c.ClientCredentials(ctx, r)
 }
 
-// RequestToken performs the password grant.
+// RequestToken performs the password grant: it returns what
+// [Client.Password] returns.
 func (r PasswordRequest) RequestToken(ctx context.Context, c *Client) (*Token, error) {
 	return c.Password(ctx, r)
 }
@@ -81,7 +83,8 @@ type CachedSource struct {
 const minRenewBackoff = time.Second
 
 // NewCachedSource returns a TokenSource that obtains tokens from c with g.
-// It makes no request until the first call to Token.
+// It makes no request until the first call to Token. It panics when c or
+// g is nil, a programming error.
 func NewCachedSource(c *Client, g Grant, opts CachedSourceOptions) *CachedSource {
 	if c == nil || g == nil {
 		panic("authority: NewCachedSource needs a Client and a Grant")
@@ -123,6 +126,14 @@ var errExpiredOnArrival = errors.New("authority: the issued token expired before
 // get an error for which [IsTemporary] is true).
 //
 // The returned Token is shared: do not modify it.
+//
+// Errors: what the renewal's grant returned (see [Client.ClientCredentials]:
+// an [*Error] for a refusal, a network failure, a discovery failure),
+// given to every caller that waited for that renewal; ctx's error,
+// wrapped, when ctx ends before the renewal does (the renewal goes on for
+// the others); a temporary error when the issued token expired before its
+// reply was read; an error when renewals keep returning a token that was
+// invalidated.
 func (s *CachedSource) Token(ctx context.Context) (*Token, error) {
 	now := s.now()
 	s.mu.Lock()

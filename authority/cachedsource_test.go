@@ -272,23 +272,6 @@ func TestNewCachedSourcePanicsWithoutClient(t *testing.T) {
 	})
 }
 
-func TestOAuth2Adapter(t *testing.T) {
-	a := newAuthority(t, testutil.Options{})
-	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"})
-	ts := authority.NewCachedSource(c, authority.PasswordRequest{Username: "alice", Password: "wonderland", Scopes: []string{"profile"}}, authority.CachedSourceOptions{})
-	ot, err := ts.OAuth2().Token()
-	require.NoError(t, err)
-	assert.True(t, ot.Valid())
-	assert.Equal(t, "Bearer", ot.Type())
-	assert.Empty(t, ot.RefreshToken, "the refresh token stays inside the TokenSource")
-	assert.Equal(t, "profile", ot.Extra("scope"))
-
-	a.InjectFaults(1, testutil.Fault{Kind: testutil.FaultOAuthError, Status: 401, Body: "invalid_client"})
-	ts.Invalidate(nil)
-	_, err = ts.OAuth2().Token()
-	require.Error(t, err)
-}
-
 // ctxProbe is a RoundTripper that records whether a request carried the
 // value of probeKey in its context.
 type ctxProbe struct {

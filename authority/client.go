@@ -7,10 +7,6 @@ import (
 	"net/url"
 	"sync"
 	"time"
-
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 // Client talks to one authorization server as one registered client. It is
@@ -20,7 +16,7 @@ type Client struct {
 	httpClient *http.Client
 	now        func() time.Time
 	identity   string
-	signingAlg jwa.SignatureAlgorithm // for private_key_jwt
+	assertions *jwsKey // signs private_key_jwt assertions; nil without a Signer
 
 	// discovering is a one-slot semaphore held while discovery runs, so
 	// that one goroutine fetches and the others wait on their own context.
@@ -37,6 +33,17 @@ type endpoint struct {
 
 // New validates cfg and returns a Client. It makes no request: discovery
 // runs on first use, or call [Client.Metadata] to run it eagerly.
+//
+// Errors: New returns an error that names the Config field at fault (never
+// an [*Error], and never its secret): no ClientID, neither Issuer nor
+// TokenURL, an Issuer or TokenURL that is not an http(s) URL without
+// credentials or fragment, an unknown AuthMethod, a method without its
+// credential (ClientSecret, Signer), KeyID, Certificate or
+// SigningAlgorithm without a Signer, or a Signer that cannot sign
+// assertions ("authority: Config.Signer: ...": an RSA key under 2048
+// bits, an unsupported key type or curve, a SigningAlgorithm that does
+// not suit the key, a Certificate of another key, a probe signature that
+// fails or does not verify).
 func New(cfg Config) (*Client, error) {
 	if cfg.ClientID == "" {
 		return nil, errors.New("authority: Config.ClientID is required")
@@ -82,18 +89,21 @@ func New(cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("authority: %s needs Config.ClientSecret", cfg.AuthMethod)
 		}
 	case AuthPrivateKeyJWT:
-		if cfg.PrivateKey == nil {
-			return nil, errors.New("authority: private_key_jwt needs Config.PrivateKey")
+		if cfg.Signer == nil {
+			return nil, errors.New("authority: private_key_jwt needs Config.Signer")
 		}
 	default:
 		return nil, fmt.Errorf("authority: unknown Config.AuthMethod %q", cfg.AuthMethod)
 	}
-	if cfg.PrivateKey != nil {
-		alg, err := signingAlgorithm(cfg.PrivateKey)
+	switch {
+	case cfg.Signer != nil:
+		k, err := newJWSKey(cfg.Signer, cfg.SigningAlgorithm, cfg.KeyID, cfg.Certificate)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("authority: Config.Signer: %w", err)
 		}
-		c.signingAlg = alg
+		c.assertions = k
+	case cfg.KeyID != "" || cfg.Certificate != nil || cfg.SigningAlgorithm != "":
+		return nil, errors.New("authority: Config.KeyID, Certificate and SigningAlgorithm need Config.Signer")
 	}
 	c.identity = fmt.Sprintf("%d:%s%d:%s%d:%s", len(cfg.Issuer), cfg.Issuer, len(cfg.TokenURL), cfg.TokenURL, len(cfg.ClientID), cfg.ClientID)
 	if cfg.TokenURL != "" {
@@ -153,7 +163,7 @@ func chooseAuthMethod(cfg Config, supported []string) AuthMethod {
 		return false
 	}
 	switch {
-	case cfg.PrivateKey != nil && (has(AuthPrivateKeyJWT) || len(supported) == 0):
+	case cfg.Signer != nil && (has(AuthPrivateKeyJWT) || len(supported) == 0):
 		return AuthPrivateKeyJWT
 	case cfg.ClientSecret != "" && has(AuthClientSecretBasic):
 		return AuthClientSecretBasic
@@ -161,81 +171,8 @@ func chooseAuthMethod(cfg Config, supported []string) AuthMethod {
 		return AuthClientSecretPost
 	case cfg.ClientSecret != "":
 		return AuthClientSecretBasic
-	case cfg.PrivateKey != nil:
+	case cfg.Signer != nil:
 		return AuthPrivateKeyJWT
 	}
 	return AuthNone
-}
-
-// minRSABits is the smallest RSA key accepted for private_key_jwt.
-const minRSABits = 2048
-
-// signingAlgorithm checks that k can sign client assertions and returns
-// the algorithm to sign them with: k's own "alg" when it has one (which
-// must suit the key's type and curve), otherwise the algorithm its type and
-// curve imply. It signs a probe, so that a key that cannot sign (a point
-// off its curve, a malformed RSA key) fails here, at construction, rather
-// than on every token request.
-func signingAlgorithm(k jwk.Key) (jwa.SignatureAlgorithm, error) {
-	private, err := jwk.IsPrivateKey(k)
-	if err != nil || !private {
-		return "", errors.New("authority: Config.PrivateKey must be a private RSA, EC or OKP key")
-	}
-	if use := k.KeyUsage(); use != "" && use != string(jwk.ForSignature) {
-		return "", fmt.Errorf("authority: Config.PrivateKey is for %q, not for signatures", use)
-	}
-	implied, err := impliedAlgorithm(k)
-	if err != nil {
-		return "", err
-	}
-	alg := implied
-	if a := k.Algorithm(); a != nil && a.String() != "" {
-		if err := alg.Accept(a.String()); err != nil || alg == jwa.NoSignature || !algorithmFits(alg, implied) {
-			return "", fmt.Errorf("authority: Config.PrivateKey's alg %q does not suit the key", a.String())
-		}
-	}
-	if _, err := jws.Sign([]byte("probe"), jws.WithKey(alg, k)); err != nil {
-		return "", errors.New("authority: Config.PrivateKey cannot sign")
-	}
-	return alg, nil
-}
-
-// impliedAlgorithm is the signature algorithm a key's type and curve
-// imply; it refuses RSA keys under minRSABits.
-func impliedAlgorithm(k jwk.Key) (jwa.SignatureAlgorithm, error) {
-	switch key := k.(type) {
-	case jwk.RSAPrivateKey:
-		if bits := len(key.N()) * 8; bits < minRSABits {
-			return "", fmt.Errorf("authority: Config.PrivateKey is a %d-bit RSA key; at least %d bits are required", bits, minRSABits)
-		}
-		return jwa.RS256, nil
-	case jwk.ECDSAPrivateKey:
-		switch key.Crv() {
-		case jwa.P256:
-			return jwa.ES256, nil
-		case jwa.P384:
-			return jwa.ES384, nil
-		case jwa.P521:
-			return jwa.ES512, nil
-		}
-	case jwk.OKPPrivateKey:
-		if key.Crv() == jwa.Ed25519 {
-			return jwa.EdDSA, nil
-		}
-	}
-	return "", errors.New("authority: Config.PrivateKey must be RSA, EC P-256/P-384/P-521 or Ed25519")
-}
-
-// algorithmFits reports whether alg may sign with a key whose type and
-// curve imply implied: any RS or PS algorithm for RSA, exactly the
-// implied one for EC and Ed25519.
-func algorithmFits(alg, implied jwa.SignatureAlgorithm) bool {
-	if implied == jwa.RS256 {
-		switch alg {
-		case jwa.RS256, jwa.RS384, jwa.RS512, jwa.PS256, jwa.PS384, jwa.PS512:
-			return true
-		}
-		return false
-	}
-	return alg == implied
 }

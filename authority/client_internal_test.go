@@ -1,15 +1,16 @@
 package authority
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"math/big"
+	"strings"
 	"testing"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -26,15 +27,10 @@ func TestDiscoveryURLs(t *testing.T) {
 	}, discoveryURLs("https://kc.example/realms/master/"))
 }
 
-func TestSigningAlgorithm(t *testing.T) {
-	mustKey := func(raw any, alg string) jwk.Key {
-		k, err := jwk.FromRaw(raw)
-		require.NoError(t, err)
-		if alg != "" {
-			require.NoError(t, k.Set(jwk.AlgorithmKey, alg))
-		}
-		return k
-	}
+// TestNewSigner checks the startup checks of Config.Signer: the algorithm
+// the key implies or SigningAlgorithm when it suits the key, and a clear
+// error from New for a key that cannot sign assertions.
+func TestNewSigner(t *testing.T) {
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
 	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
@@ -47,57 +43,50 @@ func TestSigningAlgorithm(t *testing.T) {
 	require.NoError(t, err)
 	small, err := rsa.GenerateKey(rand.Reader, 1024)
 	require.NoError(t, err)
-	forEncryption := mustKey(rsaKey, "")
-	require.NoError(t, forEncryption.Set(jwk.KeyUsageKey, "enc"))
+	// A P-256 key whose public point is moved off the curve.
+	y := new(big.Int).Xor(p256.Y, big.NewInt(1))
+	offCurve := &ecdsa.PrivateKey{PublicKey: ecdsa.PublicKey{Curve: elliptic.P256(), X: p256.X, Y: y}, D: p256.D}
 
 	tests := []struct {
-		name string
-		key  jwk.Key
-		want jwa.SignatureAlgorithm
-		err  bool
+		name   string
+		signer crypto.Signer
+		alg    SigningAlgorithm
+		want   SigningAlgorithm
+		err    string
 	}{
-		{name: "rsa", key: mustKey(rsaKey, ""), want: jwa.RS256},
-		{name: "rsa with alg", key: mustKey(rsaKey, "PS256"), want: jwa.PS256},
-		{name: "p384", key: mustKey(p384, ""), want: jwa.ES384},
-		{name: "p521", key: mustKey(p521, ""), want: jwa.ES512},
-		{name: "ed25519", key: mustKey(edKey, ""), want: jwa.EdDSA},
-		{name: "public key", key: mustKey(&rsaKey.PublicKey, ""), err: true},
-		{name: "symmetric", key: mustKey([]byte("0123456789abcdef0123456789abcdef"), ""), err: true},
-		{name: "alg none", key: mustKey(rsaKey, "none"), err: true},
-		{name: "EC key with an RSA alg", key: mustKey(p256, "RS256"), err: true},
-		{name: "P-256 key with ES384", key: mustKey(p256, "ES384"), err: true},
-		{name: "RSA key with an EC alg", key: mustKey(rsaKey, "ES256"), err: true},
-		{name: "RSA key with HS256", key: mustKey(rsaKey, "HS256"), err: true},
-		{name: "1024-bit RSA", key: mustKey(small, ""), err: true},
-		{name: "key for encryption", key: forEncryption, err: true},
+		{name: "rsa", signer: rsaKey, want: RS256},
+		{name: "rsa with alg", signer: rsaKey, alg: PS256, want: PS256},
+		{name: "p384", signer: p384, want: ES384},
+		{name: "p521", signer: p521, want: ES512},
+		{name: "ed25519", signer: edKey, want: EdDSA},
+		{name: "opaque signer", signer: opaqueSigner{p384}, want: ES384},
+		{name: "alg none", signer: rsaKey, alg: "none", err: `algorithm "none" does not suit an RSA key`},
+		{name: "EC key with an RSA alg", signer: p256, alg: RS256, err: "does not suit an EC key on P-256"},
+		{name: "P-256 key with ES384", signer: p256, alg: ES384, err: "does not suit an EC key on P-256"},
+		{name: "RSA key with an EC alg", signer: rsaKey, alg: ES256, err: "does not suit an RSA key"},
+		{name: "RSA key with HS256", signer: rsaKey, alg: "HS256", err: "does not suit an RSA key"},
+		{name: "1024-bit RSA", signer: small, err: "a 1024-bit RSA key; at least 2048 bits"},
+		{name: "point off the curve", signer: offCurve, err: "authority: Config.Signer: "},
+		{name: "signer that fails", signer: failingSigner{pub: rsaKey.Public()}, err: "cannot sign"},
 	}
-	// A P-256 key whose public point is moved off the curve.
-	offCurve := mustKey(p256, "")
-	y := offCurve.(jwk.ECDSAPrivateKey).Y()
-	y[len(y)-1] ^= 1
-	require.NoError(t, offCurve.Set(jwk.ECDSAYKey, y))
-	tests = append(tests, struct {
-		name string
-		key  jwk.Key
-		want jwa.SignatureAlgorithm
-		err  bool
-	}{name: "point off the curve", key: offCurve, err: true})
-
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := signingAlgorithm(tt.key)
-			if tt.err {
+			c, err := New(Config{TokenURL: "https://as/token", ClientID: "c", Signer: tt.signer, SigningAlgorithm: tt.alg})
+			if tt.err != "" {
 				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.err)
+				assert.True(t, strings.HasPrefix(err.Error(), "authority: Config.Signer: "), err.Error())
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.want, c.assertions.alg)
+			assert.Equal(t, AuthPrivateKeyJWT, c.endpoint.method)
 		})
 	}
 }
 
 func TestChooseAuthMethod(t *testing.T) {
-	key, err := jwk.FromRaw([]byte("0123456789abcdef"))
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	tests := []struct {
 		name      string
@@ -109,9 +98,9 @@ func TestChooseAuthMethod(t *testing.T) {
 		{name: "secret, nothing advertised", cfg: Config{ClientSecret: "s"}, want: AuthClientSecretBasic},
 		{name: "secret, post only", cfg: Config{ClientSecret: "s"}, supported: []string{"client_secret_post"}, want: AuthClientSecretPost},
 		{name: "secret, neither advertised", cfg: Config{ClientSecret: "s"}, supported: []string{"tls_client_auth"}, want: AuthClientSecretBasic},
-		{name: "key", cfg: Config{PrivateKey: key, ClientSecret: "s"}, supported: []string{"private_key_jwt", "client_secret_basic"}, want: AuthPrivateKeyJWT},
-		{name: "key not advertised, secret is", cfg: Config{PrivateKey: key, ClientSecret: "s"}, supported: []string{"client_secret_basic"}, want: AuthClientSecretBasic},
-		{name: "key only", cfg: Config{PrivateKey: key}, supported: []string{"client_secret_basic"}, want: AuthPrivateKeyJWT},
+		{name: "key", cfg: Config{Signer: key, ClientSecret: "s"}, supported: []string{"private_key_jwt", "client_secret_basic"}, want: AuthPrivateKeyJWT},
+		{name: "key not advertised, secret is", cfg: Config{Signer: key, ClientSecret: "s"}, supported: []string{"client_secret_basic"}, want: AuthClientSecretBasic},
+		{name: "key only", cfg: Config{Signer: key}, supported: []string{"client_secret_basic"}, want: AuthPrivateKeyJWT},
 		{name: "public", cfg: Config{}, want: AuthNone},
 	}
 	for _, tt := range tests {

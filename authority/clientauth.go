@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-
-	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // authenticate adds the client's credentials to the token request, by the
@@ -36,29 +34,35 @@ func (c *Client) authenticate(req *http.Request, form url.Values, ep *endpoint) 
 	return nil
 }
 
+// assertionClaims are the claims of an RFC 7523 §3 client assertion.
+type assertionClaims struct {
+	Issuer     string   `json:"iss"`
+	Subject    string   `json:"sub"`
+	Audience   []string `json:"aud"`
+	JWTID      string   `json:"jti"`
+	IssuedAt   int64    `json:"iat"`
+	Expiration int64    `json:"exp"`
+}
+
 // clientAssertion builds the RFC 7523 §3 client assertion: issuer and
 // subject are the client, the audience is the token endpoint, with a fresh
-// jti and a short lifetime.
+// jti and a short lifetime, signed with Config.Signer.
 func (c *Client) clientAssertion(tokenEndpoint string) (string, error) {
 	var jti [16]byte
 	if _, err := rand.Read(jti[:]); err != nil {
 		return "", fmt.Errorf("authority: client assertion: %w", err)
 	}
 	now := c.now()
-	tok, err := jwt.NewBuilder().
-		Issuer(c.cfg.ClientID).
-		Subject(c.cfg.ClientID).
-		Audience([]string{tokenEndpoint}).
-		JwtID(hex.EncodeToString(jti[:])).
-		IssuedAt(now).
-		Expiration(now.Add(c.cfg.AssertionLifetime)).
-		Build()
-	if err != nil {
-		return "", fmt.Errorf("authority: client assertion: %w", err)
-	}
-	signed, err := jwt.Sign(tok, jwt.WithKey(c.signingAlg, c.cfg.PrivateKey))
+	signed, err := c.assertions.sign(assertionClaims{
+		Issuer:     c.cfg.ClientID,
+		Subject:    c.cfg.ClientID,
+		Audience:   []string{tokenEndpoint},
+		JWTID:      hex.EncodeToString(jti[:]),
+		IssuedAt:   now.Unix(),
+		Expiration: now.Add(c.cfg.AssertionLifetime).Unix(),
+	})
 	if err != nil {
 		return "", fmt.Errorf("authority: signing client assertion: %w", err)
 	}
-	return string(signed), nil
+	return signed, nil
 }

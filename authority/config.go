@@ -1,11 +1,11 @@
 package authority
 
 import (
+	"crypto"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"time"
-
-	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
 // AuthMethod is how a client authenticates at the token endpoint, named as in
@@ -28,7 +28,8 @@ const (
 
 // Config describes one client registered at one authorization server.
 //
-// Printing a Config never shows ClientSecret or PrivateKey.
+// Printing a Config (fmt, log/slog, encoding/json) never shows
+// ClientSecret or Signer.
 type Config struct {
 	// Issuer is the authorization server's issuer identifier. When TokenURL
 	// is empty the token endpoint is found by discovery from it: RFC 8414
@@ -43,12 +44,28 @@ type Config struct {
 	// ClientSecret is the secret for client_secret_basic and
 	// client_secret_post.
 	ClientSecret string
-	// PrivateKey signs private_key_jwt assertions. Its "alg" is used when
-	// set; otherwise RS256 for RSA keys, ES256/ES384/ES512 by curve for EC
-	// keys and EdDSA for Ed25519 keys. Its "kid" goes in the header.
-	PrivateKey jwk.Key
+	// Signer signs private_key_jwt client assertions (RFC 7523 §2.2) with
+	// the client's private key: an *rsa.PrivateKey (at least 2048 bits),
+	// *ecdsa.PrivateKey (P-256, P-384 or P-521), ed25519.PrivateKey, or
+	// any crypto.Signer over such a key, such as an HSM or a cloud KMS
+	// client. [New] signs and verifies one probe with it, so that a key
+	// that cannot sign is refused at construction.
+	Signer crypto.Signer
+	// KeyID, when set, is sent as the "kid" of the assertion's header,
+	// naming the key among those registered for the client.
+	KeyID string
+	// Certificate, when set, is the certificate registered for the client
+	// (its public key must be Signer's). Its SHA-256 thumbprint is sent
+	// as the "x5t#S256" header (RFC 7515 §4.1.8), which Microsoft Entra
+	// ID requires of certificate credentials.
+	Certificate *x509.Certificate
+	// SigningAlgorithm signs the assertions. If empty, the key implies
+	// it: RS256 for RSA, ES256, ES384 or ES512 by curve for EC, EdDSA
+	// for Ed25519. An RSA key may use any RS or PS algorithm; an EC or
+	// Ed25519 key only the one it implies.
+	SigningAlgorithm SigningAlgorithm
 	// AuthMethod selects client authentication. If empty: private_key_jwt
-	// when PrivateKey is set, client_secret_basic (or client_secret_post
+	// when Signer is set, client_secret_basic (or client_secret_post
 	// when discovery says only that is supported) when ClientSecret is
 	// set, none otherwise.
 	AuthMethod AuthMethod
@@ -68,10 +85,11 @@ type Config struct {
 	Now func() time.Time
 }
 
-// String describes the configuration without its secrets.
+// String describes the configuration without its secrets: the
+// ClientSecret and the Signer show as "[redacted]" (or "none").
 func (c Config) String() string {
-	return fmt.Sprintf("authority.Config{Issuer:%q TokenURL:%q ClientID:%q ClientSecret:%s PrivateKey:%s AuthMethod:%q}",
-		c.Issuer, c.TokenURL, c.ClientID, redacted(c.ClientSecret), redactedKey(c.PrivateKey), c.AuthMethod)
+	return fmt.Sprintf("authority.Config{Issuer:%q TokenURL:%q ClientID:%q ClientSecret:%s Signer:%s KeyID:%q Certificate:%s SigningAlgorithm:%q AuthMethod:%q}",
+		c.Issuer, c.TokenURL, c.ClientID, redacted(c.ClientSecret), redactedSigner(c.Signer), c.KeyID, certificateName(c.Certificate), c.SigningAlgorithm, c.AuthMethod)
 }
 
 // GoString is String: %#v must not print secrets either.
@@ -80,11 +98,22 @@ func (c Config) GoString() string { return c.String() }
 // Format prints String for every verb.
 func (c Config) Format(f fmt.State, verb rune) { formatRedacted(f, verb, c.String()) }
 
-func redactedKey(k jwk.Key) string {
-	if k == nil {
+// redactedSigner says whether there is a signer, never what it holds:
+// an HSM client's or a private key's own printing is not trusted.
+func redactedSigner(s crypto.Signer) string {
+	if s == nil {
 		return "none"
 	}
 	return "[redacted]"
+}
+
+// certificateName is the x5t#S256 thumbprint of cert, which is public and
+// names it; "none" without one.
+func certificateName(cert *x509.Certificate) string {
+	if cert == nil {
+		return "none"
+	}
+	return "x5t#S256=" + thumbprint(cert)
 }
 
 // Defaults used when a Config leaves a field zero.

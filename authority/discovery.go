@@ -53,6 +53,10 @@ func (e *discoveryError) Temporary() bool { return e.temporary }
 // on the first call. With Config.TokenURL set it returns the configured
 // endpoint and makes no request. A failed discovery is not remembered: the
 // next call tries again.
+//
+// Errors: a discovery failure as [Discover] describes it ([IsTemporary] or
+// [IsPermanent] tell whether trying again may help), or ctx's error,
+// wrapped, when ctx ends while another call's discovery runs.
 func (c *Client) Metadata(ctx context.Context) (Metadata, error) {
 	ep, err := c.resolve(ctx)
 	if err != nil {
@@ -133,7 +137,10 @@ func discoveryURLs(issuer string) []string {
 // client fetches the documents (nil: [http.DefaultClient]); bodies are read
 // up to 1 MiB. The error, when every document failed, names each one and
 // why; [IsTemporary] reports whether any failed for a reason that may pass
-// (network, 5xx, 429), and it wraps ctx's error when ctx ended.
+// (network, 5xx, 429), [IsPermanent] whether all failed for a reason that
+// will not (no document, another issuer, bad endpoints), and it wraps
+// ctx's error when ctx ended. An issuer that is not an http(s) URL, or
+// that has a query, is refused before any request.
 func Discover(ctx context.Context, client *http.Client, issuer string) (Metadata, error) {
 	if client == nil {
 		client = http.DefaultClient

@@ -77,7 +77,7 @@ func TestEchoingServerLeaksNothing(t *testing.T) {
 		for _, method := range []authority.AuthMethod{authority.AuthClientSecretBasic, authority.AuthClientSecretPost, authority.AuthPrivateKeyJWT} {
 			cfg := authority.Config{TokenURL: srv.URL + "/token", ClientID: "gate way", ClientSecret: secret, AuthMethod: method, HTTPClient: srv.Client()}
 			if method == authority.AuthPrivateKeyJWT {
-				cfg.PrivateKey = key
+				cfg.Signer = key
 			}
 			c, err := authority.New(cfg)
 			require.NoError(t, err)

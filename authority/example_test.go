@@ -2,12 +2,19 @@ package authority_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"fmt"
 	"log"
+	"math/big"
+	"net/http"
+	"strings"
+	"time"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // Exchange a user's token for one issued to the "orders" service.
@@ -33,12 +40,66 @@ func ExampleClient_Exchange() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	claims, _ := jwt.ParseInsecure([]byte(tok.AccessToken))
 	fmt.Println(tok.IssuedTokenType)
-	fmt.Println(claims.Subject(), claims.Audience())
+
+	// The orders service accepts the token: it names alice, for orders.
+	orders := testutil.NewResourceServer(nil, as, "orders")
+	defer orders.Close()
+	req, _ := http.NewRequest(http.MethodGet, orders.URL+"/orders/7", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := orders.Client().Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	got := orders.Received()[0]
+	fmt.Println(resp.StatusCode, got.Subject, got.Audience)
 	// Output:
 	// urn:ietf:params:oauth:token-type:access_token
-	// alice [orders]
+	// 200 alice [orders]
+}
+
+// Authenticate with private_key_jwt, the key registered as a certificate
+// credential (as Entra ID does): any crypto.Signer signs the assertion,
+// KeyID names the key, Certificate sends its x5t#S256 thumbprint.
+func ExampleNew_privateKeyJWT() {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader) // or an HSM's crypto.Signer
+	if err != nil {
+		log.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		log.Fatal(err)
+	}
+	as := testutil.NewAuthority(nil, testutil.Options{})
+	defer as.Close()
+	as.AddClient(testutil.Client{ID: "gateway", AuthMethod: "private_key_jwt", KeyID: "gw-2025", Certificate: cert})
+
+	client, err := authority.New(authority.Config{
+		TokenURL:    as.TokenURL(),
+		ClientID:    "gateway",
+		Signer:      key,
+		KeyID:       "gw-2025",
+		Certificate: cert,
+		HTTPClient:  as.Client(),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := client.ClientCredentials(context.Background(), authority.ClientCredentialsRequest{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.TokenType, as.Requests()[0].AuthMethod)
+	fmt.Println(strings.Contains(fmt.Sprint(client), "Signer:[redacted]")) // the key never prints
+	// Output:
+	// Bearer private_key_jwt
+	// true
 }
 
 // A service's own token by client credentials, cached and renewed.

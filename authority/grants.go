@@ -75,7 +75,17 @@ type ExchangeRequest struct {
 	Extra url.Values
 }
 
-// ClientCredentials obtains the client's own token.
+// ClientCredentials obtains the client's own token (RFC 6749 §4.4).
+//
+// Errors (see "Errors" in the package documentation): an [*Error] when
+// the server refuses the request or does not answer with a usable token
+// (errors.Is matches its code, such as [ErrInvalidClient]); a network
+// failure, timeout or cut-off reply, wrapped; ctx's error, wrapped, when
+// ctx ends; a discovery failure when the token endpoint is not known yet
+// (see [Client.Metadata]); the Signer's error, wrapped, when it cannot
+// sign the client assertion.
+// An entry of r.Resources that is not an absolute URI without a fragment
+// is refused before any request.
 func (c *Client) ClientCredentials(ctx context.Context, r ClientCredentialsRequest) (*Token, error) {
 	form := url.Values{}
 	setScope(form, r.Scopes)
@@ -87,7 +97,17 @@ func (c *Client) ClientCredentials(ctx context.Context, r ClientCredentialsReque
 	return c.postForm(ctx, GrantClientCredentials, form)
 }
 
-// Password obtains a token with a resource owner's username and password.
+// Password obtains a token with a resource owner's username and password
+// (RFC 6749 §4.3).
+//
+// Errors (see "Errors" in the package documentation): an [*Error] when
+// the server refuses the request or does not answer with a usable token
+// (errors.Is matches its code, such as [ErrInvalidClient]); a network
+// failure, timeout or cut-off reply, wrapped; ctx's error, wrapped, when
+// ctx ends; a discovery failure when the token endpoint is not known yet
+// (see [Client.Metadata]); the Signer's error, wrapped, when it cannot
+// sign the client assertion.
+// An empty r.Username is refused before any request.
 func (c *Client) Password(ctx context.Context, r PasswordRequest) (*Token, error) {
 	if r.Username == "" {
 		return nil, errors.New("authority: password grant: PasswordRequest.Username is required")
@@ -101,6 +121,16 @@ func (c *Client) Password(ctx context.Context, r PasswordRequest) (*Token, error
 // Refresh renews a token with its refresh token. When the server issues no
 // new refresh token, the returned Token carries the one presented, as RFC
 // 6749 §6 lets the client keep using it.
+//
+// Errors (see "Errors" in the package documentation): an [*Error] when
+// the server refuses the request or does not answer with a usable token
+// (errors.Is matches its code, such as [ErrInvalidClient]); a network
+// failure, timeout or cut-off reply, wrapped; ctx's error, wrapped, when
+// ctx ends; a discovery failure when the token endpoint is not known yet
+// (see [Client.Metadata]); the Signer's error, wrapped, when it cannot
+// sign the client assertion.
+// [ErrInvalidGrant] means the refresh token is no longer valid. An empty
+// r.RefreshToken is refused before any request.
 func (c *Client) Refresh(ctx context.Context, r RefreshRequest) (*Token, error) {
 	if r.RefreshToken == "" {
 		return nil, errors.New("authority: refresh: RefreshRequest.RefreshToken is required")
@@ -119,6 +149,19 @@ func (c *Client) Refresh(ctx context.Context, r RefreshRequest) (*Token, error) 
 }
 
 // Exchange performs an RFC 8693 token exchange.
+//
+// Errors (see "Errors" in the package documentation): an [*Error] when
+// the server refuses the request or does not answer with a usable token
+// (errors.Is matches its code, such as [ErrInvalidClient]); a network
+// failure, timeout or cut-off reply, wrapped; ctx's error, wrapped, when
+// ctx ends; a discovery failure when the token endpoint is not known yet
+// (see [Client.Metadata]); the Signer's error, wrapped, when it cannot
+// sign the client assertion.
+// RFC 8693 §2.2.2 answers an unacceptable subject or actor token with
+// [ErrInvalidRequest] (some servers with [ErrInvalidGrant]); an audience
+// or resource the server will not issue for with [ErrInvalidTarget]. An
+// empty r.SubjectToken, an ActorTokenType without ActorToken or a resource
+// that is not an absolute URI are refused before any request.
 func (c *Client) Exchange(ctx context.Context, r ExchangeRequest) (*Token, error) {
 	if r.SubjectToken == "" {
 		return nil, errors.New("authority: token exchange: ExchangeRequest.SubjectToken is required")

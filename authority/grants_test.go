@@ -15,7 +15,7 @@ import (
 func TestClientAuthentication(t *testing.T) {
 	a := newAuthority(t, testutil.Options{})
 	key := newECKey(t)
-	a.AddClient(testutil.Client{ID: "signer", AuthMethod: "private_key_jwt", PublicKey: key})
+	a.AddClient(testutil.Client{ID: "signer", AuthMethod: "private_key_jwt", PublicKey: key.Public(), KeyID: "client-key-1"})
 
 	tests := []struct {
 		name  string
@@ -26,7 +26,7 @@ func TestClientAuthentication(t *testing.T) {
 		{name: "client_secret_basic", cfg: authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret"}, sub: "gateway"},
 		{name: "client_secret_basic with characters to form-encode", cfg: authority.Config{ClientID: "id:with space", ClientSecret: "s3cr:et+/%"}, sub: "id:with space"},
 		{name: "client_secret_post", cfg: authority.Config{ClientID: "poster", ClientSecret: "poster secret&=", AuthMethod: authority.AuthClientSecretPost}, sub: "poster"},
-		{name: "private_key_jwt", cfg: authority.Config{ClientID: "signer", PrivateKey: key}, sub: "signer"},
+		{name: "private_key_jwt", cfg: authority.Config{ClientID: "signer", Signer: key, KeyID: "client-key-1"}, sub: "signer"},
 		{name: "none (public client, password grant)", cfg: authority.Config{ClientID: "public"}, sub: "alice",
 			grant: func(ctx context.Context, c *authority.Client) (*authority.Token, error) {
 				return c.Password(ctx, authority.PasswordRequest{Username: "alice", Password: "wonderland"})
@@ -57,7 +57,7 @@ func TestClientAuthenticationRefused(t *testing.T) {
 		{name: "wrong secret", cfg: authority.Config{ClientID: "gateway", ClientSecret: "nope"}},
 		{name: "unknown client", cfg: authority.Config{ClientID: "nobody", ClientSecret: "x"}},
 		{name: "wrong method", cfg: authority.Config{ClientID: "poster", ClientSecret: "poster secret&=", AuthMethod: authority.AuthClientSecretBasic}},
-		{name: "wrong key", cfg: authority.Config{ClientID: "gateway", PrivateKey: newECKey(t)}},
+		{name: "wrong key", cfg: authority.Config{ClientID: "gateway", Signer: newECKey(t)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

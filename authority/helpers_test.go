@@ -9,7 +9,6 @@ import (
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/stretchr/testify/require"
 )
@@ -49,13 +48,11 @@ func claims(t *testing.T, raw string) jwt.Token {
 	return tok
 }
 
-func newECKey(t *testing.T) jwk.Key {
+// newECKey returns a fresh P-256 key for private_key_jwt.
+func newECKey(t *testing.T) *ecdsa.PrivateKey {
 	t.Helper()
-	raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
-	k, err := jwk.FromRaw(raw)
-	require.NoError(t, err)
-	require.NoError(t, k.Set(jwk.KeyIDKey, "client-key-1"))
 	return k
 }
 

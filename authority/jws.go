@@ -35,6 +35,16 @@ const (
 	EdDSA SigningAlgorithm = "EdDSA"
 )
 
+// minRSABits is the smallest RSA key accepted for private_key_jwt.
+const minRSABits = 2048
+
+// thumbprint is the x5t#S256 of cert (RFC 7515 §4.1.8): base64url of the
+// SHA-256 of its DER.
+func thumbprint(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.Raw)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 // jwsKey signs compact JWS with a crypto.Signer and the standard library
 // only: the key may live in memory, in an HSM or in a cloud KMS.
 type jwsKey struct {
@@ -112,8 +122,7 @@ func newJWSKey(signer crypto.Signer, alg SigningAlgorithm, kid string, cert *x50
 		if !ok || !eq.Equal(cert.PublicKey) {
 			return nil, errors.New("the certificate's public key is not the signer's")
 		}
-		sum := sha256.Sum256(cert.Raw)
-		header["x5t#S256"] = base64.RawURLEncoding.EncodeToString(sum[:])
+		header["x5t#S256"] = thumbprint(cert)
 	}
 	h, err := json.Marshal(header)
 	if err != nil {

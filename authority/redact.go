@@ -74,6 +74,7 @@ func (c Config) LogValue() slog.Value {
 
 // MarshalJSON writes the request without the password, so that a JSON log
 // handler marshaling a value that holds it does not leak it.
+// Its error is always nil.
 func (r PasswordRequest) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		Username string   `json:"username"`
@@ -83,6 +84,7 @@ func (r PasswordRequest) MarshalJSON() ([]byte, error) {
 }
 
 // MarshalJSON writes the request without the refresh token.
+// Its error is always nil.
 func (r RefreshRequest) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		RefreshToken string   `json:"refresh_token"`
@@ -91,6 +93,7 @@ func (r RefreshRequest) MarshalJSON() ([]byte, error) {
 }
 
 // MarshalJSON writes the request without the subject or actor token.
+// Its error is always nil.
 func (r ExchangeRequest) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		SubjectToken       string   `json:"subject_token"`
@@ -103,16 +106,21 @@ func (r ExchangeRequest) MarshalJSON() ([]byte, error) {
 	}{redacted(r.SubjectToken), r.SubjectTokenType, redacted(r.ActorToken), r.Audiences, r.Resources, r.Scopes, r.RequestedTokenType})
 }
 
-// MarshalJSON writes the configuration without the client secret or key.
+// MarshalJSON writes the configuration without the client secret or the
+// signer.
+// Its error is always nil.
 func (c Config) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		Issuer       string `json:"issuer,omitempty"`
-		TokenURL     string `json:"token_url,omitempty"`
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
-		PrivateKey   string `json:"private_key"`
-		AuthMethod   string `json:"auth_method,omitempty"`
-	}{c.Issuer, c.TokenURL, c.ClientID, redacted(c.ClientSecret), redactedKey(c.PrivateKey), string(c.AuthMethod)})
+		Issuer           string `json:"issuer,omitempty"`
+		TokenURL         string `json:"token_url,omitempty"`
+		ClientID         string `json:"client_id"`
+		ClientSecret     string `json:"client_secret"`
+		Signer           string `json:"signer"`
+		KeyID            string `json:"key_id,omitempty"`
+		Certificate      string `json:"certificate"`
+		SigningAlgorithm string `json:"signing_algorithm,omitempty"`
+		AuthMethod       string `json:"auth_method,omitempty"`
+	}{c.Issuer, c.TokenURL, c.ClientID, redacted(c.ClientSecret), redactedSigner(c.Signer), c.KeyID, certificateName(c.Certificate), string(c.SigningAlgorithm), string(c.AuthMethod)})
 }
 
 // String describes the client without its secrets: the configuration as

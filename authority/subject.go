@@ -92,6 +92,7 @@ func (t SubjectToken) LogValue() slog.Value {
 
 // MarshalJSON writes the token redacted, so that a JSON log handler
 // marshaling a value that holds a SubjectToken does not leak it.
+// Its error is always nil.
 func (t SubjectToken) MarshalJSON() ([]byte, error) {
 	if t.s == nil {
 		return []byte("null"), nil

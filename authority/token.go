@@ -108,7 +108,8 @@ func (t Token) LogValue() slog.Value {
 
 // MarshalJSON writes the token without its secrets, so that a Token inside
 // a value that a JSON log handler marshals does not leak. To store a token,
-// copy its fields into a type of your own.
+// copy its fields into a type of your own. It fails only for an Expiry
+// outside the years 0 to 9999, which time.Time cannot write as JSON.
 func (t Token) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		TokenType       string    `json:"token_type"`

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/stretchr/testify/require"
 
@@ -43,7 +42,7 @@ func newEnv(tb testing.TB, opts exchange.Options, aopts testutil.Options, httpCl
 		aopts.Now = clock.Now
 	}
 	if aopts.Algorithm == "" {
-		aopts.Algorithm = jwa.ES256
+		aopts.Algorithm = testutil.ES256
 	}
 	a := testutil.NewAuthority(tb, aopts)
 	a.AddClient(testutil.Client{ID: clientID, Secret: clientSecret, ExchangeAudiences: []string{"api-a", "api-b"}})

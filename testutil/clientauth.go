@@ -151,6 +151,9 @@ func (a *Authority) checkAssertion(c *registeredClient, typ, assertion string) *
 	if err != nil {
 		return invalidClient(false, "client assertion signature verification failed")
 	}
+	if oerr := checkAssertionHeader(c, assertion); oerr != nil {
+		return oerr
+	}
 	if tok.Issuer() != c.ID || tok.Subject() != c.ID {
 		return invalidClient(false, "client assertion iss and sub must both be the client ID")
 	}
@@ -186,5 +189,24 @@ func (a *Authority) checkAssertion(c *registeredClient, typ, assertion string) *
 		}
 	}
 	a.jtis[key] = exp
+	return nil
+}
+
+// checkAssertionHeader checks the header of a verified client assertion
+// against the registration: a kid, when present, must be the client's
+// KeyID (when it has one), and a client with a Certificate must be named
+// by its x5t#S256 thumbprint.
+func checkAssertionHeader(c *registeredClient, assertion string) *oauthError {
+	msg, err := jws.Parse([]byte(assertion))
+	if err != nil || len(msg.Signatures()) != 1 {
+		return invalidClient(false, "client assertion is not a compact JWS")
+	}
+	h := msg.Signatures()[0].ProtectedHeaders()
+	if kid := h.KeyID(); kid != "" && c.KeyID != "" && kid != c.KeyID {
+		return invalidClient(false, "client assertion kid %q is not the client's key", kid)
+	}
+	if c.x5tS256 != "" && h.X509CertThumbprintS256() != c.x5tS256 {
+		return invalidClient(false, "client assertion x5t#S256 does not name the client's certificate")
+	}
 	return nil
 }

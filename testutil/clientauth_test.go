@@ -1,9 +1,16 @@
 package testutil
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"fmt"
+	"math/big"
 	"net/http"
 	"net/url"
 	"testing"
@@ -11,23 +18,28 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // assertionKey returns a fresh ES256 private key for private_key_jwt.
-func assertionKey(t *testing.T) jwk.Key {
+func assertionKey(t *testing.T) *ecdsa.PrivateKey {
 	t.Helper()
-	raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	k, err := jwk.FromRaw(raw)
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	return k
 }
 
 // assertion builds an RFC 7523 client assertion; mutate adjusts claims.
-func assertion(t *testing.T, key jwk.Key, clientID, aud string, mutate func(jwt.Token)) string {
+func assertion(t *testing.T, key crypto.Signer, clientID, aud string, mutate func(jwt.Token)) string {
+	t.Helper()
+	return assertionWithHeader(t, key, nil, clientID, aud, mutate)
+}
+
+// assertionWithHeader is assertion with extra protected header fields.
+func assertionWithHeader(t *testing.T, key crypto.Signer, header map[string]any, clientID, aud string, mutate func(jwt.Token)) string {
 	t.Helper()
 	tok, err := jwt.NewBuilder().
 		Issuer(clientID).Subject(clientID).Audience([]string{aud}).
@@ -37,7 +49,13 @@ func assertion(t *testing.T, key jwk.Key, clientID, aud string, mutate func(jwt.
 	if mutate != nil {
 		mutate(tok)
 	}
-	b, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, key))
+	hdr := jws.NewHeaders()
+	for k, v := range header {
+		require.NoError(t, hdr.Set(k, v))
+	}
+	priv, err := jwk.FromRaw(key)
+	require.NoError(t, err)
+	b, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256, priv, jws.WithProtectedHeaders(hdr)))
 	require.NoError(t, err)
 	return string(b)
 }
@@ -130,4 +148,102 @@ func TestClientAuthentication(t *testing.T) {
 	}
 	assert.Positive(t, methods[AuthPrivateKeyJWT])
 	assert.Positive(t, methods[AuthNone])
+}
+
+// selfSigned returns a certificate for key, as a client registers one at
+// Entra ID.
+func selfSigned(t *testing.T, key crypto.Signer) *x509.Certificate {
+	t.Helper()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "client"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	return cert
+}
+
+// TestClientAssertionHeader: a client registered with a KeyID refuses an
+// assertion naming another kid, and one registered with a Certificate
+// refuses an assertion that does not carry its x5t#S256 thumbprint.
+func TestClientAssertionHeader(t *testing.T) {
+	a := NewAuthority(t, Options{})
+	key := assertionKey(t)
+	cert := selfSigned(t, key)
+	sum := sha256.Sum256(cert.Raw)
+	thumb := base64.RawURLEncoding.EncodeToString(sum[:])
+	otherSum := sha256.Sum256(selfSigned(t, key).Raw) // same key, another certificate
+	a.AddClient(Client{ID: "kid", AuthMethod: AuthPrivateKeyJWT, PublicKey: key.Public(), KeyID: "k1"})
+	a.AddClient(Client{ID: "cert", AuthMethod: AuthPrivateKeyJWT, Certificate: cert})
+	a.AddClient(Client{ID: "nokid", AuthMethod: AuthPrivateKeyJWT, PublicKey: key})
+	tests := []struct {
+		name   string
+		client string
+		header map[string]any
+		ok     bool
+	}{
+		{"registered kid", "kid", map[string]any{"kid": "k1"}, true},
+		{"no kid", "kid", nil, true},
+		{"another kid", "kid", map[string]any{"kid": "k2"}, false},
+		{"any kid when none is registered", "nokid", map[string]any{"kid": "whatever"}, true},
+		{"certificate thumbprint", "cert", map[string]any{"x5t#S256": thumb}, true},
+		{"no thumbprint", "cert", nil, false},
+		{"another certificate's thumbprint", "cert", map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(otherSum[:])}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			form := form("grant_type", GrantClientCredentials, "client_id", tt.client,
+				"client_assertion_type", ClientAssertionTypeJWTBearer,
+				"client_assertion", assertionWithHeader(t, key, tt.header, tt.client, a.TokenURL(), nil))
+			r := postToken(t, a, form)
+			if tt.ok {
+				requireToken(t, r)
+				return
+			}
+			requireError(t, r, http.StatusUnauthorized, "invalid_client")
+		})
+	}
+}
+
+// TestAddClientKeys: AddClient takes a public key, a private key or a
+// certificate, and panics on anything else.
+func TestAddClientKeys(t *testing.T) {
+	a := NewAuthority(t, Options{})
+	key := assertionKey(t)
+	jwkKey, err := jwk.FromRaw(key)
+	require.NoError(t, err)
+	cert := selfSigned(t, key)
+	sum := sha256.Sum256(cert.Raw)
+	for _, tt := range []struct {
+		name   string
+		client Client
+		header map[string]any
+		panics string
+	}{
+		{name: "public key", client: Client{PublicKey: key.Public()}},
+		{name: "private key", client: Client{PublicKey: key}},
+		{name: "certificate", client: Client{Certificate: cert}, header: map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(sum[:])}},
+		{name: "nothing", client: Client{}, panics: "needs PublicKey or Certificate"},
+		{name: "a JWK", client: Client{PublicKey: jwkKey}, panics: "want *rsa.PublicKey"},
+		{name: "another key's certificate", client: Client{PublicKey: key, Certificate: selfSigned(t, assertionKey(t))}, panics: "not PublicKey"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.client
+			c.ID, c.AuthMethod = "c", AuthPrivateKeyJWT
+			add := func() { a.AddClient(c) }
+			if tt.panics == "" {
+				require.NotPanics(t, add)
+				requireToken(t, postToken(t, a, form("grant_type", GrantClientCredentials, "client_id", "c",
+					"client_assertion_type", ClientAssertionTypeJWTBearer,
+					"client_assertion", assertionWithHeader(t, key, tt.header, "c", a.TokenURL(), nil))))
+				return
+			}
+			defer func() {
+				r := recover()
+				require.NotNil(t, r)
+				assert.Contains(t, fmt.Sprint(r), tt.panics)
+			}()
+			add()
+		})
+	}
 }

@@ -1,12 +1,23 @@
 // Package testutil runs a real OAuth 2.0 authorization server and a
-// token-checking resource server in-process, for tests and runnable examples.
+// token-checking resource server in-process, for tests and runnable examples:
+//
+//	as := testutil.NewAuthority(t, testutil.Options{})
+//	as.AddClient(testutil.Client{ID: "gateway", Secret: "s3cret", ExchangeAudiences: []string{"orders"}})
+//	userToken := as.UserToken("alice", "web-app", "gateway")
+//	orders := testutil.NewResourceServer(t, as, "orders")
+//	// point the code under test at as.Issuer() (or as.TokenURL()) and orders.URL
+//
+// Both servers speak plain HTTP on the loopback interface, not TLS (they
+// are [httptest.NewServer] servers): their URLs, the issuer and every
+// endpoint the discovery document lists start with http://.
 //
 // [NewAuthority] starts an [httptest.Server] that publishes discovery
 // documents (RFC 8414 and OpenID Connect), a JWKS, and a token endpoint that
 // implements client credentials, password, refresh token and token exchange
 // (RFC 8693) grants. Access tokens are JWTs signed with RS256 or ES256.
 // Clients authenticate with client_secret_basic, client_secret_post,
-// private_key_jwt (RFC 7523) or not at all (public clients). Faults (HTTP
+// private_key_jwt (RFC 7523, optionally bound to a certificate's x5t#S256
+// as Entra ID does) or not at all (public clients). Faults (HTTP
 // errors, malformed bodies, dropped connections, delays) can be queued with
 // [Authority.InjectFaults], and counters record what the endpoint saw.
 //

@@ -144,15 +144,15 @@ func TestExchangeActChain(t *testing.T) {
 }
 
 func TestExchangeAfterKeyRotation(t *testing.T) {
-	for _, alg := range []string{"RS256", "ES256"} {
-		t.Run(alg, func(t *testing.T) {
-			a := NewAuthority(t, Options{Algorithm: algOf(alg)})
+	for _, alg := range []Algorithm{RS256, ES256} {
+		t.Run(string(alg), func(t *testing.T) {
+			a := NewAuthority(t, Options{Algorithm: alg})
 			a.AddClient(Client{ID: "gw", Secret: "s"})
 			oldKid := a.ActiveKeyID()
 			old := a.UserToken("alice", "web")
 			newKid := a.RotateKey()
 			require.NotEqual(t, oldKid, newKid)
-			assert.Equal(t, 2, a.PublicKeys().Len())
+			assert.Equal(t, 2, len(a.PublicKeys()))
 
 			tok := requireToken(t, postToken(t, a, exchangeForm(old), withBasic("gw", "s")))
 			kid, _ := headerKid(t, postToken(t, a, exchangeForm(old), withBasic("gw", "s")).str("access_token"))
@@ -160,7 +160,7 @@ func TestExchangeAfterKeyRotation(t *testing.T) {
 			assert.Equal(t, "alice", tok.Subject())
 
 			a.RemoveKey(oldKid)
-			assert.Equal(t, 1, a.PublicKeys().Len())
+			assert.Equal(t, 1, len(a.PublicKeys()))
 			r := postToken(t, a, exchangeForm(old), withBasic("gw", "s"))
 			requireError(t, r, http.StatusBadRequest, "invalid_request")
 		})

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 	"github.com/stretchr/testify/require"
@@ -97,8 +96,6 @@ func claim(tok jwt.Token, name string) any {
 	v, _ := tok.Get(name)
 	return v
 }
-
-func algOf(name string) jwa.SignatureAlgorithm { return jwa.SignatureAlgorithm(name) }
 
 // headerKid returns the kid and typ of a compact JWS.
 func headerKid(t *testing.T, token string) (kid, typ string) {

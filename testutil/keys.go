@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,15 +18,16 @@ type signingKey struct {
 	alg  jwa.SignatureAlgorithm
 	priv jwk.Key
 	pub  jwk.Key
+	raw  crypto.PublicKey // pub as *rsa.PublicKey or *ecdsa.PublicKey
 }
 
-func newSigningKey(alg jwa.SignatureAlgorithm) (*signingKey, error) {
-	var raw any
+func newSigningKey(alg Algorithm) (*signingKey, error) {
+	var raw crypto.Signer
 	var err error
 	switch alg {
-	case jwa.RS256:
+	case RS256:
 		raw, err = rsa.GenerateKey(rand.Reader, 2048)
-	case jwa.ES256:
+	case ES256:
 		raw, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	default:
 		return nil, fmt.Errorf("testutil: unsupported algorithm %q (want RS256 or ES256)", alg)
@@ -38,7 +40,8 @@ func newSigningKey(alg jwa.SignatureAlgorithm) (*signingKey, error) {
 		return nil, fmt.Errorf("testutil: wrap key: %w", err)
 	}
 	kid := randomID(8)
-	for _, kv := range [][2]any{{jwk.KeyIDKey, kid}, {jwk.AlgorithmKey, alg}, {jwk.KeyUsageKey, "sig"}} {
+	jwsAlg := jwa.SignatureAlgorithm(alg)
+	for _, kv := range [][2]any{{jwk.KeyIDKey, kid}, {jwk.AlgorithmKey, jwsAlg}, {jwk.KeyUsageKey, "sig"}} {
 		if err := priv.Set(kv[0].(string), kv[1]); err != nil {
 			return nil, fmt.Errorf("testutil: set %v: %w", kv[0], err)
 		}
@@ -47,7 +50,7 @@ func newSigningKey(alg jwa.SignatureAlgorithm) (*signingKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("testutil: public key: %w", err)
 	}
-	return &signingKey{kid: kid, alg: alg, priv: priv, pub: pub}, nil
+	return &signingKey{kid: kid, alg: jwsAlg, priv: priv, pub: pub, raw: raw.Public()}, nil
 }
 
 // RotateKey generates a new signing key with a new kid and makes it the
@@ -91,18 +94,25 @@ func (a *Authority) ActiveKeyID() string {
 	return a.active.kid
 }
 
-// PublicKeys returns a copy of the published JWKS: changing it does not
-// change the authority.
-func (a *Authority) PublicKeys() jwk.Set {
-	set := jwk.NewSet()
+// PublishedKey is one key of the authority's JWKS.
+type PublishedKey struct {
+	// KeyID is the key's "kid", named in the header of the tokens it signs.
+	KeyID string
+	// Algorithm is the key's "alg".
+	Algorithm Algorithm
+	// Key is the public key: an *rsa.PublicKey for RS256, an
+	// *ecdsa.PublicKey for ES256.
+	Key crypto.PublicKey
+}
+
+// PublicKeys returns the keys the JWKS publishes, oldest first (the same
+// set [Authority.JWKSURL] serves as JSON). The slice is the caller's.
+func (a *Authority) PublicKeys() []PublishedKey {
+	var out []PublishedKey
 	for _, k := range a.publishedKeys() {
-		c, err := k.pub.Clone()
-		if err != nil {
-			panic(fmt.Sprintf("testutil: clone key: %v", err))
-		}
-		_ = set.AddKey(c)
+		out = append(out, PublishedKey{KeyID: k.kid, Algorithm: Algorithm(k.alg), Key: k.raw})
 	}
-	return set
+	return out
 }
 
 func (a *Authority) publishedKeys() []*signingKey {

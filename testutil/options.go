@@ -2,15 +2,24 @@ package testutil
 
 import (
 	"time"
+)
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
+// Algorithm names the JWS algorithm (RFC 7518 §3.1) with which an
+// [Authority] signs its access tokens.
+type Algorithm string
+
+// The algorithms an [Authority] signs with.
+const (
+	// RS256 is RSASSA-PKCS1-v1_5 with SHA-256, over a 2048-bit RSA key.
+	RS256 Algorithm = "RS256"
+	// ES256 is ECDSA on P-256 with SHA-256.
+	ES256 Algorithm = "ES256"
 )
 
 // Options configures [NewAuthority]. The zero value is valid.
 type Options struct {
-	// Algorithm signs access tokens: jwa.RS256 or jwa.ES256.
-	// If empty, RS256 is used.
-	Algorithm jwa.SignatureAlgorithm
+	// Algorithm signs access tokens: RS256 or ES256. If empty, RS256.
+	Algorithm Algorithm
 	// TokenLifetime is the access token lifetime. If zero, 5 minutes.
 	TokenLifetime time.Duration
 	// RefreshLifetime is the refresh token lifetime. If zero, 30 minutes.
@@ -26,7 +35,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.Algorithm == "" {
-		o.Algorithm = jwa.RS256
+		o.Algorithm = RS256
 	}
 	if o.TokenLifetime <= 0 {
 		o.TokenLifetime = 5 * time.Minute

@@ -1,6 +1,8 @@
 package testutil
 
 import (
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"net/http"
 	"strings"
 	"testing"
@@ -91,9 +93,9 @@ func TestResourceServerFailNext(t *testing.T) {
 }
 
 func TestIssueTokenShape(t *testing.T) {
-	for _, alg := range []string{"RS256", "ES256"} {
-		t.Run(alg, func(t *testing.T) {
-			a := NewAuthority(t, Options{Algorithm: algOf(alg)})
+	for _, alg := range []Algorithm{RS256, ES256} {
+		t.Run(string(alg), func(t *testing.T) {
+			a := NewAuthority(t, Options{Algorithm: alg})
 			raw := a.IssueToken(TokenClaims{Subject: "bob", Audience: []string{"api"}})
 			kid, typ := headerKid(t, raw)
 			assert.Equal(t, a.ActiveKeyID(), kid)
@@ -101,8 +103,16 @@ func TestIssueTokenShape(t *testing.T) {
 			tok, err := a.verify(raw)
 			require.NoError(t, err)
 			assert.Equal(t, "bob", tok.Subject())
-			k, _ := a.PublicKeys().Key(0)
-			assert.Equal(t, alg, k.Algorithm().String())
+			keys := a.PublicKeys()
+			require.Len(t, keys, 1)
+			assert.Equal(t, alg, keys[0].Algorithm)
+			assert.Equal(t, kid, keys[0].KeyID)
+			switch alg {
+			case RS256:
+				assert.IsType(t, &rsa.PublicKey{}, keys[0].Key)
+			case ES256:
+				assert.IsType(t, &ecdsa.PublicKey{}, keys[0].Key)
+			}
 			rs := NewResourceServer(t, a, "api")
 			req, _ := http.NewRequest(http.MethodGet, rs.URL, nil)
 			req.Header.Set("Authorization", "Bearer "+raw)

@@ -50,8 +50,9 @@ type Authority struct {
 	log          []TokenRequest
 }
 
-// NewAuthority starts an authorization server with one signing key. If tb
-// is not nil, tb.Cleanup closes the server. It panics if the signing key
+// NewAuthority starts an authorization server with one signing key, on
+// plain HTTP (not TLS) on the loopback interface. If tb is not nil,
+// tb.Cleanup closes the server. It panics if the signing key
 // cannot be generated or opts.Algorithm is not RS256 or ES256.
 func NewAuthority(tb testing.TB, opts Options) *Authority {
 	if tb != nil {
@@ -149,9 +150,9 @@ func (a *Authority) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 			AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT, AuthNone,
 		},
 		"token_endpoint_auth_signing_alg_values_supported": []string{
-			"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+			"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
 		},
-		"id_token_signing_alg_values_supported": []string{a.opts.Algorithm.String()},
+		"id_token_signing_alg_values_supported": []string{string(a.opts.Algorithm)},
 		"subject_types_supported":               []string{"public"},
 	})
 }

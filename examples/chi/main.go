@@ -21,7 +21,8 @@
 // Keycloak's "Signed JWT"), give its private key instead of a secret:
 // -client-key key.pem (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC; or a JWK in
 // JSON), and -client-key-id KID when the authority needs a kid the file
-// lacks.
+// lacks; -client-cert cert.pem when the key is registered as a
+// certificate (Entra ID), to send its x5t#S256.
 //
 // A route is PREFIX=URL[;audience=A][;scope=S][;resource=R][;mode=M][;actor=true].
 // PREFIX is /api/NAME, NAME one path segment of letters, digits and

@@ -52,20 +52,11 @@ func craftRaw(t testing.TB, header map[string]any, payload []byte, sign func(inp
 // firstKey reads the first key of the authority's published JWK Set.
 func firstKey(t *testing.T, a *testutil.Authority) (kid string, pub *rsa.PublicKey) {
 	t.Helper()
-	resp, err := a.Client().Get(a.JWKSURL())
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	set, err := jwk.Parse(body)
-	require.NoError(t, err)
-	k, ok := set.Key(0)
-	require.True(t, ok)
-	var raw any
-	require.NoError(t, k.Raw(&raw))
-	pub, ok = raw.(*rsa.PublicKey)
-	require.True(t, ok, "%T", raw)
-	return k.KeyID(), pub
+	keys := a.PublicKeys()
+	require.NotEmpty(t, keys)
+	pub, ok := keys[0].Key.(*rsa.PublicKey)
+	require.True(t, ok, "%T", keys[0].Key)
+	return keys[0].KeyID, pub
 }
 
 func TestValidate(t *testing.T) {
@@ -155,7 +146,7 @@ func tamper(tok string) string {
 }
 
 func TestNewValidatorConfig(t *testing.T) {
-	a := testutil.NewAuthority(t, testutil.Options{Algorithm: "ES256"})
+	a := testutil.NewAuthority(t, testutil.Options{Algorithm: testutil.ES256})
 	ctx := context.Background()
 	base := jwt.Config{Issuer: a.Issuer(), Audience: []string{"api"}, HTTPClient: a.Client()}
 

@@ -2,7 +2,12 @@ package gateway
 
 import (
 	"bytes"
-	"encoding/json"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -10,42 +15,72 @@ import (
 	"os"
 	"slices"
 	"strings"
-
-	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
-// maxClientKeySize bounds the -client-key file.
+// maxClientKeySize bounds the -client-key and -client-cert files.
 const maxClientKeySize = 64 << 10
+
+// clientKey is what the -client-key file gives: the signer, and from a JWK
+// its "kid" and "alg" (empty from PEM).
+type clientKey struct {
+	signer crypto.Signer
+	kid    string
+	alg    string
+}
 
 // loadClientKey reads the gateway's private key for private_key_jwt from
 // the file at path: PEM (PKCS#8, PKCS#1 RSA or SEC1 EC; other blocks such
-// as EC PARAMETERS are skipped) or a JWK in JSON. A non-empty kid is set
-// as the key's "kid" when the file gives none; a different one is an
-// error. The errors say what is wrong with the file, never what it holds.
-func loadClientKey(path, kid string) (jwk.Key, error) {
+// as EC PARAMETERS are skipped) or a JWK in JSON, parsed with the standard
+// library. A non-empty kid is the key's "kid" when the file gives none; a
+// different one is an error. The errors say what is wrong with the file,
+// never what it holds.
+func loadClientKey(path, kid string) (clientKey, error) {
+	data, err := readLimited(path, maxClientKeySize)
+	if err != nil {
+		return clientKey{}, err
+	}
+	key, err := parseClientKey(data)
+	if err != nil {
+		return clientKey{}, err
+	}
+	if err := checkClientKey(key.signer); err != nil {
+		return clientKey{}, err
+	}
+	if kid != "" {
+		switch {
+		case key.kid == "":
+			key.kid = kid
+		case key.kid != kid:
+			return clientKey{}, fmt.Errorf("the key has kid %q, -client-key-id says %q", key.kid, kid)
+		}
+	}
+	return key, nil
+}
+
+// loadClientCert reads the certificate registered for the gateway's key
+// (sent as x5t#S256, as Entra ID requires) from the PEM file at path: its
+// first CERTIFICATE block.
+func loadClientCert(path string) (*x509.Certificate, error) {
 	data, err := readLimited(path, maxClientKeySize)
 	if err != nil {
 		return nil, err
 	}
-	key, err := parseClientKey(data)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkClientKey(key); err != nil {
-		return nil, err
-	}
-	if kid != "" {
-		switch have := key.KeyID(); {
-		case have == "":
-			if err := key.Set(jwk.KeyIDKey, kid); err != nil {
-				return nil, fmt.Errorf("setting the kid: %w", err)
-			}
-		case have != kid:
-			return nil, fmt.Errorf("the key has kid %q, -client-key-id says %q", have, kid)
+	rest := data
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return nil, errors.New("no CERTIFICATE block: want a PEM certificate")
 		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, errors.New("cannot parse its CERTIFICATE block")
+		}
+		return cert, nil
 	}
-	return key, nil
 }
 
 // readLimited reads the file at path, refusing one larger than limit
@@ -70,28 +105,12 @@ func readLimited(path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// parseClientKey parses a PEM private key or a JWK. jwx's own errors are
-// not passed on: they may quote the input.
-func parseClientKey(data []byte) (jwk.Key, error) {
+// parseClientKey parses a PEM private key or a JWK. The parsers' own
+// errors are not passed on: they may quote the input.
+func parseClientKey(data []byte) (clientKey, error) {
 	trimmed := bytes.TrimSpace(data)
 	if bytes.HasPrefix(trimmed, []byte("{")) {
-		// A JWK Set is an object with a "keys" member; a key whose kid
-		// or other value is "keys" is not one. encoding/json matches
-		// member names without regard to case, so "Keys" counts too.
-		var set struct {
-			Keys json.RawMessage `json:"keys"`
-		}
-		if err := json.Unmarshal(trimmed, &set); err != nil {
-			return nil, errors.New("not a valid JWK")
-		}
-		if set.Keys != nil {
-			return nil, errors.New("a JWK Set: want a single JWK (one key object, not {\"keys\":[...]})")
-		}
-		key, err := jwk.ParseKey(trimmed)
-		if err != nil {
-			return nil, errors.New("not a valid JWK")
-		}
-		return key, nil
+		return parseJWK(trimmed)
 	}
 	rest := data
 	var (
@@ -104,10 +123,16 @@ func parseClientKey(data []byte) (jwk.Key, error) {
 		if block == nil {
 			break
 		}
+		var parse func([]byte) (any, error)
 		switch block.Type {
-		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY":
+		case "PRIVATE KEY":
+			parse = x509.ParsePKCS8PrivateKey
+		case "RSA PRIVATE KEY":
+			parse = func(der []byte) (any, error) { return x509.ParsePKCS1PrivateKey(der) }
+		case "EC PRIVATE KEY":
+			parse = func(der []byte) (any, error) { return x509.ParseECPrivateKey(der) }
 		case "ENCRYPTED PRIVATE KEY":
-			return nil, errors.New("an encrypted private key: decrypt it first (openssl pkcs8 -nocrypt)")
+			return clientKey{}, errors.New("an encrypted private key: decrypt it first (openssl pkcs8 -nocrypt)")
 		default:
 			switch {
 			case !knownPEMLabel(block.Type):
@@ -118,13 +143,17 @@ func parseClientKey(data []byte) (jwk.Key, error) {
 			continue
 		}
 		if _, encrypted := block.Headers["DEK-Info"]; encrypted {
-			return nil, errors.New("an encrypted private key: decrypt it first (openssl pkcs8 -nocrypt)")
+			return clientKey{}, errors.New("an encrypted private key: decrypt it first (openssl pkcs8 -nocrypt)")
 		}
-		key, err := jwk.ParseKey(pem.EncodeToMemory(block), jwk.WithPEM(true))
+		key, err := parse(block.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("cannot parse its %s block", block.Type)
+			return clientKey{}, fmt.Errorf("cannot parse its %s block", block.Type)
 		}
-		return key, nil
+		signer, ok := key.(crypto.Signer)
+		if !ok {
+			return clientKey{}, errors.New("want an RSA, EC or Ed25519 private key")
+		}
+		return clientKey{signer: signer}, nil
 	}
 	switch others {
 	case 0:
@@ -134,9 +163,9 @@ func parseClientKey(data []byte) (jwk.Key, error) {
 		types = append(types, fmt.Sprintf("%d with other labels", others))
 	}
 	if len(types) > 0 {
-		return nil, fmt.Errorf("no private key among its PEM blocks (%s): want PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY", strings.Join(types, ", "))
+		return clientKey{}, fmt.Errorf("no private key among its PEM blocks (%s): want PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY", strings.Join(types, ", "))
 	}
-	return nil, errors.New("neither PEM nor a JWK in JSON")
+	return clientKey{}, errors.New("neither PEM nor a JWK in JSON")
 }
 
 // knownPEMLabel reports whether label is one of the usual PEM labels of
@@ -152,33 +181,19 @@ func knownPEMLabel(label string) bool {
 }
 
 // checkClientKey accepts a private key that private_key_jwt can sign
-// with: RSA, EC on P-256, P-384 or P-521, or Ed25519, with a signature
-// "alg" if it has one.
-func checkClientKey(key jwk.Key) error {
-	switch k := key.(type) {
-	case jwk.RSAPrivateKey:
-	case jwk.ECDSAPrivateKey:
-		switch k.Crv() {
-		case jwa.P256, jwa.P384, jwa.P521:
+// with: RSA, EC on P-256, P-384 or P-521, or Ed25519. The authority
+// package checks the rest (the RSA size, a probe signature).
+func checkClientKey(key crypto.Signer) error {
+	switch pub := key.Public().(type) {
+	case *rsa.PublicKey, ed25519.PublicKey:
+	case *ecdsa.PublicKey:
+		switch pub.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
 		default:
-			return fmt.Errorf("EC curve %s: want P-256, P-384 or P-521", k.Crv())
+			return fmt.Errorf("EC curve %s: want P-256, P-384 or P-521", pub.Curve.Params().Name)
 		}
-	case jwk.OKPPrivateKey:
-		if k.Crv() != jwa.Ed25519 {
-			return fmt.Errorf("OKP curve %s: want Ed25519", k.Crv())
-		}
-	case jwk.RSAPublicKey, jwk.ECDSAPublicKey, jwk.OKPPublicKey:
-		return errors.New("a public key: want the private key (the authority holds the public one)")
-	case jwk.SymmetricKey:
-		return errors.New("a symmetric key: private_key_jwt needs an RSA, EC or Ed25519 private key")
 	default:
 		return errors.New("want an RSA, EC or Ed25519 private key")
-	}
-	if a := key.Algorithm(); a != nil && a.String() != "" {
-		var alg jwa.SignatureAlgorithm
-		if err := alg.Accept(a.String()); err != nil || alg == jwa.NoSignature || strings.HasPrefix(alg.String(), "HS") {
-			return fmt.Errorf("alg %q is not a signature algorithm for this key", a.String())
-		}
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,8 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"time"
-
-	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
 // DefaultListen is the gateway's listen address unless Config.Listen says
@@ -34,7 +34,17 @@ type Config struct {
 	// authentication (Keycloak's "Signed JWT" clients): RSA, EC or
 	// Ed25519. [ParseFlags] reads it from the -client-key file. Printing
 	// a Config shows neither this key nor ClientSecret.
-	ClientKey jwk.Key
+	ClientKey crypto.Signer
+	// ClientKeyID is the "kid" sent with ClientKey's assertions: the
+	// -client-key-id flag, or the kid of a JWK file.
+	ClientKeyID string
+	// ClientKeyAlgorithm, when set, is the JWS algorithm ClientKey signs
+	// with (a JWK file's "alg"); empty means the one the key implies.
+	ClientKeyAlgorithm string
+	// ClientCert is the certificate registered for ClientKey at the
+	// authority, sent as x5t#S256 (Entra ID requires it): the -client-cert
+	// file.
+	ClientCert *x509.Certificate
 	// AuthMethod is the client authentication method: client_secret_basic,
 	// client_secret_post, private_key_jwt (needs ClientKey) or none; empty
 	// means the authority package's default: private_key_jwt when
@@ -119,8 +129,8 @@ func (c Config) Validate() error {
 		switch {
 		case c.InsecureSkipValidation:
 			return errors.New("-insecure-skip-validation needs -issuer or -token-url (the embedded demo always validates)")
-		case c.ClientID != "" || c.ClientSecret != "" || c.ClientKey != nil || c.AuthMethod != "":
-			return errors.New("-client-id, -client-secret, -client-key and -auth-method need -issuer or -token-url")
+		case c.ClientID != "" || c.ClientSecret != "" || c.ClientKey != nil || c.ClientCert != nil || c.AuthMethod != "":
+			return errors.New("-client-id, -client-secret, -client-key, -client-cert and -auth-method need -issuer or -token-url")
 		case c.JWKSURL != "" || len(c.Audiences) > 0:
 			return errors.New("-jwks-url and -audience need -issuer or -token-url")
 		case len(c.Routes) > 0:
@@ -139,6 +149,15 @@ func (c Config) Validate() error {
 	if c.ClientKey != nil {
 		if err := checkClientKey(c.ClientKey); err != nil {
 			return fmt.Errorf("-client-key: %w", err)
+		}
+	}
+	if c.ClientCert != nil {
+		pub, ok := c.ClientCert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+		switch {
+		case c.ClientKey == nil:
+			return errors.New("-client-cert needs -client-key")
+		case !ok || !pub.Equal(c.ClientKey.Public()):
+			return errors.New("-client-cert: its public key is not the -client-key's")
 		}
 	}
 	switch {

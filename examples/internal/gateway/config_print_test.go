@@ -7,20 +7,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
 func TestConfigPrintsNoSecret(t *testing.T) {
-	raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := jwk.FromRaw(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := key.(jwk.ECDSAPrivateKey).D()
+	d := key.D.Bytes()
 	cfg := Config{ClientID: "gateway", ClientSecret: "the-client-secret", ClientKey: key}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
 		out := fmt.Sprintf(verb, cfg)

@@ -21,7 +21,10 @@
 // The gateway authenticates at the authority with a client secret, or
 // with private_key_jwt (Keycloak's "Signed JWT" clients) when
 // [Config.ClientKey] holds its private key, which [ParseFlags] reads from
-// the -client-key file: PEM (PKCS#8, PKCS#1 RSA or SEC1 EC) or a JWK.
+// the -client-key file with the standard library: PEM (PKCS#8, PKCS#1 RSA
+// or SEC1 EC) or a JWK. [Config.ClientCert], from -client-cert, is the
+// certificate registered for that key, sent as x5t#S256 (Entra ID's
+// certificate credentials require it).
 //
 // Without a JWKS URL the gateway does not validate inbound tokens; only
 // exchange routes are then allowed (the authority refuses a bad subject

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,8 +9,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-
-	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 )
@@ -57,7 +56,12 @@ func ParseFlags(name string, args []string, getenv func(string) string) (Config,
 	if cfg.Routes, err = rl.parse(); err != nil {
 		return Config{}, err
 	}
-	if cfg.ClientKey, err = flagClientKey(fs, cfg.Embedded()); err != nil {
+	key, err := flagClientKey(fs, cfg.Embedded())
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.ClientKey, cfg.ClientKeyID, cfg.ClientKeyAlgorithm = key.signer, key.kid, key.alg
+	if cfg.ClientCert, err = flagClientCert(fs, cfg.Embedded()); err != nil {
 		return Config{}, err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -67,31 +71,55 @@ func ParseFlags(name string, args []string, getenv func(string) string) (Config,
 }
 
 // flagClientKey reads the key that -client-key names, with the kid of
-// -client-key-id; nil when -client-key is not given. Its errors name the
-// flag (or its variable) and the file, never the file's content. In
-// embedded mode the file is not read.
-func flagClientKey(fs *flag.FlagSet, embedded bool) (jwk.Key, error) {
+// -client-key-id; the zero clientKey when -client-key is not given. Its
+// errors name the flag (or its variable) and the file, never the file's
+// content. In embedded mode the file is not read.
+func flagClientKey(fs *flag.FlagSet, embedded bool) (clientKey, error) {
 	path := fs.Lookup("client-key").Value.String()
 	kid := fs.Lookup("client-key-id").Value.String()
 	switch {
 	case path == "" && kid != "":
-		return nil, errors.New("-client-key-id needs -client-key")
+		return clientKey{}, errors.New("-client-key-id needs -client-key")
+	case path == "":
+		return clientKey{}, nil
+	case embedded:
+		return clientKey{}, errors.New("-client-key and -client-key-id need -issuer or -token-url")
+	}
+	key, err := loadClientKey(path, kid)
+	if err != nil {
+		return clientKey{}, fmt.Errorf("%s %s: %w", flagSource(fs, "client-key"), strconv.Quote(path), err)
+	}
+	return key, nil
+}
+
+// flagClientCert reads the certificate that -client-cert names; nil when
+// it is not given. Its errors name the flag (or its variable) and the
+// file. In embedded mode the file is not read.
+func flagClientCert(fs *flag.FlagSet, embedded bool) (*x509.Certificate, error) {
+	path := fs.Lookup("client-cert").Value.String()
+	switch {
 	case path == "":
 		return nil, nil
 	case embedded:
-		return nil, errors.New("-client-key and -client-key-id need -issuer or -token-url")
+		return nil, errors.New("-client-cert needs -issuer or -token-url")
 	}
-	src := EnvName("client-key")
+	cert, err := loadClientCert(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", flagSource(fs, "client-cert"), strconv.Quote(path), err)
+	}
+	return cert, nil
+}
+
+// flagSource names where the value of flag name came from: the flag when
+// it was given on the command line, else its environment variable.
+func flagSource(fs *flag.FlagSet, name string) string {
+	src := EnvName(name)
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "client-key" {
-			src = "-client-key"
+		if f.Name == name {
+			src = "-" + name
 		}
 	})
-	key, err := loadClientKey(path, kid)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", src, strconv.Quote(path), err)
-	}
-	return key, nil
+	return src
 }
 
 // Usage writes the flags and their environment variables to w.
@@ -132,6 +160,7 @@ func newFlagSet(name string, cfg *Config) *flag.FlagSet {
 	fs.StringVar(&cfg.ClientSecret, "client-secret", "", "the gateway's client secret (prefer TX_CLIENT_SECRET: a flag shows in ps and shell history)")
 	fs.String("client-key", "", "`file` holding the gateway's private key for private_key_jwt (Keycloak's \"Signed JWT\"): PEM (PKCS#8, PKCS#1 RSA or SEC1 EC) or a JWK in JSON; at most 64 KiB")
 	fs.String("client-key-id", "", "the `kid` to put in the client assertion's header when the -client-key file has none")
+	fs.String("client-cert", "", "PEM `file` holding the certificate registered for -client-key; its SHA-256 thumbprint goes in the client assertion's header as x5t#S256 (Entra ID requires it)")
 	fs.StringVar(&cfg.AuthMethod, "auth-method", "", "client authentication `method`: client_secret_basic, client_secret_post, private_key_jwt (needs -client-key) or none (default: private_key_jwt with -client-key, else client_secret_basic with a secret, else none; discovery from -issuer may choose another method the authority lists)")
 	fs.StringVar(&cfg.JWKSURL, "jwks-url", "", "JWK Set `URL`; turns inbound token validation on (needs -issuer)")
 	fs.BoolVar(&cfg.InsecureSkipValidation, "insecure-skip-validation", false, "allow passthrough, client and none routes without -jwks-url: any bearer string then reaches them (trials only)")

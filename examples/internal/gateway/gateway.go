@@ -50,13 +50,16 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Gateway, error)
 		return nil, err
 	}
 	client, err := authority.New(authority.Config{
-		Issuer:       cfg.Issuer,
-		TokenURL:     cfg.TokenURL,
-		ClientID:     cfg.ClientID,
-		ClientSecret: cfg.ClientSecret,
-		PrivateKey:   cfg.ClientKey,
-		AuthMethod:   authority.AuthMethod(cfg.AuthMethod),
-		HTTPClient:   cfg.HTTPClient,
+		Issuer:           cfg.Issuer,
+		TokenURL:         cfg.TokenURL,
+		ClientID:         cfg.ClientID,
+		ClientSecret:     cfg.ClientSecret,
+		Signer:           cfg.ClientKey,
+		KeyID:            cfg.ClientKeyID,
+		SigningAlgorithm: authority.SigningAlgorithm(cfg.ClientKeyAlgorithm),
+		Certificate:      cfg.ClientCert,
+		AuthMethod:       authority.AuthMethod(cfg.AuthMethod),
+		HTTPClient:       cfg.HTTPClient,
 	})
 	if err != nil {
 		return nil, err

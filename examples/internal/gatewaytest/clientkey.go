@@ -1,17 +1,21 @@
 package gatewaytest
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/assert"
@@ -22,9 +26,10 @@ import (
 )
 
 // ClientKeyFiles generates an EC P-256 key and writes it to dir as
-// key.pem (PKCS#8) and key.jwk (a JWK without kid). It returns both paths
-// and the public key.
-func ClientKeyFiles(tb testing.TB, dir string) (pemPath, jwkPath string, pub jwk.Key) {
+// key.pem (PKCS#8) and key.jwk (a JWK without kid), and a self-signed
+// certificate for it as cert.pem. It returns the paths of the key files,
+// the public key and the certificate's path and value.
+func ClientKeyFiles(tb testing.TB, dir string) (pemPath, jwkPath string, pub crypto.PublicKey, certPath string, cert *x509.Certificate) {
 	tb.Helper()
 	raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(tb, err)
@@ -38,9 +43,15 @@ func ClientKeyFiles(tb testing.TB, dir string) (pemPath, jwkPath string, pub jwk
 	require.NoError(tb, err)
 	jwkPath = filepath.Join(dir, "key.jwk")
 	require.NoError(tb, os.WriteFile(jwkPath, js, 0o600))
-	pub, err = jwk.PublicKeyOf(key)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: ClientID},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	certDER, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, raw.Public(), raw)
 	require.NoError(tb, err)
-	return pemPath, jwkPath, pub
+	cert, err = x509.ParseCertificate(certDER)
+	require.NoError(tb, err)
+	certPath = filepath.Join(dir, "cert.pem")
+	require.NoError(tb, os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certDER}), 0o600))
+	return pemPath, jwkPath, raw.Public(), certPath, cert
 }
 
 // RunClientKey runs gateways that authenticate with private_key_jwt, the
@@ -50,10 +61,13 @@ func ClientKeyFiles(tb testing.TB, dir string) (pemPath, jwkPath string, pub jwk
 // authority does not know, it answers invalid_client and the gateway 502:
 // its own configuration is wrong.
 func RunClientKey(t *testing.T, newRouter Router) {
-	pemPath, jwkPath, pub := ClientKeyFiles(t, t.TempDir())
-	require.NoError(t, pub.Set(jwk.KeyIDKey, "gw-1"))
+	pemPath, jwkPath, pub, certPath, cert := ClientKeyFiles(t, t.TempDir())
 	a := testutil.NewAuthority(t, testutil.Options{})
-	a.AddClient(testutil.Client{ID: ClientID, AuthMethod: "private_key_jwt", PublicKey: pub, ExchangeAudiences: []string{"orders"}})
+	a.AddClient(testutil.Client{ID: ClientID, AuthMethod: "private_key_jwt", PublicKey: pub, KeyID: "gw-1", ExchangeAudiences: []string{"orders"}})
+	// The same key registered as a certificate credential, as at Entra
+	// ID: the assertion must carry the certificate's x5t#S256.
+	certClient := ClientID + "-cert"
+	a.AddClient(testutil.Client{ID: certClient, AuthMethod: "private_key_jwt", Certificate: cert, ExchangeAudiences: []string{"orders"}})
 	orders := testutil.NewResourceServer(t, a, "orders")
 	args := []string{
 		"-listen", "127.0.0.1:0", "-token-url", a.TokenURL(), "-issuer", a.Issuer(), "-client-id", ClientID,
@@ -68,6 +82,8 @@ func RunClientKey(t *testing.T, newRouter Router) {
 		{"PEM, private_key_jwt named", []string{"-client-key", pemPath, "-auth-method", "private_key_jwt"}, nil},
 		{"JWK", []string{"-client-key-id", "gw-1"}, map[string]string{"TX_CLIENT_KEY": jwkPath}},
 		{"JWK and a secret", []string{"-client-key", jwkPath}, map[string]string{"TX_CLIENT_SECRET": "unused"}},
+		{"PEM and certificate", []string{"-client-id", certClient, "-audience", ClientID, "-client-key", pemPath, "-client-cert", certPath}, nil},
+		{"JWK and certificate", []string{"-client-id", certClient, "-audience", ClientID}, map[string]string{"TX_CLIENT_KEY": jwkPath, "TX_CLIENT_CERT": certPath}},
 	} {
 		cfg, err := gateway.ParseFlags("test", append(append([]string{}, args...), tc.args...), func(k string) string { return tc.env[k] })
 		require.NoError(t, err, tc.name)
@@ -83,7 +99,7 @@ func RunClientKey(t *testing.T, newRouter Router) {
 	n := len(orders.Received())
 
 	// A key the authority does not know: invalid_client, 502.
-	otherPEM, _, _ := ClientKeyFiles(t, t.TempDir())
+	otherPEM, _, _, _, _ := ClientKeyFiles(t, t.TempDir())
 	cfg, err := gateway.ParseFlags("test", append(args, "-client-key", otherPEM), noEnv)
 	require.NoError(t, err)
 	var logs testutil.LogBuffer
