@@ -160,7 +160,7 @@ func (x *Exchanger) ExchangePrepared(ctx context.Context, subject authority.Subj
 		return nil, err
 	}
 	key := makeKey(subjectToken, &p.digest, &x.identity, actorSum)
-	if e, ok := x.cache.Get(key); ok && e != nil && e.Token != nil {
+	if e := x.lookup(ctx, key); e != nil {
 		now := x.opts.Now()
 		if now.Before(e.Expires) {
 			x.stats.hit()
@@ -273,5 +273,5 @@ func (x *Exchanger) InvalidatePrepared(ctx context.Context, subject authority.Su
 		actorSum = &last.sum
 	}
 	key := makeKey(subjectToken, &p.digest, &x.identity, actorSum)
-	return compareAndDelete(x.cache, key, holds(refused))
+	return x.compareAndDelete(ctx, key, holds(refused))
 }

@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"context"
 	"errors"
 	"sync/atomic"
 	"time"
@@ -98,27 +99,42 @@ func NewMemoryCache(opts MemoryOptions) (*MemoryCache, error) {
 	return m, nil
 }
 
-// Get implements [Cache].
-func (m *MemoryCache) Get(key Key) (*Entry, bool) {
+// Get implements [Cache]: it returns the entry stored for key, or
+// [ErrCacheMiss] (never wrapped) when there is none or it has expired. It
+// returns no other error and ignores ctx: a hit makes no allocation.
+func (m *MemoryCache) Get(_ context.Context, key Key) (*Entry, error) {
 	it, ok := m.c.GetIfPresent(key)
-	return it.e, ok
+	if !ok {
+		return nil, ErrCacheMiss
+	}
+	return it.e, nil
 }
 
-// Set implements [Cache].
-func (m *MemoryCache) Set(key Key, e *Entry, ttl time.Duration) {
-	if e == nil || ttl <= 0 {
+// Set implements [Cache]: it stores e for key for ttl; a ttl of zero or
+// less removes the entry for key instead. It returns an error, storing
+// nothing, only for a nil Entry or one without a Token. It ignores ctx.
+func (m *MemoryCache) Set(_ context.Context, key Key, e *Entry, ttl time.Duration) error {
+	if e == nil || e.Token == nil {
+		return errors.New("exchange: MemoryCache.Set of an entry with no token")
+	}
+	if ttl <= 0 {
 		m.c.Invalidate(key)
-		return
+		return nil
 	}
 	m.c.Set(key, memItem{e: e, ttl: ttl})
+	return nil
 }
 
-// Delete implements [Cache].
-func (m *MemoryCache) Delete(key Key) { m.c.Invalidate(key) }
+// Delete implements [Cache]. It returns no error and ignores ctx.
+func (m *MemoryCache) Delete(_ context.Context, key Key) error {
+	m.c.Invalidate(key)
+	return nil
+}
 
 // CompareAndDelete implements [CompareAndDeleter]: match runs under the
 // lock of key's bucket, so no Set of key comes between it and the removal.
-func (m *MemoryCache) CompareAndDelete(key Key, match func(*Entry) bool) bool {
+// It returns no error and ignores ctx.
+func (m *MemoryCache) CompareAndDelete(_ context.Context, key Key, match func(*Entry) bool) (bool, error) {
 	removed := false
 	m.c.ComputeIfPresent(key, func(it memItem) (memItem, otter.ComputeOp) {
 		if it.e != nil && match(it.e) {
@@ -127,7 +143,7 @@ func (m *MemoryCache) CompareAndDelete(key Key, match func(*Entry) bool) bool {
 		}
 		return it, otter.CancelOp
 	})
-	return removed
+	return removed, nil
 }
 
 // Len returns the number of entries, counting some that have expired or
