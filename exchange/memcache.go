@@ -53,7 +53,8 @@ type memItem struct {
 }
 
 // NewMemoryCache returns an empty MemoryCache. Its clean-up goroutine runs
-// until [MemoryCache.Close].
+// until [MemoryCache.Close]. It returns an error (no sentinel) for a
+// negative MaxEntries or MaxBytes, or a MaxBytes/MaxEntries above 2 GiB.
 //
 // otter bounds a cache either by count or by weight, not both; both bounds
 // hold by weighing each entry at least MaxBytes/MaxEntries: the total
@@ -147,7 +148,8 @@ func (m *MemoryCache) CompareAndDelete(_ context.Context, key Key, match func(*E
 }
 
 // Len returns the number of entries, counting some that have expired or
-// are about to be evicted.
+// are about to be evicted. [Exchanger.Stats] reports it as Entries (for
+// any Cache with a Len method).
 func (m *MemoryCache) Len() int { return m.c.EstimatedSize() }
 
 // Weight returns the total weight of the entries: their estimated bytes,
@@ -155,6 +157,7 @@ func (m *MemoryCache) Len() int { return m.c.EstimatedSize() }
 func (m *MemoryCache) Weight() uint64 { return m.c.WeightedSize() }
 
 // Evictions returns how many entries were evicted to keep the bounds.
+// [Exchanger.Stats] reports it (for any Cache with an Evictions method).
 func (m *MemoryCache) Evictions() uint64 { return m.evictions.Load() }
 
 // Close stops the cache's clean-up goroutine and drops its entries. The
