@@ -171,7 +171,7 @@ func BenchmarkMemory(b *testing.B) {
 		}
 		for _, tok := range tokens {
 			// A decoded token response allocates its own strings.
-			c.Set(sha256.Sum256([]byte(tok)), &exchange.Entry{
+			_ = c.Set(context.Background(), sha256.Sum256([]byte(tok)), &exchange.Entry{
 				Token:   &authority.Token{AccessToken: strings.Clone(tok), TokenType: "Bearer", IssuedTokenType: authority.TokenTypeAccessToken, Expiry: expiry},
 				Expires: expiry,
 			}, time.Hour)

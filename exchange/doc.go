@@ -1,5 +1,24 @@
 // Package exchange performs cached, single-flight OAuth 2.0 Token Exchanges
-// (RFC 8693) on behalf of the callers of a service.
+// (RFC 8693) on behalf of the callers of a service:
+//
+//	x, err := exchange.New(client, exchange.Options{}) // client: an *authority.Client
+//	if err != nil {
+//		return err
+//	}
+//	defer x.Close()
+//	orders, err := exchange.Target{Audiences: []string{"orders-api"}}.Prepare()
+//	if err != nil {
+//		return err
+//	}
+//	// In a handler: the caller's token, as the inbound middleware keeps it.
+//	subject, _ := middleware.SubjectFromContext(r.Context())
+//	tok, err := x.ExchangePrepared(r.Context(), subject, orders)
+//	if err != nil {
+//		return err // see Exchanger.Exchange for the errors and their statuses
+//	}
+//	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+//
+// (package outbound does this in an http.RoundTripper, for every route.)
 //
 // An [Exchanger] turns the bearer token a request arrived with (the subject
 // token) into a token issued for a downstream service (a [Target]: its
@@ -36,6 +55,18 @@
 //     the entry.
 //   - Permanent refusals (invalid_grant, invalid_target, ...) are remembered
 //     for [Options.NegativeTTL]; temporary failures are never cached.
+//
+// # The cache
+//
+// A [Cache] stores issued tokens by [Key]; its methods take a context and
+// return an error, so that a shared store (Redis, memcached) can implement
+// it, keeping the bytes of [Entry.MarshalBinary], a documented, versioned
+// encoding that [Entry.UnmarshalBinary] reads back exactly (an Entry's
+// JSON, by contrast, redacts its tokens). Get reports a miss with
+// [ErrCacheMiss]; the Exchanger takes any other error for a miss too and
+// counts it in [Stats.CacheErrors]: a failing cache costs exchanges, never
+// a failed request or a refusal. A Cache given in [Options.Cache] is never
+// closed by the Exchanger.
 //
 // The in-memory default cache, [MemoryCache], is bounded in entries and in
 // bytes and is built on github.com/maypok86/otter/v2 (per-entry expiry,

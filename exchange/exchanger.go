@@ -63,6 +63,12 @@ var errRefreshSkipped = errors.New("exchange: refresh skipped: no free slot")
 
 // New returns an Exchanger that obtains tokens from client. It makes no
 // request. Call [Exchanger.Close] when done with it.
+//
+// New returns an error (no sentinel: each is a mistake in the program, its
+// message names it) for a nil client or invalid opts: RefreshAhead or
+// RefreshJitter of 1 or more, a negative MaxInFlight, MaxEntries or
+// MaxBytes, or bounds the default [MemoryCache] refuses (see
+// [NewMemoryCache]).
 func New(client *authority.Client, opts Options) (*Exchanger, error) {
 	if client == nil {
 		return nil, errors.New("exchange: New needs an authority.Client")
@@ -123,14 +129,36 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 // the request goes on for the others. After [Exchanger.Close] it returns
 // [ErrClosed].
 //
-// A subject token that is a JWT whose "exp" has passed is refused with
-// [ErrSubjectExpired] unless a token for it is cached; one whose "exp" is
-// not a NumericDate (a JSON number, RFC 7519 §2), with [ErrSubjectInvalid]. One close to its
-// "exp" is exchanged, and its entry cached for a shorter time (see
-// [Options.Skew]). Errors from the authority are returned wrapped: use
-// [errors.As] with *[authority.Error], or [authority.IsTemporary]. They
-// never contain a token. The returned Token is shared with the cache and
-// other callers: it must not be modified.
+// A subject token close to its "exp" is exchanged, and its entry cached
+// for a shorter time (see [Options.Skew]). The returned Token is shared
+// with the cache and other callers: it must not be modified. A failure of
+// the [Cache] is never returned: it is a miss (see [Stats.CacheErrors]).
+//
+// Errors, none of which contains a token (test with [errors.Is] and
+// [errors.As]; the status is what a gateway answers its caller):
+//   - [ErrSubjectExpired] (401): the subject token is a JWT whose "exp"
+//     has passed, and no token for it is cached;
+//   - [ErrSubjectInvalid] (401): its "exp" is not a NumericDate (a JSON
+//     number, RFC 7519 §2), and no token for it is cached;
+//   - *[authority.Error] (wrapped, with its sentinels such as
+//     [authority.ErrInvalidGrant]; [authority.IsTemporary] and
+//     [authority.IsPermanent] classify it): the authority refused or
+//     failed, or could not be reached. A permanent refusal remembered
+//     from a recent exchange ([Options.NegativeTTL]) is returned again,
+//     wrapped with "refused recently";
+//   - [ErrBusy] (503): too many exchanges wait for a slot
+//     ([Options.MaxInFlight]); [context.DeadlineExceeded] (wrapped, 503):
+//     the exchange found no free slot, or no answer, within
+//     [Options.FlightTimeout];
+//   - ctx's error, [context.Canceled] or [context.DeadlineExceeded]
+//     (wrapped): ctx ended before the token came;
+//   - [ErrClosed] (503): [Exchanger.Close] was called, before or during
+//     the exchange;
+//   - the error of the target's [authority.TokenSource] (Target.Actor),
+//     wrapped, or an error when it returns no token;
+//   - an error for an empty subject token, a nil or invalid target (see
+//     [Target.Prepare]), or a token the authority issued already expired
+//     (no sentinel).
 //
 // Exchange prepares target on every call; a caller that uses the same
 // target for many requests should [Target.Prepare] it once and call
@@ -143,7 +171,8 @@ func (x *Exchanger) Exchange(ctx context.Context, subject authority.SubjectToken
 	return x.ExchangePrepared(ctx, subject, p)
 }
 
-// ExchangePrepared is [Exchanger.Exchange] with a prepared target.
+// ExchangePrepared is [Exchanger.Exchange] with a prepared target, and
+// the same errors.
 func (x *Exchanger) ExchangePrepared(ctx context.Context, subject authority.SubjectToken, p *Prepared) (*authority.Token, error) {
 	if x.life.closed.Load() {
 		return nil, ErrClosed
@@ -160,7 +189,7 @@ func (x *Exchanger) ExchangePrepared(ctx context.Context, subject authority.Subj
 		return nil, err
 	}
 	key := makeKey(subjectToken, &p.digest, &x.identity, actorSum)
-	if e, ok := x.cache.Get(key); ok && e != nil && e.Token != nil {
+	if e := x.lookup(ctx, key); e != nil {
 		now := x.opts.Now()
 		if now.Before(e.Expires) {
 			x.stats.hit()
@@ -246,7 +275,10 @@ func (x *Exchanger) claimRefresh(key Key) bool {
 //
 // The comparison and the removal are one atomic step when the Cache is a
 // [CompareAndDeleter] (as [MemoryCache] is); otherwise a token stored by a
-// concurrent refresh between them may be removed too.
+// concurrent refresh between them may be removed too. ctx is passed to the
+// Cache. Invalidate returns no error: an invalid target, an empty subject
+// or a failure of the Cache (counted in [Stats.CacheErrors]) removes
+// nothing and reports false.
 func (x *Exchanger) Invalidate(ctx context.Context, subject authority.SubjectToken, target Target, refused *authority.Token) bool {
 	p, err := target.Prepare()
 	if err != nil {
@@ -273,5 +305,5 @@ func (x *Exchanger) InvalidatePrepared(ctx context.Context, subject authority.Su
 		actorSum = &last.sum
 	}
 	key := makeKey(subjectToken, &p.digest, &x.identity, actorSum)
-	return compareAndDelete(x.cache, key, holds(refused))
+	return x.compareAndDelete(ctx, key, holds(refused))
 }

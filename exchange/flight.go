@@ -117,7 +117,10 @@ func (x *Exchanger) flight(key Key, cs *callers, subject, actor string, p *Prepa
 	defer x.life.work.Done()
 	// A flight that finished just before this one started may have filled
 	// the cache.
-	if e, ok := x.cache.Get(key); ok && e != nil && e.Token != nil && x.opts.Now().Before(e.Expires) {
+	lctx, cancel := x.detached()
+	e := x.lookup(lctx, key)
+	cancel()
+	if e != nil && x.opts.Now().Before(e.Expires) {
 		return e.Token, nil
 	}
 	if err := x.acquire(cs); err != nil {
@@ -126,7 +129,15 @@ func (x *Exchanger) flight(key Key, cs *callers, subject, actor string, p *Prepa
 	defer func() { <-x.slots }()
 	ctx, cancel := context.WithTimeout(x.life.base, x.opts.FlightTimeout)
 	defer cancel()
-	return x.exchange(ctx, key, subject, actor, p)
+	tok, _, err := x.exchange(ctx, key, subject, actor, p)
+	return tok, err
+}
+
+// detached returns the context of a cache call made for no one caller (by
+// a flight or a refresh): it carries no caller's values, ends at Close,
+// and lasts at most FlightTimeout.
+func (x *Exchanger) detached() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(x.life.base, x.opts.FlightTimeout)
 }
 
 // acquire takes a slot for the flight of cs and marks it started.
@@ -171,30 +182,31 @@ func (x *Exchanger) acquire(cs *callers) error {
 }
 
 // exchange asks the authority, holding a slot, and caches the token it
-// issues. A permanent refusal is remembered in the negative cache. A token
-// issued with no lifetime ([authority.Token.ZeroLifetime]) is returned but
-// never cached; one whose lifetime ran out before its reply was read is an
-// error.
-func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string, p *Prepared) (*authority.Token, error) {
+// issues; cached reports whether the cache now holds it. A permanent
+// refusal is remembered in the negative cache. A token issued with no
+// lifetime ([authority.Token.ZeroLifetime]) is returned but never cached;
+// one whose lifetime ran out before its reply was read is an error. A
+// failure of the cache's Set is counted, and the token returned anyway.
+func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string, p *Prepared) (tok *authority.Token, cached bool, err error) {
 	x.stats.exchanges.Add(1)
-	tok, err := x.client.Exchange(ctx, p.request(subject, actor))
+	tok, err = x.client.Exchange(ctx, p.request(subject, actor))
 	if err == nil && tok == nil {
 		err = errors.New("authority returned no token")
 	}
 	if err != nil {
 		x.stats.errors.Add(1)
 		if x.life.base.Err() != nil {
-			return nil, fmt.Errorf("%w: %w", ErrClosed, err)
+			return nil, false, fmt.Errorf("%w: %w", ErrClosed, err)
 		}
 		if x.negative != nil && authority.IsPermanent(err) {
 			x.negative.Set(key, err)
 		}
-		return nil, fmt.Errorf("exchange: %w", err)
+		return nil, false, fmt.Errorf("exchange: %w", err)
 	}
 	if tok.ZeroLifetime() {
 		// Issued with no lifetime (expires_in under a second): for the
 		// callers of this flight only, never cached.
-		return tok, nil
+		return tok, false, nil
 	}
 	// A positive lifetime that ran out before the reply was read: never
 	// served.
@@ -202,12 +214,15 @@ func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string
 	e, ok := x.newEntry(now, tok, subject)
 	if !ok || tok.Expired(now) {
 		x.stats.errors.Add(1)
-		return nil, errors.New("exchange: the authority issued an expired token")
+		return nil, false, errors.New("exchange: the authority issued an expired token")
 	}
 	if ttl := e.Expires.Sub(now); ttl > 0 {
-		x.cache.Set(key, e, ttl)
+		// The flight's context may be nearly spent: the Set gets its own.
+		sctx, cancel := x.detached()
+		cached = x.store(sctx, key, e, ttl)
+		cancel()
 	}
-	return tok, nil
+	return tok, cached, nil
 }
 
 // refresh starts a background exchange for key, whose cached entry is old,
@@ -229,8 +244,10 @@ func (x *Exchanger) refresh(key Key, old *Entry, subject, actor string, p *Prepa
 			return nil, ErrClosed
 		}
 		defer x.life.work.Done()
-		if cur, ok := x.cache.Get(key); ok && cur != nil && cur.Token != nil &&
-			cur.Token.AccessToken != old.Token.AccessToken && x.opts.Now().Before(cur.Expires) {
+		lctx, cancel := x.detached()
+		cur := x.lookup(lctx, key)
+		cancel()
+		if cur != nil && cur.Token.AccessToken != old.Token.AccessToken && x.opts.Now().Before(cur.Expires) {
 			// A refresh that ended between the hit's lookup and its
 			// claim already replaced the entry.
 			return cur.Token, nil
@@ -244,18 +261,21 @@ func (x *Exchanger) refresh(key Key, old *Entry, subject, actor string, p *Prepa
 		x.stats.refreshes.Add(1)
 		ctx, cancel := context.WithTimeout(x.life.base, x.opts.FlightTimeout)
 		defer cancel()
-		tok, err := x.exchange(ctx, key, subject, actor, p)
+		tok, cached, err := x.exchange(ctx, key, subject, actor, p)
 		if err != nil {
 			if authority.IsPermanent(err) {
-				compareAndDelete(x.cache, key, holds(old.Token))
+				dctx, cancel := x.detached()
+				x.compareAndDelete(dctx, key, holds(old.Token))
+				cancel()
 			}
 			x.stats.refreshFailures.Add(1)
 			return nil, err
 		}
-		if tok.ZeroLifetime() {
-			// Nothing was cached, so the old entry stays: keep the
-			// claim, so that hits wait refreshRetry before asking
-			// again, as after a failure.
+		if !cached {
+			// Nothing was cached (a token with no lifetime, or a Set
+			// that failed), so the old entry stays: keep the claim, so
+			// that hits wait refreshRetry before asking again, as after
+			// a failure.
 			x.stats.refreshFailures.Add(1)
 			return tok, nil
 		}

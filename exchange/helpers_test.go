@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/exchange"
+	"github.com/go-tokenexchange/tokenexchange/internal/bytecache"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
@@ -59,6 +60,9 @@ func newEnv(tb testing.TB, opts exchange.Options, aopts testutil.Options, httpCl
 	require.NoError(tb, err)
 	if opts.Now == nil {
 		opts.Now = clock.Now
+	}
+	if opts.Cache == nil && byteCacheMode() {
+		opts.Cache = bytecache.New(opts.Now)
 	}
 	x, err := exchange.New(client, opts)
 	require.NoError(tb, err)

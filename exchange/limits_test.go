@@ -398,15 +398,17 @@ func TestPermanentRefusalDuringRefresh(t *testing.T) {
 // copyingCache returns a copy of each entry, as a shared store does.
 type copyingCache struct{ c *exchange.MemoryCache }
 
-func (c copyingCache) Get(k exchange.Key) (*exchange.Entry, bool) {
-	e, ok := c.c.Get(k)
-	if !ok {
-		return nil, false
+func (c copyingCache) Get(ctx context.Context, k exchange.Key) (*exchange.Entry, error) {
+	e, err := c.c.Get(ctx, k)
+	if err != nil {
+		return nil, err
 	}
-	return &exchange.Entry{Token: e.Token, Expires: e.Expires, RefreshAt: e.RefreshAt}, true
+	return &exchange.Entry{Token: e.Token, Expires: e.Expires, RefreshAt: e.RefreshAt}, nil
 }
-func (c copyingCache) Set(k exchange.Key, e *exchange.Entry, ttl time.Duration) { c.c.Set(k, e, ttl) }
-func (c copyingCache) Delete(k exchange.Key)                                    { c.c.Delete(k) }
+func (c copyingCache) Set(ctx context.Context, k exchange.Key, e *exchange.Entry, ttl time.Duration) error {
+	return c.c.Set(ctx, k, e, ttl)
+}
+func (c copyingCache) Delete(ctx context.Context, k exchange.Key) error { return c.c.Delete(ctx, k) }
 
 func TestRefreshBackoffWithCopyingCache(t *testing.T) {
 	clock := testutil.NewClock(t0)
@@ -444,17 +446,17 @@ type racyCache struct {
 	renewed atomic.Pointer[exchange.Entry]
 }
 
-func (c *racyCache) Set(k exchange.Key, e *exchange.Entry, ttl time.Duration) {
+func (c *racyCache) Set(ctx context.Context, k exchange.Key, e *exchange.Entry, ttl time.Duration) error {
 	c.key.Store(&k)
-	c.MemoryCache.Set(k, e, ttl)
+	return c.MemoryCache.Set(ctx, k, e, ttl)
 }
 
-func (c *racyCache) Get(k exchange.Key) (*exchange.Entry, bool) {
-	e, ok := c.MemoryCache.Get(k)
+func (c *racyCache) Get(ctx context.Context, k exchange.Key) (*exchange.Entry, error) {
+	e, err := c.MemoryCache.Get(ctx, k)
 	if r := c.renewed.Swap(nil); r != nil {
-		c.MemoryCache.Set(k, r, time.Hour)
+		_ = c.MemoryCache.Set(ctx, k, r, time.Hour)
 	}
-	return e, ok
+	return e, err
 }
 
 func TestInvalidateIsAtomic(t *testing.T) {
@@ -475,10 +477,10 @@ func TestInvalidateIsAtomic(t *testing.T) {
 	rc.renewed.Store(renewed)
 	e.x.Invalidate(context.Background(), authority.NewSubjectToken(subject), tgt, first)
 	if r := rc.renewed.Swap(nil); r != nil {
-		mc.Set(*rc.key.Load(), r, time.Hour) // the invalidation came first
+		require.NoError(t, mc.Set(context.Background(), *rc.key.Load(), r, time.Hour)) // the invalidation came first
 	}
-	got, ok := mc.Get(*rc.key.Load())
-	require.True(t, ok, "the renewed token was removed")
+	got, err := mc.Get(context.Background(), *rc.key.Load())
+	require.NoError(t, err, "the renewed token was removed")
 	assert.Equal(t, "renewed", got.Token.AccessToken)
 }
 
@@ -489,14 +491,15 @@ func TestMemoryCacheCompareAndDeleteIsAtomic(t *testing.T) {
 	k := exchange.Key{1}
 	old := &exchange.Entry{Token: &authority.Token{AccessToken: "old"}, Expires: time.Now().Add(time.Hour)}
 	renewed := &exchange.Entry{Token: &authority.Token{AccessToken: "renewed"}, Expires: time.Now().Add(time.Hour)}
-	c.Set(k, old, time.Hour)
+	ctx := context.Background()
+	require.NoError(t, c.Set(ctx, k, old, time.Hour))
 
 	// A Set of the key while match runs must wait for the removal: the
 	// renewed entry survives.
 	set := make(chan struct{})
-	removed := c.CompareAndDelete(k, func(e *exchange.Entry) bool {
+	removed, err := c.CompareAndDelete(ctx, k, func(e *exchange.Entry) bool {
 		go func() {
-			c.Set(k, renewed, time.Hour)
+			_ = c.Set(ctx, k, renewed, time.Hour)
 			close(set)
 		}()
 		select {
@@ -507,9 +510,10 @@ func TestMemoryCacheCompareAndDeleteIsAtomic(t *testing.T) {
 		return e.Token.AccessToken == "old"
 	})
 	<-set
+	require.NoError(t, err)
 	assert.True(t, removed)
-	got, ok := c.Get(k)
-	require.True(t, ok, "the renewed entry was removed")
+	got, err := c.Get(ctx, k)
+	require.NoError(t, err, "the renewed entry was removed")
 	assert.Equal(t, "renewed", got.Token.AccessToken)
 }
 
@@ -534,22 +538,22 @@ func TestMemoryCacheCompareAndDeleteStress(t *testing.T) {
 	start, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		for range start {
-			c.CompareAndDelete(k, isStale)
+			_, _ = c.CompareAndDelete(context.Background(), k, isStale)
 			done <- struct{}{}
 		}
 	}()
 	defer close(start)
 	lost := 0
 	for i := range rounds {
-		c.Set(k, stale, time.Hour)
+		_ = c.Set(context.Background(), k, stale, time.Hour)
 		fresh := &exchange.Entry{Token: &authority.Token{AccessToken: fmt.Sprintf("fresh-%d", i)}, Expires: expires}
 		start <- struct{}{}
 		if i%2 == 0 {
 			runtime.Gosched()
 		}
-		c.Set(k, fresh, time.Hour)
+		_ = c.Set(context.Background(), k, fresh, time.Hour)
 		<-done
-		if got, ok := c.Get(k); !ok || got != fresh {
+		if got, err := c.Get(context.Background(), k); err != nil || got != fresh {
 			lost++
 		}
 	}
@@ -559,9 +563,13 @@ func TestMemoryCacheCompareAndDeleteStress(t *testing.T) {
 // plainCache has no CompareAndDelete.
 type plainCache struct{ c *exchange.MemoryCache }
 
-func (c plainCache) Get(k exchange.Key) (*exchange.Entry, bool)               { return c.c.Get(k) }
-func (c plainCache) Set(k exchange.Key, e *exchange.Entry, ttl time.Duration) { c.c.Set(k, e, ttl) }
-func (c plainCache) Delete(k exchange.Key)                                    { c.c.Delete(k) }
+func (c plainCache) Get(ctx context.Context, k exchange.Key) (*exchange.Entry, error) {
+	return c.c.Get(ctx, k)
+}
+func (c plainCache) Set(ctx context.Context, k exchange.Key, e *exchange.Entry, ttl time.Duration) error {
+	return c.c.Set(ctx, k, e, ttl)
+}
+func (c plainCache) Delete(ctx context.Context, k exchange.Key) error { return c.c.Delete(ctx, k) }
 
 func TestInvalidateWithPlainCache(t *testing.T) {
 	clock := testutil.NewClock(t0)
@@ -613,19 +621,26 @@ func TestMemoryCacheCompareAndDelete(t *testing.T) {
 	c, err := exchange.NewMemoryCache(exchange.MemoryOptions{Now: clock.Now})
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
+	ctx := context.Background()
 	k := exchange.Key{7}
 	e := &exchange.Entry{Token: &authority.Token{AccessToken: "t"}, Expires: t0.Add(time.Minute)}
 	never := func(*exchange.Entry) bool { return false }
 	same := func(got *exchange.Entry) bool { return got == e }
-	assert.False(t, c.CompareAndDelete(k, same), "absent")
-	c.Set(k, e, time.Minute)
-	assert.False(t, c.CompareAndDelete(k, never))
-	_, ok := c.Get(k)
-	assert.True(t, ok, "kept when match is false")
-	assert.True(t, c.CompareAndDelete(k, same))
-	_, ok = c.Get(k)
-	assert.False(t, ok)
-	c.Set(k, e, time.Minute)
+	cad := func(match func(*exchange.Entry) bool) bool {
+		t.Helper()
+		removed, err := c.CompareAndDelete(ctx, k, match)
+		require.NoError(t, err)
+		return removed
+	}
+	assert.False(t, cad(same), "absent")
+	require.NoError(t, c.Set(ctx, k, e, time.Minute))
+	assert.False(t, cad(never))
+	_, err = c.Get(ctx, k)
+	assert.NoError(t, err, "kept when match is false")
+	assert.True(t, cad(same))
+	_, err = c.Get(ctx, k)
+	assert.ErrorIs(t, err, exchange.ErrCacheMiss)
+	require.NoError(t, c.Set(ctx, k, e, time.Minute))
 	clock.Advance(time.Minute)
-	assert.False(t, c.CompareAndDelete(k, same), "expired")
+	assert.False(t, cad(same), "expired")
 }

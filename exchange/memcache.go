@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"context"
 	"errors"
 	"sync/atomic"
 	"time"
@@ -52,7 +53,8 @@ type memItem struct {
 }
 
 // NewMemoryCache returns an empty MemoryCache. Its clean-up goroutine runs
-// until [MemoryCache.Close].
+// until [MemoryCache.Close]. It returns an error (no sentinel) for a
+// negative MaxEntries or MaxBytes, or a MaxBytes/MaxEntries above 2 GiB.
 //
 // otter bounds a cache either by count or by weight, not both; both bounds
 // hold by weighing each entry at least MaxBytes/MaxEntries: the total
@@ -98,27 +100,42 @@ func NewMemoryCache(opts MemoryOptions) (*MemoryCache, error) {
 	return m, nil
 }
 
-// Get implements [Cache].
-func (m *MemoryCache) Get(key Key) (*Entry, bool) {
+// Get implements [Cache]: it returns the entry stored for key, or
+// [ErrCacheMiss] (never wrapped) when there is none or it has expired. It
+// returns no other error and ignores ctx: a hit makes no allocation.
+func (m *MemoryCache) Get(_ context.Context, key Key) (*Entry, error) {
 	it, ok := m.c.GetIfPresent(key)
-	return it.e, ok
+	if !ok {
+		return nil, ErrCacheMiss
+	}
+	return it.e, nil
 }
 
-// Set implements [Cache].
-func (m *MemoryCache) Set(key Key, e *Entry, ttl time.Duration) {
-	if e == nil || ttl <= 0 {
+// Set implements [Cache]: it stores e for key for ttl; a ttl of zero or
+// less removes the entry for key instead. It returns an error, storing
+// nothing, only for a nil Entry or one without a Token. It ignores ctx.
+func (m *MemoryCache) Set(_ context.Context, key Key, e *Entry, ttl time.Duration) error {
+	if e == nil || e.Token == nil {
+		return errors.New("exchange: MemoryCache.Set of an entry with no token")
+	}
+	if ttl <= 0 {
 		m.c.Invalidate(key)
-		return
+		return nil
 	}
 	m.c.Set(key, memItem{e: e, ttl: ttl})
+	return nil
 }
 
-// Delete implements [Cache].
-func (m *MemoryCache) Delete(key Key) { m.c.Invalidate(key) }
+// Delete implements [Cache]. It returns no error and ignores ctx.
+func (m *MemoryCache) Delete(_ context.Context, key Key) error {
+	m.c.Invalidate(key)
+	return nil
+}
 
 // CompareAndDelete implements [CompareAndDeleter]: match runs under the
 // lock of key's bucket, so no Set of key comes between it and the removal.
-func (m *MemoryCache) CompareAndDelete(key Key, match func(*Entry) bool) bool {
+// It returns no error and ignores ctx.
+func (m *MemoryCache) CompareAndDelete(_ context.Context, key Key, match func(*Entry) bool) (bool, error) {
 	removed := false
 	m.c.ComputeIfPresent(key, func(it memItem) (memItem, otter.ComputeOp) {
 		if it.e != nil && match(it.e) {
@@ -127,11 +144,12 @@ func (m *MemoryCache) CompareAndDelete(key Key, match func(*Entry) bool) bool {
 		}
 		return it, otter.CancelOp
 	})
-	return removed
+	return removed, nil
 }
 
 // Len returns the number of entries, counting some that have expired or
-// are about to be evicted.
+// are about to be evicted. [Exchanger.Stats] reports it as Entries (for
+// any Cache with a Len method).
 func (m *MemoryCache) Len() int { return m.c.EstimatedSize() }
 
 // Weight returns the total weight of the entries: their estimated bytes,
@@ -139,6 +157,7 @@ func (m *MemoryCache) Len() int { return m.c.EstimatedSize() }
 func (m *MemoryCache) Weight() uint64 { return m.c.WeightedSize() }
 
 // Evictions returns how many entries were evicted to keep the bounds.
+// [Exchanger.Stats] reports it (for any Cache with an Evictions method).
 func (m *MemoryCache) Evictions() uint64 { return m.evictions.Load() }
 
 // Close stops the cache's clean-up goroutine and drops its entries. The

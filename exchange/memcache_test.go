@@ -20,7 +20,7 @@ import (
 func fill(c *exchange.MemoryCache, n, size int, expiry time.Time) {
 	for i := range n {
 		tok := fmt.Sprintf("%08d", i) + strings.Repeat("x", size-8)
-		c.Set(sha256.Sum256([]byte(tok)), &exchange.Entry{
+		_ = c.Set(context.Background(), sha256.Sum256([]byte(tok)), &exchange.Entry{
 			Token:   &authority.Token{AccessToken: tok, TokenType: "Bearer", Expiry: expiry},
 			Expires: expiry,
 		}, time.Hour)
@@ -55,15 +55,16 @@ func TestMemoryCacheBounds(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(c.Close)
 		k := exchange.Key{1}
-		c.Set(k, &exchange.Entry{Token: &authority.Token{AccessToken: "t"}, Expires: clock.Now().Add(time.Minute)}, time.Minute)
-		_, ok := c.Get(k)
-		assert.True(t, ok)
+		ctx := context.Background()
+		require.NoError(t, c.Set(ctx, k, &exchange.Entry{Token: &authority.Token{AccessToken: "t"}, Expires: clock.Now().Add(time.Minute)}, time.Minute))
+		_, err = c.Get(ctx, k)
+		assert.NoError(t, err)
 		clock.Advance(time.Minute)
-		_, ok = c.Get(k)
-		assert.False(t, ok)
-		c.Set(k, &exchange.Entry{Token: &authority.Token{AccessToken: "t"}}, 0)
-		_, ok = c.Get(k)
-		assert.False(t, ok, "a zero TTL stores nothing")
+		_, err = c.Get(ctx, k)
+		assert.ErrorIs(t, err, exchange.ErrCacheMiss)
+		require.NoError(t, c.Set(ctx, k, &exchange.Entry{Token: &authority.Token{AccessToken: "t"}}, 0))
+		_, err = c.Get(ctx, k)
+		assert.ErrorIs(t, err, exchange.ErrCacheMiss, "a zero TTL stores nothing")
 	})
 	t.Run("bad options", func(t *testing.T) {
 		_, err := exchange.NewMemoryCache(exchange.MemoryOptions{MaxEntries: -1})

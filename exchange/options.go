@@ -42,6 +42,8 @@ type Options struct {
 	// Cache stores issued tokens. If nil, a new [MemoryCache] with
 	// MaxEntries, MaxBytes and Now is used, and closed by
 	// [Exchanger.Close]; a Cache set here is not closed by the Exchanger.
+	// Its errors are taken for misses and counted in [Stats.CacheErrors]
+	// (see [Cache]).
 	Cache Cache
 	// MaxEntries bounds the entries of the default cache. Default
 	// [DefaultMaxEntries]. Ignored when Cache is set.

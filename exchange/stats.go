@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
 )
@@ -28,6 +29,10 @@ type Stats struct {
 	// Canceled are callers that stopped waiting because their context
 	// ended.
 	Canceled uint64
+	// CacheErrors are calls of the [Cache] that failed: an error other
+	// than [ErrCacheMiss] (a Get then counts as a miss), or a Get that
+	// answered neither an entry with a token nor an error.
+	CacheErrors uint64
 	// Evictions are entries evicted to keep the cache's bounds, when the
 	// cache counts them (as [MemoryCache] does).
 	Evictions uint64
@@ -55,6 +60,7 @@ type counters struct {
 	refreshFailures atomic.Uint64
 	errors          atomic.Uint64
 	canceled        atomic.Uint64
+	cacheErrors     atomic.Uint64
 }
 
 // hit counts a hit on a stripe chosen at random (math/rand/v2's global
@@ -73,6 +79,7 @@ func (x *Exchanger) Stats() Stats {
 		RefreshFailures: c.refreshFailures.Load(),
 		Errors:          c.errors.Load(),
 		Canceled:        c.canceled.Load(),
+		CacheErrors:     c.cacheErrors.Load(),
 		Entries:         -1,
 	}
 	for i := range c.hits {
@@ -85,4 +92,11 @@ func (x *Exchanger) Stats() Stats {
 		s.Entries = l.Len()
 	}
 	return s
+}
+
+// String prints the counters with their names, as
+// "exchange.Stats{Hits:2 Misses:1 ... Entries:-1}".
+func (s Stats) String() string {
+	type fields Stats // without the String method
+	return fmt.Sprintf("exchange.Stats%+v", fields(s))
 }

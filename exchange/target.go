@@ -63,7 +63,10 @@ type actorHash struct {
 	sum   [32]byte
 }
 
-// Prepare validates t and returns its precomputed form.
+// Prepare validates t and returns its precomputed form. It returns an
+// error (no sentinel; the message names the field) when ActorTokenType is
+// set without Actor, or when a Resources element is not an absolute URI
+// without a fragment.
 func (t Target) Prepare() (*Prepared, error) {
 	if t.Actor == nil && t.ActorTokenType != "" {
 		return nil, errors.New("exchange: Target.ActorTokenType set without Target.Actor")
