@@ -94,6 +94,7 @@ func benchGateway(b *testing.B, a *testutil.Authority, url string, validate bool
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(g.Close)
 	return g
 }
 
