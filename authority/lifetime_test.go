@@ -19,20 +19,6 @@ func tokenReply(access, expiresIn string) testutil.Fault {
 		Body: `{"access_token":"` + access + `","token_type":"Bearer","expires_in":` + expiresIn + `}`}
 }
 
-// slowReply is a RoundTripper that moves a fake clock forward while the
-// reply is on its way, as a slow authority or network does.
-type slowReply struct {
-	base  http.RoundTripper
-	clock *testutil.Clock
-	by    time.Duration
-}
-
-func (s *slowReply) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := s.base.RoundTrip(req)
-	s.clock.Advance(s.by)
-	return resp, err
-}
-
 func TestCachedSourceZeroLifetime(t *testing.T) {
 	for _, expiresIn := range []string{"0", `"0"`, "0.5"} {
 		t.Run(expiresIn, func(t *testing.T) {
@@ -75,7 +61,7 @@ func TestCachedSourceUselessRenewalBacksOff(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newFakeClock()
 			a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 2 * time.Minute})
-			slow := &slowReply{base: a.Client().Transport, clock: clock}
+			slow := &testutil.SlowReplies{Base: a.Client().Transport, Clock: clock}
 			c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now, HTTPClient: &http.Client{Transport: slow}})
 			ts := authority.NewCachedSource(c, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{Skew: 60 * time.Second})
 			ended := renewalEnds(ts)
@@ -85,7 +71,7 @@ func TestCachedSourceUselessRenewalBacksOff(t *testing.T) {
 			require.NoError(t, waitRenewal(t, ended))
 
 			a.InjectFaults(1000, tt.reply)
-			slow.by = tt.slow
+			slow.By = tt.slow
 			clock.Advance(70 * time.Second) // inside the skew, still valid
 			tok, err := ts.Token(ctx)
 			require.NoError(t, err)
@@ -107,7 +93,7 @@ func TestCachedSourceUselessRenewalBacksOff(t *testing.T) {
 func TestCachedSourceExpiredOnArrival(t *testing.T) {
 	clock := newFakeClock()
 	a := newAuthority(t, testutil.Options{Now: clock.Now, TokenLifetime: 5 * time.Second})
-	slow := &slowReply{base: a.Client().Transport, clock: clock, by: 10 * time.Second}
+	slow := &testutil.SlowReplies{Base: a.Client().Transport, Clock: clock, By: 10 * time.Second}
 	c := newClient(t, a, authority.Config{ClientID: "gateway", ClientSecret: "gateway-secret", Now: clock.Now, HTTPClient: &http.Client{Transport: slow}})
 	ts := authority.NewCachedSource(c, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{})
 

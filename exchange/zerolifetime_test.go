@@ -47,26 +47,12 @@ func TestZeroLifetimeTokenIsNeverCached(t *testing.T) {
 	}
 }
 
-// slowReply is a RoundTripper that moves the env's fake clock forward
-// while a reply is on its way, as a slow authority or network does.
-type slowReply struct {
-	base  http.RoundTripper
-	clock *testutil.Clock
-	by    time.Duration
-}
-
-func (s *slowReply) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := s.base.RoundTrip(req)
-	s.clock.Advance(s.by)
-	return resp, err
-}
-
 // A token of positive lifetime that expired before its reply was read is
 // an error, never served nor cached: rule "never serve an expired token".
 func TestExpiredIssuedTokenIsAnError(t *testing.T) {
-	slow := &slowReply{}
+	slow := &testutil.SlowReplies{}
 	e := newEnv(t, noRefresh, testutil.Options{}, &http.Client{Transport: slow})
-	slow.base, slow.clock, slow.by = e.a.Client().Transport, e.clock, 10*time.Second
+	slow.Base, slow.Clock, slow.By = e.a.Client().Transport, e.clock, 10*time.Second
 	subject := e.subject("alice")
 	tgt := exchange.Target{Audiences: []string{"api-a"}}
 	e.a.InjectFaults(1, issuedReply("short-lived-token", "5"))
@@ -76,7 +62,7 @@ func TestExpiredIssuedTokenIsAnError(t *testing.T) {
 	assert.Contains(t, err.Error(), "expired")
 	assert.NotContains(t, err.Error(), "short-lived-token")
 
-	slow.by = 0
+	slow.By = 0
 	next, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, "alice", claims(t, next).Subject())

@@ -15,6 +15,7 @@ import (
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 	"github.com/go-tokenexchange/tokenexchange/outbound"
+	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
 // TestInboundContext: a handler that builds its outgoing request with
@@ -25,7 +26,7 @@ import (
 func TestInboundContext(t *testing.T) {
 	e := newEnv(t)
 	alice := e.a.UserToken("alice", "web")
-	logs := &lockedBuffer{}
+	logs := &testutil.LogBuffer{}
 	tr := newTransport(t, outbound.Options{
 		Exchanger: e.x,
 		Logger:    slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -171,7 +172,7 @@ func TestErrorHandlerLevels(t *testing.T) {
 		{"canceled", &outbound.TokenError{Route: "r", Mode: outbound.ModeExchange, Err: context.Canceled}, "level=DEBUG"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			logs := &lockedBuffer{}
+			logs := &testutil.LogBuffer{}
 			logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			outbound.ErrorHandler(logger)(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "http://gateway/x", nil), tc.err)
 			assert.True(t, strings.HasPrefix(strings.SplitN(logs.String(), " ", 2)[1], tc.level), logs.String())

@@ -1,7 +1,6 @@
 package outbound_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,26 +17,8 @@ import (
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 	"github.com/go-tokenexchange/tokenexchange/outbound"
+	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
-
-// lockedBuffer is a bytes.Buffer safe for a logger writing from a
-// server's goroutines while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // callGateway sends GET path to gw with alice's token (and host as the
 // Host header when not "") and returns the status and body.
@@ -101,7 +81,7 @@ func TestNewReverseProxy(t *testing.T) {
 
 	t.Run("NewReverseProxy: the exchanged token at the downstream", func(t *testing.T) {
 		e.orders.Reset()
-		logs := &lockedBuffer{}
+		logs := &testutil.LogBuffer{}
 		p := outbound.NewReverseProxy(target, tr, slog.New(slog.NewTextHandler(logs, nil)))
 		gw := serve(p)
 		status, body := callGateway(t, gw, "/orders/42", alice, "evil.example")
