@@ -34,8 +34,11 @@ var ErrInvalidToken = errors.New("xoauth2: the token source returned no valid to
 // as expired, so that nothing caches it as valid forever.
 //
 // The adapter's Token returns ctx.Err() when ctx has ended; ts's error
-// wrapped with %w (an *oauth2.RetrieveError for a refusal by the
-// authorization server: find it with errors.As); or [ErrInvalidToken] when
+// wrapped (an *oauth2.RetrieveError for a refusal by the authorization
+// server: find it with errors.As), whose message names the refusal's HTTP
+// status and OAuth error code but never the response body that
+// RetrieveError's own message prints, since a server may echo credentials
+// there; or [ErrInvalidToken] when
 // ts returns no token, an empty one or an expired one.
 // FromOAuth2(TokenSource(src)) is src.
 func FromOAuth2(ts oauth2.TokenSource) authority.TokenSource {
@@ -55,7 +58,7 @@ func (f fromOAuth2) Token(ctx context.Context) (*authority.Token, error) {
 	}
 	ot, err := f.ts.Token()
 	if err != nil {
-		return nil, fmt.Errorf("xoauth2: %w", err)
+		return nil, &sourceError{err: err}
 	}
 	if ot == nil || ot.AccessToken == "" || (!ot.Expiry.IsZero() && !ot.Valid()) {
 		return nil, ErrInvalidToken
@@ -69,3 +72,31 @@ func (f fromOAuth2) Token(ctx context.Context) (*authority.Token, error) {
 	}
 	return t, nil
 }
+
+// sourceError wraps the error of an x/oauth2 source without repeating the
+// response body an *oauth2.RetrieveError prints in its message.
+type sourceError struct{ err error }
+
+// maxCode bounds the OAuth error code quoted from a refusal.
+const maxCode = 64
+
+func (e *sourceError) Error() string {
+	var re *oauth2.RetrieveError
+	if !errors.As(e.err, &re) {
+		return "xoauth2: " + e.err.Error()
+	}
+	status := 0
+	if re.Response != nil {
+		status = re.Response.StatusCode
+	}
+	msg := fmt.Sprintf("xoauth2: token request refused (HTTP %d)", status)
+	if code := re.ErrorCode; code != "" {
+		if len(code) > maxCode {
+			code = code[:maxCode]
+		}
+		msg += fmt.Sprintf(": %q", code)
+	}
+	return msg
+}
+
+func (e *sourceError) Unwrap() error { return e.err }

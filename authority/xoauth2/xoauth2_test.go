@@ -3,7 +3,9 @@ package xoauth2_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -193,4 +195,37 @@ func TestAdaptersUnwrap(t *testing.T) {
 	assert.Same(t, ts, xoauth2.FromOAuth2(xoauth2.TokenSource(ts)))
 	static := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "x"})
 	assert.Equal(t, static, xoauth2.TokenSource(xoauth2.FromOAuth2(static)))
+}
+
+// TestFromOAuth2ErrorsNeverQuoteTheBody checks that a refusal whose body
+// echoes the request (as a WAF or debug page does) does not bring the
+// client secret into the error string: x/oauth2's RetrieveError prints the
+// body in its own message.
+func TestFromOAuth2ErrorsNeverQuoteTheBody(t *testing.T) {
+	const secret = "echoed-client-secret-1234"
+	for _, tt := range []struct {
+		name, contentType, body, want string
+	}{
+		{"text echo", "text/plain", "bad request: client_secret=" + secret, "(HTTP 400)"},
+		{"oauth error", "application/json", `{"error":"invalid_client","error_description":"` + secret + `"}`, `(HTTP 400): "invalid_client"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tt.contentType)
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(tt.body))
+			}))
+			t.Cleanup(srv.Close)
+			cc := clientcredentials.Config{ClientID: "gateway", ClientSecret: secret, TokenURL: srv.URL, AuthStyle: oauth2.AuthStyleInParams}
+			ctx := context.WithValue(context.Background(), oauth2.HTTPClient, srv.Client())
+			_, err := xoauth2.FromOAuth2(cc.TokenSource(ctx)).Token(context.Background())
+			require.Error(t, err)
+			var re *oauth2.RetrieveError
+			require.ErrorAs(t, err, &re, "the RetrieveError stays reachable")
+			for _, out := range []string{err.Error(), fmt.Sprintf("%v|%+v|%s|%q", err, err, err, err)} {
+				assert.NotContains(t, out, secret)
+			}
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
 }
