@@ -9,16 +9,14 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
-	"math/big"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/go-tokenexchange/tokenexchange/testutil"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -70,15 +68,7 @@ func mustEC(t *testing.T, c elliptic.Curve) *ecdsa.PrivateKey {
 
 func selfSigned(t *testing.T, key crypto.Signer) *x509.Certificate {
 	t.Helper()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "gateway"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
+	cert, err := testutil.SelfSignedCertificate(key, "gateway")
 	require.NoError(t, err)
 	return cert
 }

@@ -9,13 +9,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
 	"io"
-	"math/big"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
@@ -37,11 +34,7 @@ func (hsmSigner) String() string { return "HSM-KEY-MATERIAL" }
 // registers a certificate credential at Entra ID.
 func certificateFor(t *testing.T, key crypto.Signer) *x509.Certificate {
 	t.Helper()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gateway"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
+	cert, err := testutil.SelfSignedCertificate(key, "gateway")
 	require.NoError(t, err)
 	return cert
 }

@@ -10,19 +10,17 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
 // keyFiles writes test keys to a temporary directory and returns their
@@ -159,13 +157,11 @@ func must384(t *testing.T) *ecdsa.PrivateKey {
 // certificateDER returns a self-signed certificate for key.
 func certificateDER(t *testing.T, key crypto.Signer) []byte {
 	t.Helper()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gw"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	cert, err := testutil.SelfSignedCertificate(key, "gw")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return der
+	return cert.Raw
 }
 
 func TestParseFlagsClientKey(t *testing.T) {

@@ -6,16 +6,13 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/stretchr/testify/assert"
@@ -43,12 +40,9 @@ func ClientKeyFiles(tb testing.TB, dir string) (pemPath, jwkPath string, pub cry
 	require.NoError(tb, err)
 	jwkPath = filepath.Join(dir, "key.jwk")
 	require.NoError(tb, os.WriteFile(jwkPath, js, 0o600))
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: ClientID},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	certDER, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, raw.Public(), raw)
+	cert, err = testutil.SelfSignedCertificate(raw, ClientID)
 	require.NoError(tb, err)
-	cert, err = x509.ParseCertificate(certDER)
-	require.NoError(tb, err)
+	certDER := cert.Raw
 	certPath = filepath.Join(dir, "cert.pem")
 	require.NoError(tb, os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certDER}), 0o600))
 	return pemPath, jwkPath, raw.Public(), certPath, cert
