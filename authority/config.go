@@ -4,8 +4,13 @@ import (
 	"crypto"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // AuthMethod is how a client authenticates at the token endpoint, named as in
@@ -83,6 +88,26 @@ type Config struct {
 	AssertionLifetime time.Duration
 	// Now is the clock. If nil, time.Now.
 	Now func() time.Time
+	// MeterProvider receives the client's metrics (requests to the token
+	// endpoint by grant and outcome, and those of its [CachedSource]s;
+	// see the package documentation). If nil, otel.GetMeterProvider(),
+	// a no-op until the application installs one.
+	MeterProvider metric.MeterProvider
+	// TracerProvider receives a span for each request to the token
+	// endpoint and for each renewal of a [CachedSource]. If nil,
+	// otel.GetTracerProvider(), a no-op until the application installs
+	// one.
+	TracerProvider trace.TracerProvider
+	// Propagator writes the span context of each token request into its
+	// headers (such as W3C traceparent). If nil,
+	// otel.GetTextMapPropagator(), which writes nothing until the
+	// application installs one.
+	Propagator propagation.TextMapPropagator
+	// Logger receives what happens in the background, never with a token
+	// or a secret: failed renewals of a [CachedSource] and their backoff,
+	// rate-limited so that an outage does not flood it. If nil,
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // String describes the configuration without its secrets: the

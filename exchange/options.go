@@ -2,7 +2,11 @@ package exchange
 
 import (
 	"errors"
+	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults for the zero [Options].
@@ -100,6 +104,20 @@ type Options struct {
 	// Exchanger's client was made with: [authority.Token.Expiry] is
 	// computed from the client's clock and compared with this one.
 	Now func() time.Time
+	// MeterProvider receives the Exchanger's metrics (see the package
+	// documentation). If nil, otel.GetMeterProvider(), a no-op until the
+	// application installs one.
+	MeterProvider metric.MeterProvider
+	// TracerProvider receives a span for each exchange with the authority
+	// (a root span linked to the spans of the callers waiting for it) and
+	// one for each caller that waits for an exchange. If nil,
+	// otel.GetTracerProvider(), a no-op until the application installs
+	// one.
+	TracerProvider trace.TracerProvider
+	// Logger receives what happens in the background, never with a token
+	// or a subject: failed refreshes, rate-limited so that an outage does
+	// not flood it. If nil, slog.Default().
+	Logger *slog.Logger
 }
 
 // withDefaults validates o and fills in its defaults.

@@ -13,8 +13,14 @@ import (
 )
 
 // Target describes the token wanted from an exchange: what it is for and
-// what the subject token is. Every field takes part in the cache key.
+// what the subject token is. Every field but Name takes part in the cache
+// key.
 type Target struct {
+	// Name names the target in metrics, spans and logs, as configured
+	// (such as a route's name); never a token or a request's path. It is
+	// not sent and not part of the cache key: two targets that differ
+	// only by Name share their tokens.
+	Name string
 	// Audiences are sent as repeated "audience" parameters. Order does not
 	// matter; empty strings are ignored.
 	Audiences []string
@@ -44,6 +50,7 @@ type Target struct {
 // the target's fields, so later changes to the Target do not affect it. It
 // is safe for concurrent use.
 type Prepared struct {
+	name           string   // Target.Name, for telemetry only
 	audiences      []string // sorted
 	resources      []string // sorted
 	scopes         []string // sorted
@@ -78,6 +85,7 @@ func (t Target) Prepare() (*Prepared, error) {
 		}
 	}
 	p := &Prepared{
+		name:          t.Name,
 		audiences:     normalise(t.Audiences, false),
 		resources:     normalise(t.Resources, false),
 		scopes:        normalise(t.Scopes, true),

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // DefaultMaxTokenSize is the largest token [Bearer] accepts unless
@@ -56,6 +57,11 @@ type Options struct {
 	// "[redacted]". Everything else (context, body, ...) is shared with the
 	// real request. The copy is made only when OnRefusal is set.
 	OnRefusal func(r *http.Request, err error)
+
+	// MeterProvider receives the middleware's metrics: refusals by reason
+	// (see the package documentation). If nil, otel.GetMeterProvider(), a
+	// no-op until the application installs one.
+	MeterProvider metric.MeterProvider
 }
 
 // Bearer returns middleware that authenticates requests with an OAuth 2.0 bearer

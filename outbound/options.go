@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Options configures [New]. The zero value is valid: a transport over
@@ -76,4 +78,8 @@ type Options struct {
 	RefusalWindow time.Duration
 	// Now is the clock of the refusal windows. If nil, [time.Now].
 	Now func() time.Time
+	// MeterProvider receives the transport's metrics: 401 retries and
+	// refusal windows by route (see the package documentation). If nil,
+	// otel.GetMeterProvider(), a no-op until the application installs one.
+	MeterProvider metric.MeterProvider
 }

@@ -7,6 +7,10 @@ import (
 
 // Route names a destination and the token its requests get.
 type Route struct {
+	// Name names the route in metrics and logs, and is the [exchange.Target]
+	// Name of its exchanges when that is empty. Default: URL as
+	// configured. It must not hold a secret.
+	Name string
 	// URL is the destination: scheme ("http" or "https"), host, optional
 	// port and optional path prefix, e.g. "https://orders.internal:8443/api".
 	// A missing port is the scheme's default (443 or 80). The host is

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
@@ -115,6 +118,21 @@ type Config struct {
 	// Now returns the current time for the "exp", "nbf" and "iat" checks.
 	// If nil, time.Now is used. Key refresh timing always uses the real clock.
 	Now func() time.Time
+
+	// MeterProvider receives the validator's metrics: key set fetches by
+	// outcome (see the package documentation). If nil,
+	// otel.GetMeterProvider(), a no-op until the application installs one.
+	MeterProvider metric.MeterProvider
+
+	// TracerProvider receives a span for each discovery and key set fetch.
+	// If nil, otel.GetTracerProvider(), a no-op until the application
+	// installs one.
+	TracerProvider trace.TracerProvider
+
+	// Logger receives what happens in the background: failed key set
+	// refreshes, rate-limited so that an outage does not flood it. If nil,
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // Validator validates JWT bearer tokens against an authorization server's
