@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultMaxTokenSize is the largest token [Bearer] accepts unless
@@ -106,6 +107,7 @@ type bearer struct {
 	scopeList string // scopes joined by spaces, for the challenge
 	respond   func(http.ResponseWriter, *http.Request, error)
 	onRefusal func(*http.Request, error)
+	tel       *telemetry
 }
 
 func newBearer(opts Options) *bearer {
@@ -129,6 +131,7 @@ func newBearer(opts Options) *bearer {
 		scopeList: strings.Join(opts.RequiredScopes, " "),
 		respond:   opts.ErrorResponder,
 		onRefusal: opts.OnRefusal,
+		tel:       newTelemetry(opts.MeterProvider),
 	}
 	if b.respond == nil {
 		realm := b.realm
@@ -139,19 +142,20 @@ func newBearer(opts Options) *bearer {
 
 func (b *bearer) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	if e := tokenOutsideHeader(r); e != nil {
-		b.refuse(w, r, e)
+		b.refuse(w, r, e, reasonTokenInQuery)
 		return
 	}
 	values := r.Header.Values("Authorization")
 	if len(values) == 0 && b.optional {
 		// Mark the context as inbound, with no subject: an outbound
 		// transport then answers 401, not 500, for a route that needs one.
+		b.tel.requests.Add(r.Context(), 1, b.tel.requestOpts[outcomeAnonymous]...)
 		next.ServeHTTP(w, r.WithContext(withAuth(r.Context(), authority.SubjectToken{}, nil)))
 		return
 	}
 	tok, e := parseAuthorization(values, b.maxSize)
 	if e != nil {
-		b.refuse(w, r, e)
+		b.refuse(w, r, e, reasonOf(e))
 		return
 	}
 	subject := authority.NewSubjectToken(tok)
@@ -163,7 +167,7 @@ func (b *bearer) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 			err = errNoClaims
 		}
 		if err != nil {
-			b.refuse(w, r, asError(err))
+			b.refuse(w, r, asError(err), reasonOf(err))
 			return
 		}
 		if len(b.scopes) > 0 && !claims.HasScopes(b.scopes...) {
@@ -173,14 +177,21 @@ func (b *bearer) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 				Status:      http.StatusForbidden,
 				Scope:       b.scopeList,
 				Err:         ErrInsufficientScope,
-			})
+			}, reasonInsufficientScope)
 			return
 		}
 	}
+	b.tel.requests.Add(r.Context(), 1, b.tel.requestOpts[outcomeAccepted]...)
 	next.ServeHTTP(w, r.WithContext(withAuth(r.Context(), subject, claims)))
 }
 
-func (b *bearer) refuse(w http.ResponseWriter, r *http.Request, err error) {
+// refuse counts the refusal, adds an event naming why to the span of the
+// request's context (if it has one), and answers it.
+func (b *bearer) refuse(w http.ResponseWriter, r *http.Request, err *Error, why reason) {
+	ctx := r.Context()
+	b.tel.requests.Add(ctx, 1, b.tel.requestOpts[outcomeRefused]...)
+	b.tel.refusals.Add(ctx, 1, b.tel.refusalOpts[why]...)
+	trace.SpanFromContext(ctx).AddEvent(refusedEvent, b.tel.eventOpts[why]...)
 	if b.onRefusal != nil {
 		b.onRefusal(redactRequest(r), err)
 	}
