@@ -59,9 +59,11 @@ type Options struct {
 	// real request. The copy is made only when OnRefusal is set.
 	OnRefusal func(r *http.Request, err error)
 
-	// MeterProvider receives the middleware's metrics: refusals by reason
-	// (see the package documentation). If nil, otel.GetMeterProvider(), a
-	// no-op until the application installs one.
+	// MeterProvider receives the middleware's metrics: requests by
+	// outcome and refusals by reason (see "Telemetry" in the package
+	// documentation). If nil, otel.GetMeterProvider(), a no-op until the
+	// application installs one. A refusal also adds an event to the span
+	// of the request's context, whatever the MeterProvider.
 	MeterProvider metric.MeterProvider
 }
 

@@ -43,4 +43,35 @@
 //
 // Refusals are [*Error] values that wrap a sentinel such as [ErrExpired]; neither
 // their messages nor the responses ever contain the token.
+//
+// # Telemetry
+//
+// [Bearer] reports through the OpenTelemetry metric API, on the meter
+// "github.com/go-tokenexchange/tokenexchange/middleware" of
+// [Options.MeterProvider] (default: the global provider, a no-op until the
+// application installs one):
+//
+//   - tokenexchange.inbound.requests (Int64Counter, {request}; attribute
+//     tokenexchange.outcome = accepted | anonymous | refused): every request
+//     the middleware handled. accepted: a token passed (and was validated,
+//     with a Validator); anonymous: no Authorization header, let through by
+//     [Options.Optional]; refused: answered with an error, 503 included.
+//   - tokenexchange.inbound.refusals (Int64Counter, {request}; attribute
+//     tokenexchange.reason): the refused requests by why: missing_token,
+//     unsupported_scheme, malformed_header, multiple_headers,
+//     token_too_large, token_in_query (the sentinels of the same names),
+//     invalid_token (ErrMalformedToken to ErrInvalidAudience, or a
+//     Validator's [*Error] with code invalid_token that wraps no sentinel),
+//     insufficient_scope, unavailable ([ErrUnavailable], answered 503),
+//     rejected ([ErrRejected], a validator's policy hook), or other (a
+//     Validator's error that is neither a sentinel nor an *Error, or no
+//     claims).
+//
+// The middleware starts no span: the application's HTTP server
+// instrumentation owns the request's span. A refusal adds the event
+// "tokenexchange.inbound.refused", with the tokenexchange.reason
+// attribute, to the span of the request's context, if it has one.
+// Attribute values come from these closed sets only: never a token, a
+// subject, a path or a validator's error text. The success path records
+// with attribute sets precomputed by Bearer, allocating nothing.
 package middleware

@@ -6,7 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
@@ -102,4 +106,43 @@ func ExampleNewContext() {
 	// Output:
 	// true true
 	// context.Background.WithBearerToken(<redacted>)
+}
+
+// Metrics: the middleware counts requests by outcome and refusals by
+// reason on the MeterProvider it is given (here the SDK's, read by a
+// manual reader; a real program installs an exporter, such as
+// Prometheus's).
+func ExampleOptions_meterProvider() {
+	reader := sdkmetric.NewManualReader()
+	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer provider.Shutdown(context.Background())
+
+	h := middleware.Bearer(middleware.Options{MeterProvider: provider})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for _, auth := range []string{"Bearer t0ken", "", "Basic dXNlcjpwYXNz"} {
+		req := httptest.NewRequest(http.MethodGet, "/orders", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		panic(err)
+	}
+	var lines []string
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
+			for _, kv := range p.Attributes.ToSlice() {
+				lines = append(lines, fmt.Sprintf("%s %s=%s %d", m.Name, kv.Key, kv.Value.Emit(), p.Value))
+			}
+		}
+	}
+	slices.Sort(lines)
+	fmt.Println(strings.Join(lines, "\n"))
+	// Output:
+	// tokenexchange.inbound.refusals tokenexchange.reason=missing_token 1
+	// tokenexchange.inbound.refusals tokenexchange.reason=unsupported_scheme 1
+	// tokenexchange.inbound.requests tokenexchange.outcome=accepted 1
+	// tokenexchange.inbound.requests tokenexchange.outcome=refused 2
 }
