@@ -6,36 +6,41 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"go.opentelemetry.io/otel/propagation"
 )
 
 // maxBody bounds every body read from the authorization server: 1 MiB.
 const maxBody = 1 << 20
 
-// getJSON fetches u with GET and returns its body, read up to maxBody. Errors
-// name the URL without its query (which could carry credentials).
-func getJSON(ctx context.Context, client *http.Client, u string) ([]byte, error) {
+// getJSON fetches u with GET and returns its body, read up to maxBody, and
+// the status of the response (0 when there was none). prop injects the
+// trace context of ctx into the request's header. Errors name the URL
+// without its query (which could carry credentials).
+func getJSON(ctx context.Context, client *http.Client, prop propagation.TextMapPropagator, u string) ([]byte, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("jwt: GET %s: %w", redact(u), err)
+		return nil, 0, fmt.Errorf("jwt: GET %s: %w", redact(u), err)
 	}
 	req.Header.Set("Accept", "application/json")
+	prop.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("jwt: GET %s: %w", redact(u), err)
+		return nil, 0, fmt.Errorf("jwt: GET %s: %w", redact(u), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
-		return nil, fmt.Errorf("jwt: GET %s: HTTP %d", redact(u), resp.StatusCode)
+		return nil, resp.StatusCode, fmt.Errorf("jwt: GET %s: HTTP %d", redact(u), resp.StatusCode)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("jwt: GET %s: reading body: %w", redact(u), err)
+		return nil, resp.StatusCode, fmt.Errorf("jwt: GET %s: reading body: %w", redact(u), err)
 	}
 	if len(body) > maxBody {
-		return nil, fmt.Errorf("jwt: GET %s: body exceeds %d bytes", redact(u), maxBody)
+		return nil, resp.StatusCode, fmt.Errorf("jwt: GET %s: body exceeds %d bytes", redact(u), maxBody)
 	}
-	return body, nil
+	return body, resp.StatusCode, nil
 }
 
 func checkHTTPURL(s string) error {

@@ -15,6 +15,9 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 )
@@ -172,55 +175,105 @@ type keyCache struct {
 	cancel context.CancelFunc
 	closed bool           // set by close under mu: no fetch starts
 	fetchs sync.WaitGroup // running fetches; Add under mu while !closed
+
+	tel      *telemetry
+	failures int                 // fetches failed since the last success; under mu
+	gauge    metric.Registration // the callback of tokenexchange.jwks.keys, or nil
 }
 
 // errLastFetchFailed is the cause of an unavailable answer given while a
 // refetch is rate limited after a failed one.
 var errLastFetchFailed = errors.New("jwt: the last key set fetch failed")
 
-// keyFlight is one fetch; done is closed when it ends, after err is set.
+// keyFlight is one fetch; done is closed when it ends, after err is set
+// and span has ended.
 type keyFlight struct {
 	done chan struct{}
 	err  error
+	span trace.Span // the fetch's span; requests that wait for it link to it
 }
 
 // since returns the monotonic time since c.epoch.
 func (c *keyCache) since() int64 { return int64(time.Since(c.epoch)) }
 
-// load fetches the key set synchronously; used once, at construction.
+// load fetches the key set synchronously, under a span that is a child of
+// ctx's; used once, at construction. It registers the callback of the
+// keys gauge, which close unregisters.
 func (c *keyCache) load(ctx context.Context) error {
 	c.epoch = time.Now()
 	c.base, c.cancel = context.WithCancel(context.Background())
-	return c.fetch(ctx)
+	c.tel.setServer(c.url)
+	reg, err := c.tel.meter.RegisterCallback(c.observeKeys, c.tel.keysGauge)
+	if err != nil {
+		otel.Handle(err)
+	} else {
+		c.gauge = reg
+	}
+	ctx, span := c.tel.startFetch(ctx, triggerStartup, trace.Link{})
+	res := c.fetch(ctx)
+	c.tel.endFetch(ctx, span, triggerStartup, res)
+	return res.err
+}
+
+// observeKeys reports the number of usable keys held.
+func (c *keyCache) observeKeys(_ context.Context, o metric.Observer) error {
+	if snap := c.keys.Load(); snap != nil {
+		o.ObserveInt64(c.tel.keysGauge, int64(len(snap.all)))
+	}
+	return nil
 }
 
 // close cancels the running fetch, waits for it, and keeps any other from
 // starting. The keys held keep serving.
 func (c *keyCache) close() {
 	c.mu.Lock()
+	wasClosed := c.closed
 	c.closed = true
 	c.mu.Unlock()
 	c.cancel()
 	c.fetchs.Wait()
+	if !wasClosed && c.gauge != nil {
+		if err := c.gauge.Unregister(); err != nil {
+			otel.Handle(err)
+		}
+	}
 }
 
-func (c *keyCache) fetch(ctx context.Context) error {
+// isClosed reports whether close was called.
+func (c *keyCache) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// fetch fetches the key set on ctx, which carries the fetch's span, and
+// stores it; it reports what happened.
+func (c *keyCache) fetch(ctx context.Context) *fetchResult {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	body, err := getJSON(ctx, c.client, c.url)
-	if err != nil {
-		return err
+	res := &fetchResult{}
+	var body []byte
+	body, res.status, res.err = getJSON(ctx, c.client, c.tel.prop, c.url)
+	if res.err != nil {
+		res.failure = failureOf(ctx, res.status, res.err)
+		if res.status == http.StatusOK && res.failure == failStatus {
+			res.failure = failBody
+		}
+		return res
 	}
 	set, err := jwk.Parse(body)
 	if err != nil {
-		return fmt.Errorf("jwt: key set at %s: %w", redact(c.url), err)
+		res.err, res.failure = fmt.Errorf("jwt: key set at %s: %w", redact(c.url), err), failMalformed
+		return res
 	}
 	snap, err := newSnapshot(set)
 	if err != nil {
-		return fmt.Errorf("%w (%s)", err, redact(c.url))
+		res.err, res.failure = fmt.Errorf("%w (%s)", err, redact(c.url)), failNoUsableKeys
+		return res
 	}
 	c.keys.Store(snap)
-	return nil
+	res.keys = len(snap.all)
+	return res
 }
 
 // key returns the keys to try for kid and alg (at least one of them usable
@@ -231,14 +284,14 @@ func (c *keyCache) key(ctx context.Context, kid string, alg jwa.SignatureAlgorit
 	keys, usable, known := snap.find(kid, alg)
 	if usable {
 		if time.Since(snap.fetched) >= c.refresh && c.since() >= c.nextRefresh.Load() {
-			c.start(true)
+			c.start(ctx, triggerBackground)
 		}
 		return keys, nil
 	}
 	if known {
 		return nil, tokenError(middleware.ErrUnknownKey, "signing key does not match the token's algorithm")
 	}
-	f := c.start(false)
+	f := c.start(ctx, triggerUnknownKid)
 	if f == nil {
 		// Rate limited. A fetch may have ended since snap was loaded.
 		if keys, usable, known = c.keys.Load().find(kid, alg); usable {
@@ -276,7 +329,8 @@ func (c *keyCache) untilRefetch() time.Duration {
 	return max(time.Duration(c.nextRefetch.Load()-c.since()), 0)
 }
 
-// start returns the running fetch or starts one. On demand (an unknown kid) it
+// start returns the running fetch or starts one, for why: triggerBackground
+// or triggerUnknownKid. On demand (an unknown kid) it
 // starts one only if the last on-demand fetch started at least minRefetch ago;
 // in the background (keys older than refresh) only if the keys are still stale
 // and the last background fetch started at least minRefetch ago, so a failing
@@ -287,8 +341,11 @@ func (c *keyCache) untilRefetch() time.Duration {
 // own timeout, not on the context of the request that happened to start it: the request may go away
 // without failing the fetch for the others, and nothing the request carries
 // (its token, stored by NewContext, trace spans, deadlines) reaches the key
-// set request.
-func (c *keyCache) start(background bool) *keyFlight {
+// set request. Its span is a new root: a background one has no link; an
+// on-demand one is linked to the span of ctx, as is every fetch an
+// on-demand request waits for (each waiting request adds its link).
+func (c *keyCache) start(ctx context.Context, why trigger) *keyFlight {
+	background := why == triggerBackground
 	next := &c.nextRefetch
 	if background {
 		next = &c.nextRefresh
@@ -296,9 +353,16 @@ func (c *keyCache) start(background bool) *keyFlight {
 	if c.since() < next.Load() && (background || c.flight.Load() == nil) {
 		return nil
 	}
+	var link trace.Link
+	if !background {
+		link = trace.LinkFromContext(ctx)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f := c.flight.Load(); f != nil {
+		if link.SpanContext.IsValid() {
+			f.span.AddLink(link)
+		}
 		return f
 	}
 	if c.closed {
@@ -315,18 +379,29 @@ func (c *keyCache) start(background bool) *keyFlight {
 	// reads the new limit without the lock (above) then also sees the
 	// flight and waits for it, instead of being refused as rate limited
 	// while the keys it needs are on their way.
-	f := &keyFlight{done: make(chan struct{})}
+	fctx, span := c.tel.startFetch(c.base, why, link)
+	f := &keyFlight{done: make(chan struct{}), span: span}
 	c.flight.Store(f)
 	next.Store(now + int64(c.minRefetch))
 	c.fetchs.Add(1)
 	go func() {
 		defer c.fetchs.Done()
-		err := c.fetch(c.base)
+		res := c.fetch(fctx)
 		c.mu.Lock()
 		c.flight.Store(nil)
-		c.failed.Store(err != nil)
+		c.failed.Store(res.err != nil)
+		failures := c.failures
+		if res.err == nil {
+			c.failures = 0
+		} else if res.failure != failCanceled {
+			c.failures++
+		}
 		c.mu.Unlock()
-		f.err = err
+		// The log record and the metric precede the span's end, which
+		// precedes done: whoever sees one of them sees what came before.
+		c.tel.logFetch(why, res, failures, c.minRefetch)
+		c.tel.endFetch(fctx, span, why, res)
+		f.err = res.err
 		close(f.done)
 	}()
 	return f

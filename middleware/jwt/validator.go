@@ -13,7 +13,9 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
@@ -120,18 +122,31 @@ type Config struct {
 	Now func() time.Time
 
 	// MeterProvider receives the validator's metrics: key set fetches by
-	// outcome (see the package documentation). If nil,
-	// otel.GetMeterProvider(), a no-op until the application installs one.
+	// trigger and outcome, and the number of keys held (see "Telemetry"
+	// in the package documentation). If nil, otel.GetMeterProvider(), a
+	// no-op until the application installs one.
 	MeterProvider metric.MeterProvider
 
-	// TracerProvider receives a span for each discovery and key set fetch.
-	// If nil, otel.GetTracerProvider(), a no-op until the application
-	// installs one.
+	// TracerProvider receives a span for each discovery and key set fetch
+	// (see "Telemetry" in the package documentation). If nil,
+	// otel.GetTracerProvider(), a no-op until the application installs one.
 	TracerProvider trace.TracerProvider
 
+	// Propagator injects the context of a key set fetch's span into the
+	// fetch's request headers (such as W3C traceparent with
+	// propagation.TraceContext{}), so that the key server's traces join
+	// the validator's. If nil, otel.GetTextMapPropagator(), which injects
+	// nothing until the application installs a propagator. (The request's
+	// context carries the span too, for an instrumented HTTPClient.)
+	Propagator propagation.TextMapPropagator
+
 	// Logger receives what happens in the background: failed key set
-	// refreshes, rate-limited so that an outage does not flood it. If nil,
-	// slog.Default().
+	// refreshes and refetches (Warn, with the error, which names the key
+	// set's URL without its query), the first success after failures
+	// (Info), and routine fetches (Debug). Records of one kind are
+	// rate-limited to one a minute (the next one says how many were
+	// suppressed), so that an outage does not flood the log. It never
+	// receives a token. If nil, slog.Default().
 	Logger *slog.Logger
 }
 
@@ -167,6 +182,12 @@ var _ middleware.Validator = (*Validator)(nil)
 // be fetched, is not a JWK Set, exceeds 1 MiB or holds no usable signing
 // key. When ctx ends first, the error wraps ctx's error.
 func New(ctx context.Context, cfg Config) (*Validator, error) {
+	return newValidator(ctx, cfg, nil)
+}
+
+// newValidator is [New] with the clock of the log limiter (time.Now when
+// nil), which tests drive.
+func newValidator(ctx context.Context, cfg Config, logNow func() time.Time) (*Validator, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("jwt: Config.Issuer is required")
 	}
@@ -217,18 +238,13 @@ func New(ctx context.Context, cfg Config) (*Validator, error) {
 	}
 	client := cmp.Or(cfg.HTTPClient, http.DefaultClient)
 	timeout := cmp.Or(cfg.FetchTimeout, DefaultFetchTimeout)
+	tel := newTelemetry(cfg, logNow)
 	jwksURL := cfg.JWKSURL
 	if jwksURL == "" {
-		dctx, cancel := context.WithTimeout(ctx, timeout)
-		meta, err := authority.Discover(dctx, client, cfg.Issuer)
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("jwt: finding the key set of %q: %w", cfg.Issuer, err)
+		var err error
+		if jwksURL, err = discoverKeySet(ctx, tel, client, cfg.Issuer, timeout); err != nil {
+			return nil, err
 		}
-		if meta.JWKSURI == "" {
-			return nil, fmt.Errorf("jwt: finding the key set of %q: the authorization server's metadata has no jwks_uri", cfg.Issuer)
-		}
-		jwksURL = meta.JWKSURI
 	} else if err := checkHTTPURL(jwksURL); err != nil {
 		return nil, fmt.Errorf("jwt: Config.JWKSURL: %w", err)
 	}
@@ -238,6 +254,7 @@ func New(ctx context.Context, cfg Config) (*Validator, error) {
 		timeout:    timeout,
 		refresh:    cmp.Or(cfg.RefreshInterval, DefaultRefreshInterval),
 		minRefetch: cmp.Or(cfg.MinRefetchInterval, DefaultMinRefetchInterval),
+		tel:        tel,
 	}
 	if err := v.keys.load(ctx); err != nil {
 		v.keys.close()
@@ -255,6 +272,62 @@ func New(ctx context.Context, cfg Config) (*Validator, error) {
 // [middleware.ErrUnknownKey]. Close is safe for concurrent use and may be called more
 // than once; every call returns once no fetch runs.
 func (v *Validator) Close() { v.keys.close() }
+
+// Ready reports whether the Validator can validate tokens and follow the
+// authorization server's key rotations, for a readiness probe: nil while
+// it holds a non-empty key set and [Validator.Close] has not been called;
+// an error saying which otherwise. Since [New] fails without a usable key
+// set, a Validator is ready from New to Close.
+//
+// A failing key set refresh does not make it unready: the keys it holds
+// keep validating tokens, which an outage of the key server does not
+// invalidate, and failing readiness then would take every replica out of
+// service at once. Watch tokenexchange.jwks.fetches with outcome "error"
+// and the Warn records of Config.Logger instead.
+func (v *Validator) Ready() error {
+	if v.keys.isClosed() {
+		return errors.New("jwt: validator closed")
+	}
+	if snap := v.keys.keys.Load(); snap == nil || len(snap.all) == 0 {
+		return errors.New("jwt: no signing keys loaded")
+	}
+	return nil
+}
+
+// discoverKeySet finds the key set's URL from issuer's metadata, under a
+// span that is a child of ctx's.
+func discoverKeySet(ctx context.Context, tel *telemetry, client *http.Client, issuer string, timeout time.Duration) (string, error) {
+	ctx, span := tel.tracer.Start(ctx, discoverySpan,
+		trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(triggerKey.String(triggerNames[triggerStartup])),
+		trace.WithAttributes(tel.discServer...))
+	defer span.End()
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	meta, err := authority.Discover(dctx, client, issuer)
+	cancel()
+	failure := ""
+	switch {
+	case err != nil && dctx.Err() != nil:
+		failure = failureOf(dctx, 0, err)
+	case err != nil:
+		failure = failDiscoveryFail
+	case meta.JWKSURI == "":
+		failure = failNoJWKSURI
+		err = errors.New("the authorization server's metadata has no jwks_uri")
+	}
+	o := outcomeSuccess
+	if failure == failCanceled {
+		o = outcomeCanceled
+	} else if failure != "" {
+		o = outcomeError
+	}
+	span.SetAttributes(outcomeKey.String(outcomeNames[o]))
+	if err != nil {
+		span.SetStatus(codes.Error, failure)
+		return "", fmt.Errorf("jwt: finding the key set of %q: %w", issuer, err)
+	}
+	return meta.JWKSURI, nil
+}
 
 // normalizeType returns the comparable form of a "typ" value (RFC 7515
 // §4.1.9): lower case, without an "application/" prefix.
