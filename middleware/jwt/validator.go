@@ -303,8 +303,8 @@ func discoverKeySet(ctx context.Context, tel *telemetry, client *http.Client, is
 		trace.WithAttributes(tel.discServer...))
 	defer span.End()
 	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	meta, err := authority.Discover(dctx, client, issuer)
-	cancel()
 	failure := ""
 	switch {
 	case err != nil && dctx.Err() != nil:
