@@ -5,9 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
@@ -93,4 +100,67 @@ func ExampleConfig_checkClaims() {
 	// Output:
 	// Bearer accepted for alice
 	// ID refused: middleware: invalid_token: token rejected by policy true
+}
+
+// Telemetry: the key set fetches go to the MeterProvider and
+// TracerProvider given (here the SDK's, read in memory; a real program
+// installs exporters), the startup fetch as a child of New's span, with
+// the W3C traceparent header on the key set request.
+func ExampleConfig_telemetry() {
+	auth := testutil.NewAuthority(nil, testutil.Options{})
+	defer auth.Close()
+	reader := sdkmetric.NewManualReader()
+	meters := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer meters.Shutdown(context.Background())
+	spans := tracetest.NewSpanRecorder()
+	tracers := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	defer tracers.Shutdown(context.Background())
+
+	ctx, startup := tracers.Tracer("app").Start(context.Background(), "startup")
+	v, err := jwt.New(ctx, jwt.Config{
+		Issuer:         auth.Issuer(),
+		Audience:       []string{"orders"},
+		HTTPClient:     auth.Client(),
+		MeterProvider:  meters,
+		TracerProvider: tracers,
+		Propagator:     propagation.TraceContext{},
+		Logger:         slog.Default(), // background failures, rate-limited
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer v.Close()
+	startup.End()
+	fmt.Println("ready:", v.Ready() == nil)
+
+	for _, s := range spans.Ended() {
+		if s.Name() == "startup" {
+			continue
+		}
+		outcome := ""
+		for _, kv := range s.Attributes() {
+			if kv.Key == "tokenexchange.outcome" {
+				outcome = kv.Value.Emit()
+			}
+		}
+		fmt.Println(s.Name(), outcome, s.Parent().SpanID() == startup.SpanContext().SpanID())
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		panic(err)
+	}
+	for _, m := range rm.ScopeMetrics[0].Metrics {
+		switch d := m.Data.(type) {
+		case metricdata.Sum[int64]:
+			fmt.Println(m.Name, d.DataPoints[0].Value)
+		case metricdata.Gauge[int64]:
+			fmt.Println(m.Name, d.DataPoints[0].Value)
+		}
+	}
+	// Output:
+	// ready: true
+	// tokenexchange.jwks.discovery success true
+	// tokenexchange.jwks.fetch success true
+	// tokenexchange.jwks.fetches 1
+	// tokenexchange.jwks.keys 1
 }
