@@ -6,14 +6,26 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/go-tokenexchange/tokenexchange/internal/oteltest"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 )
 
 // BenchmarkParseAndStore measures the middleware with validation off: header
 // parse, query check, context store and the handler's TokenFromContext.
+// Its metrics go to the global MeterProvider, a no-op.
 func BenchmarkParseAndStore(b *testing.B) {
+	benchParseAndStore(b, middleware.Options{})
+}
+
+// BenchmarkParseAndStoreSDKMetrics is BenchmarkParseAndStore with the
+// OpenTelemetry SDK's MeterProvider recording the requests counter.
+func BenchmarkParseAndStoreSDKMetrics(b *testing.B) {
+	benchParseAndStore(b, middleware.Options{MeterProvider: oteltest.NewMetrics(b).Provider})
+}
+
+func benchParseAndStore(b *testing.B, opts middleware.Options) {
 	var got string
-	h := middleware.Bearer(middleware.Options{})(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+	h := middleware.Bearer(opts)(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		got, _ = middleware.TokenFromContext(r.Context())
 	}))
 	req := httptest.NewRequest(http.MethodGet, "/resource?page=2", nil)
