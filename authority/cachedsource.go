@@ -76,7 +76,8 @@ type CachedSource struct {
 
 	// renewEnd, when set (by tests only, before first use), is called
 	// after each renewal that asked the authority has updated the fields
-	// above (not after one that found the work already done).
+	// above (not after one that found the work already done), once a
+	// new call would start another renewal rather than join this one.
 	renewEnd func(error)
 }
 
@@ -206,6 +207,9 @@ func (s *CachedSource) startRenewal(ctx context.Context, background bool) <-chan
 		defer cancel()
 		tok, asked, err := s.renew(ctx, caller, background)
 		if asked && s.renewEnd != nil {
+			// Tests wait for this call, then may start the next
+			// renewal: it must not join this one.
+			s.flight.Forget("renew")
 			s.renewEnd(err)
 		}
 		return tok, err
