@@ -32,6 +32,9 @@ func (r PasswordRequest) RequestToken(ctx context.Context, c *Client) (*Token, e
 }
 
 // CachedSourceOptions configures a [CachedSource]. The zero value is valid.
+// A CachedSource reports its renewals to the Client's MeterProvider,
+// TracerProvider and Logger (see "Telemetry" in the package
+// documentation).
 type CachedSourceOptions struct {
 	// Skew is how long before expiry the token is renewed. Within that
 	// window callers still get the current token while one renewal runs in
