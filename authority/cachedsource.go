@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-tokenexchange/tokenexchange/internal/ratelog"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -30,6 +32,9 @@ func (r PasswordRequest) RequestToken(ctx context.Context, c *Client) (*Token, e
 }
 
 // CachedSourceOptions configures a [CachedSource]. The zero value is valid.
+// A CachedSource reports its renewals to the Client's MeterProvider,
+// TracerProvider and Logger (see "Telemetry" in the package
+// documentation).
 type CachedSourceOptions struct {
 	// Skew is how long before expiry the token is renewed. Within that
 	// window callers still get the current token while one renewal runs in
@@ -63,6 +68,7 @@ type CachedSource struct {
 	renewTimeout time.Duration
 	now          func() time.Time
 	flight       singleflight.Group // one renewal at a time
+	log          *ratelog.Limiter   // the Client's Logger, on the source's clock
 
 	mu       sync.Mutex // guards the fields below
 	tok      *Token
@@ -73,7 +79,8 @@ type CachedSource struct {
 
 	// renewEnd, when set (by tests only, before first use), is called
 	// after each renewal that asked the authority has updated the fields
-	// above (not after one that found the work already done).
+	// above (not after one that found the work already done), once a
+	// new call would start another renewal rather than join this one.
 	renewEnd func(error)
 }
 
@@ -105,8 +112,13 @@ func NewCachedSource(c *Client, g Grant, opts CachedSourceOptions) *CachedSource
 	if s.now == nil {
 		s.now = c.now
 	}
+	s.log = ratelog.New(c.tel.logger, logInterval, s.now)
 	return s
 }
+
+// logInterval is the least time between two log records of one kind from
+// a CachedSource.
+const logInterval = time.Minute
 
 // errExpiredOnArrival is a renewal whose token, of a positive lifetime, had
 // expired by the time its reply was read. It is temporary.
@@ -142,7 +154,7 @@ func (s *CachedSource) Token(ctx context.Context) (*Token, error) {
 	s.mu.Unlock()
 	if usable {
 		if ahead {
-			s.startRenewal() // refresh ahead; nobody waits
+			s.startRenewal(ctx, true) // refresh ahead; nobody waits
 		}
 		return tok, nil
 	}
@@ -151,7 +163,7 @@ func (s *CachedSource) Token(ctx context.Context) (*Token, error) {
 	for range 2 {
 		var res singleflight.Result
 		select {
-		case res = <-s.startRenewal():
+		case res = <-s.startRenewal(ctx, false):
 		case <-ctx.Done():
 			return nil, fmt.Errorf("authority: waiting for token: %w", ctx.Err())
 		}
@@ -188,13 +200,19 @@ func (s *CachedSource) isRefused(tok *Token) bool {
 // shared by every caller, so it runs on its own context with its own
 // timeout: neither the cancellation nor the values of the caller that
 // happened to start it (a request's trace span, the inbound token stored
-// by the middleware) reach the authority's HTTP client.
-func (s *CachedSource) startRenewal() <-chan singleflight.Result {
+// by the middleware) reach the authority's HTTP client. Its span is a
+// root linked to the span in ctx, the caller's that started it;
+// background says that this caller does not wait for it (refresh ahead).
+func (s *CachedSource) startRenewal(ctx context.Context, background bool) <-chan singleflight.Result {
 	return s.flight.DoChan("renew", func() (any, error) {
+		caller := trace.LinkFromContext(ctx)
 		ctx, cancel := context.WithTimeout(context.Background(), s.renewTimeout)
 		defer cancel()
-		tok, asked, err := s.renew(ctx)
+		tok, asked, err := s.renew(ctx, caller, background)
 		if asked && s.renewEnd != nil {
+			// Tests wait for this call, then may start the next
+			// renewal: it must not join this one.
+			s.flight.Forget("renew")
 			s.renewEnd(err)
 		}
 		return tok, err
@@ -202,8 +220,10 @@ func (s *CachedSource) startRenewal() <-chan singleflight.Result {
 }
 
 // renew obtains a new token; asked is false when it returned the current
-// one without asking the authority.
-func (s *CachedSource) renew(ctx context.Context) (tok *Token, asked bool, err error) {
+// one without asking the authority. A renewal that asks has its span,
+// linked to caller's, and is counted and logged (see "Telemetry" in the
+// package documentation).
+func (s *CachedSource) renew(ctx context.Context, caller trace.Link, background bool) (tok *Token, asked bool, err error) {
 	now := s.now()
 	s.mu.Lock()
 	cur := s.tok
@@ -217,14 +237,20 @@ func (s *CachedSource) renew(ctx context.Context) (tok *Token, asked bool, err e
 		return cur, false, nil
 	}
 
+	r := s.startRenew(ctx, caller, background)
+	ctx = r.ctx
 	if cur != nil && cur.RefreshToken != "" {
+		r.grant = GrantRefreshToken
 		tok, err = s.client.Refresh(ctx, RefreshRequest{RefreshToken: cur.RefreshToken})
 		if errors.Is(err, ErrInvalidGrant) {
 			// The refresh token is dead (expired, revoked, session
 			// removed): start over with the grant.
+			r.refreshRefused(err)
+			r.grant = grantTypeOf(s.grant)
 			tok, err = s.grant.RequestToken(ctx, s.client)
 		}
 	} else {
+		r.grant = grantTypeOf(s.grant)
 		tok, err = s.grant.RequestToken(ctx, s.client)
 	}
 	now = s.now()
@@ -233,23 +259,27 @@ func (s *CachedSource) renew(ctx context.Context) (tok *Token, asked bool, err e
 		err = errExpiredOnArrival
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err != nil {
+	r.failuresBefore = s.failures
+	switch {
+	case err != nil:
 		s.failures++
-		s.retryAt = now.Add(s.backoff(err))
-		return nil, true, err
-	}
-	if tok.ZeroLifetime() {
+		r.backoff = s.backoff(err)
+		s.retryAt = now.Add(r.backoff)
+		tok = nil
+	case tok.ZeroLifetime():
 		// For the callers of this renewal only: never cached, and a
 		// failure for the backoff, so that a server that keeps issuing
 		// such tokens is not asked again on every call.
 		s.failures++
-		s.retryAt = now.Add(s.backoff(nil))
-		return tok, true, nil
+		r.backoff = s.backoff(nil)
+		s.retryAt = now.Add(r.backoff)
+	default:
+		s.tok, s.refused, s.failures, s.retryAt = tok, false, 0, time.Time{}
+		s.renewAt = tok.Expiry.Add(-min(s.skew, tok.Expiry.Sub(now)/2))
 	}
-	s.tok, s.refused, s.failures, s.retryAt = tok, false, 0, time.Time{}
-	s.renewAt = tok.Expiry.Add(-min(s.skew, tok.Expiry.Sub(now)/2))
-	return tok, true, nil
+	s.mu.Unlock()
+	r.end(tok, err)
+	return tok, true, err
 }
 
 // backoff is the wait before the next background renewal after the

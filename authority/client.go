@@ -17,6 +17,7 @@ type Client struct {
 	now        func() time.Time
 	identity   string
 	assertions *jwsKey // signs private_key_jwt assertions; nil without a Signer
+	tel        telemetry
 
 	// discovering is a one-slot semaphore held while discovery runs, so
 	// that one goroutine fetches and the others wait on their own context.
@@ -29,6 +30,7 @@ type Client struct {
 type endpoint struct {
 	meta   Metadata
 	method AuthMethod
+	host   string // the token endpoint's host, for server.address
 }
 
 // New validates cfg and returns a Client. It makes no request: discovery
@@ -110,8 +112,10 @@ func New(cfg Config) (*Client, error) {
 		c.endpoint = &endpoint{
 			meta:   Metadata{Issuer: cfg.Issuer, TokenEndpoint: cfg.TokenURL},
 			method: chooseAuthMethod(cfg, nil),
+			host:   hostOf(cfg.TokenURL),
 		}
 	}
+	c.tel = newTelemetry(cfg)
 	return c, nil
 }
 

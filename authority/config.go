@@ -94,7 +94,8 @@ type Config struct {
 	// a no-op until the application installs one.
 	MeterProvider metric.MeterProvider
 	// TracerProvider receives a span for each request to the token
-	// endpoint and for each renewal of a [CachedSource]. If nil,
+	// endpoint, for discovery and for each renewal of a [CachedSource]
+	// (see the package documentation). If nil,
 	// otel.GetTracerProvider(), a no-op until the application installs
 	// one.
 	TracerProvider trace.TracerProvider

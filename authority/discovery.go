@@ -65,12 +65,15 @@ func (c *Client) Metadata(ctx context.Context) (Metadata, error) {
 	return ep.meta, nil
 }
 
+// errNotNew is the error of a Client not created by [New].
+var errNotNew = errors.New("authority: Client must be created with New")
+
 // resolve returns the token endpoint and authentication method, running
 // discovery once. Concurrent callers wait for one discovery, each on its
 // own context.
 func (c *Client) resolve(ctx context.Context) (*endpoint, error) {
 	if c.discovering == nil {
-		return nil, errors.New("authority: Client must be created with New")
+		return nil, errNotNew
 	}
 	if ep := c.resolved(); ep != nil {
 		return ep, nil
@@ -88,7 +91,7 @@ func (c *Client) resolve(ctx context.Context) (*endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep := &endpoint{meta: meta, method: chooseAuthMethod(c.cfg, meta.TokenEndpointAuthMethodsSupported)}
+	ep := &endpoint{meta: meta, method: chooseAuthMethod(c.cfg, meta.TokenEndpointAuthMethodsSupported), host: hostOf(meta.TokenEndpoint)}
 	c.mu.Lock()
 	c.endpoint = ep
 	c.mu.Unlock()
@@ -145,12 +148,13 @@ func Discover(ctx context.Context, client *http.Client, issuer string) (Metadata
 	if client == nil {
 		client = http.DefaultClient
 	}
-	return discover(ctx, client, issuer, nil)
+	return discover(ctx, client, issuer, nil, nil)
 }
 
 // discover runs discovery as [Discover] describes; accept, when not nil,
-// must also accept a document for it to be chosen.
-func discover(ctx context.Context, client *http.Client, issuer string, accept func(Metadata) error) (Metadata, error) {
+// must also accept a document for it to be chosen; inject, when not nil,
+// writes the trace context of ctx into each request's header.
+func discover(ctx context.Context, client *http.Client, issuer string, accept func(Metadata) error, inject func(context.Context, http.Header)) (Metadata, error) {
 	if err := checkEndpointURL(issuer); err != nil {
 		return Metadata{}, fmt.Errorf("authority: issuer %q: %w", sanitize(issuer, 200, nil), err)
 	}
@@ -159,7 +163,7 @@ func discover(ctx context.Context, client *http.Client, issuer string, accept fu
 	}
 	derr := &discoveryError{}
 	for _, doc := range discoveryURLs(issuer) {
-		meta, temporary, err := fetchMetadata(ctx, client, issuer, doc)
+		meta, temporary, err := fetchMetadata(ctx, client, issuer, doc, inject)
 		if err == nil && accept != nil {
 			err = accept(meta)
 		}
@@ -175,23 +179,31 @@ func discover(ctx context.Context, client *http.Client, issuer string, accept fu
 	return Metadata{}, derr
 }
 
+// discover runs the Client's discovery in its span (see "Telemetry" in
+// the package documentation).
 func (c *Client) discover(ctx context.Context) (Metadata, error) {
-	return discover(ctx, c.httpClient, c.cfg.Issuer, func(meta Metadata) error {
+	ctx, span := c.startDiscovery(ctx)
+	meta, err := discover(ctx, c.httpClient, c.cfg.Issuer, func(meta Metadata) error {
 		if meta.TokenEndpoint == "" {
 			return errors.New("no token_endpoint")
 		}
 		return nil
-	})
+	}, c.inject)
+	endSpan(span, outcomeOf(err), "")
+	return meta, err
 }
 
 // fetchMetadata fetches and checks one metadata document. temporary says
 // whether the failure may pass (network, 5xx, 429).
-func fetchMetadata(ctx context.Context, client *http.Client, issuer, doc string) (meta Metadata, temporary bool, err error) {
+func fetchMetadata(ctx context.Context, client *http.Client, issuer, doc string, inject func(context.Context, http.Header)) (meta Metadata, temporary bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, doc, nil)
 	if err != nil {
 		return Metadata{}, false, err
 	}
 	req.Header.Set("Accept", "application/json")
+	if inject != nil {
+		inject(ctx, req.Header)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return Metadata{}, true, fmt.Errorf("request failed: %w", errors.Unwrap(err))

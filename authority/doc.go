@@ -16,7 +16,7 @@
 // authentication (RFC 6749 §2.3.1, RFC 7523), the client credentials,
 // resource owner password, refresh token and token exchange (RFC 8693)
 // grants, and typed errors (RFC 6749 §5.2). It depends on the standard
-// library and golang.org/x/sync only.
+// library, golang.org/x/sync and the OpenTelemetry API only.
 //
 // A [Client] is one client registered at one authorization server. Its grant
 // methods each make exactly one request to the token endpoint and return a
@@ -50,6 +50,69 @@
 // Invalid input (an empty subject token, a bad Config) is refused before
 // any request with an error that names the field. No error holds a token
 // or a secret.
+//
+// # Telemetry
+//
+// A Client reports through the OpenTelemetry API, to the providers of
+// [Config.MeterProvider], [Config.TracerProvider] and [Config.Propagator]
+// (the global ones when nil: no-ops until the application installs its
+// own). The meter and the tracer are named
+// "github.com/go-tokenexchange/tokenexchange/authority".
+//
+// Metrics:
+//
+//   - tokenexchange.authority.request.duration (float64 histogram, "s";
+//     tokenexchange.grant, tokenexchange.outcome,
+//     tokenexchange.oauth.error): each request to the token endpoint, by
+//     every grant method and every [CachedSource]; discovery, when the
+//     first request runs it, is included.
+//   - tokenexchange.token_source.renewals (int64 counter, "{renewal}";
+//     tokenexchange.grant, tokenexchange.outcome): renewals of a
+//     [CachedSource]'s token that asked the authority, by the grant used
+//     last (a renewal whose refresh token was refused counts once, under
+//     the grant that followed).
+//
+// Spans:
+//
+//   - tokenexchange.authority.token (client): one request to the token
+//     endpoint, a child of the span in the caller's context (for an
+//     exchange, the exchanger's); the request carries its context in the
+//     Propagator's headers (W3C traceparent with
+//     propagation.TraceContext). Attributes: tokenexchange.grant,
+//     tokenexchange.outcome, tokenexchange.oauth.error,
+//     http.response.status_code when there was a reply, server.address
+//     (the token endpoint's host).
+//   - tokenexchange.authority.discovery (client): the Client's discovery,
+//     with tokenexchange.outcome and server.address (the issuer's host).
+//   - tokenexchange.token_source.renew (internal): a renewal of a
+//     [CachedSource] that asks the authority, the parent of its token
+//     requests. A renewal is shared and runs on its own context, so its
+//     span is a new root, linked to the span of the caller that started
+//     it. Attributes: tokenexchange.grant, tokenexchange.outcome,
+//     tokenexchange.background (true for a refresh ahead of expiry, which
+//     no caller waits for); an event "refresh token refused; fresh grant"
+//     when the refresh token was refused.
+//
+// Attribute values come from closed sets: tokenexchange.grant is
+// token_exchange, client_credentials, password, refresh_token, jwt_bearer
+// or other; tokenexchange.outcome is success, refused (a permanent
+// refusal, [IsPermanent]), error (anything that may pass: 5xx, network,
+// timeout) or canceled (the caller's context); tokenexchange.oauth.error
+// is [ErrorCodeOf] of the error, absent when it is "". A failed span has
+// status Error with the error code or the outcome as its description,
+// never the error's text. No token, secret, subject or text from the
+// authority is ever an attribute.
+//
+// Logs go to [Config.Logger] for what happens in the background, where no
+// caller sees an error, rate-limited to one record of a kind a minute on
+// the source's clock (the next says how many were "suppressed"): Warn when
+// a background renewal fails (with "grant", "code", "failures",
+// "retry_in" and the sanitized "error"), when a refresh token is refused
+// and a fresh grant follows, and when the authority issues a token
+// without lifetime; Info when renewals succeed again after failures;
+// Debug for a routine renewal. No record holds a token or a secret; the
+// authority's description, which may name a user, appears only inside
+// the sanitized "error" of a Warn record.
 //
 // Nothing in this package prints a secret: [Token], [Config] and the request
 // types redact their credentials in String, GoString, Format and slog output,

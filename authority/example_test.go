@@ -15,6 +15,11 @@ import (
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 // Exchange a user's token for one issued to the "orders" service.
@@ -124,4 +129,57 @@ func ExampleCachedSource() {
 	// Output:
 	// invoices 1
 	// authority.Token{type=Bearer access_token=[redacted] refresh_token=none}
+}
+
+// Pass a MeterProvider and a TracerProvider (here the OpenTelemetry SDK's,
+// reading metrics on demand and recording spans in memory) to see each
+// request to the token endpoint.
+func ExampleNew_telemetry() {
+	as := testutil.NewAuthority(nil, testutil.Options{})
+	defer as.Close()
+	as.AddClient(testutil.Client{ID: "gateway", Secret: "s3cret"})
+
+	reader := sdkmetric.NewManualReader()
+	meters := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	spans := tracetest.NewSpanRecorder()
+	tracers := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	ctx := context.Background()
+	defer meters.Shutdown(ctx)
+	defer tracers.Shutdown(ctx)
+
+	client, err := authority.New(authority.Config{
+		TokenURL:       as.TokenURL(),
+		ClientID:       "gateway",
+		ClientSecret:   "s3cret",
+		HTTPClient:     as.Client(),
+		MeterProvider:  meters,
+		TracerProvider: tracers,
+		Propagator:     propagation.TraceContext{}, // sends traceparent
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := client.ClientCredentials(ctx, authority.ClientCredentialsRequest{}); err != nil {
+		log.Fatal(err)
+	}
+
+	for _, s := range spans.Ended() {
+		fmt.Println(s.Name(), s.SpanKind())
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		log.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			for _, p := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+				grant, _ := p.Attributes.Value("tokenexchange.grant")
+				outcome, _ := p.Attributes.Value("tokenexchange.outcome")
+				fmt.Println(m.Name, m.Unit, grant.Emit(), outcome.Emit(), p.Count)
+			}
+		}
+	}
+	// Output:
+	// tokenexchange.authority.token client
+	// tokenexchange.authority.request.duration s client_credentials success 1
 }

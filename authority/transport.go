@@ -7,23 +7,44 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // postForm sends one token request for grant and parses the reply. secrets
 // are the credentials in form; they are redacted from anything the server
-// echoes into an error.
+// echoes into an error. The request has its span, a child of the one in
+// ctx, and its duration is recorded (see "Telemetry" in the package
+// documentation).
 func (c *Client) postForm(ctx context.Context, grant string, form url.Values, secrets ...string) (*Token, error) {
+	if c.discovering == nil {
+		return nil, errNotNew
+	}
+	start := time.Now()
+	ctx, span := c.startToken(ctx, grant)
+	tok, status, err := c.post(ctx, span, grant, form, secrets)
+	c.endToken(ctx, span, grant, time.Since(start).Seconds(), status, err)
+	return tok, err
+}
+
+// post does the work of postForm; status is the reply's HTTP status, 0
+// when there was none.
+func (c *Client) post(ctx context.Context, span trace.Span, grant string, form url.Values, secrets []string) (_ *Token, status int, _ error) {
 	ep, err := c.resolve(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	if ep.host != "" {
+		span.SetAttributes(attrServerAddr.String(ep.host))
 	}
 	form.Set("grant_type", grant)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.meta.TokenEndpoint, nil)
 	if err != nil {
-		return nil, fmt.Errorf("authority: %s: building request: %w", grantName(grant), err)
+		return nil, 0, fmt.Errorf("authority: %s: building request: %w", grantName(grant), err)
 	}
 	if err := c.authenticate(req, form, ep); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	body := form.Encode()
 	req.Body = io.NopCloser(strings.NewReader(body))
@@ -31,17 +52,18 @@ func (c *Client) postForm(ctx context.Context, grant string, form url.Values, se
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
+	c.inject(ctx, req.Header)
 
 	sentAt := c.now()
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
 		// *url.Error names the token endpoint, which holds no secret; the
 		// form travels in the body and is never part of the message.
-		return nil, fmt.Errorf("authority: %s: %w", grantName(grant), err)
+		return nil, 0, fmt.Errorf("authority: %s: %w", grantName(grant), err)
 	}
 	raw, readErr := readBody(resp)
 	if readErr != nil && ctx.Err() != nil {
-		return nil, fmt.Errorf("authority: %s: %w", grantName(grant), ctx.Err())
+		return nil, resp.StatusCode, fmt.Errorf("authority: %s: %w", grantName(grant), ctx.Err())
 	}
 	// Every form a credential was sent in: the grant's own, the client's
 	// secret or assertion in the form, and the whole Authorization value
@@ -62,9 +84,9 @@ func (c *Client) postForm(ctx context.Context, grant string, form url.Values, se
 		if ae, ok := err.(*Error); ok {
 			ae.Grant = grant
 		}
-		return nil, err
+		return nil, resp.StatusCode, err
 	}
-	return tok, nil
+	return tok, resp.StatusCode, nil
 }
 
 // errBodyTooLarge reports a body over maxResponseBytes.

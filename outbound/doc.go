@@ -127,4 +127,40 @@
 // ErrorHandler of [net/http/httputil.ReverseProxy], and [NewReverseProxy]
 // installs it. No token appears in an error, a log line or a response
 // written by this package.
+//
+// # Telemetry
+//
+// A Transport counts, through the OpenTelemetry metric API, to
+// [Options.MeterProvider] (the global provider when nil: a no-op until
+// the application installs one), with the meter
+// "github.com/go-tokenexchange/tokenexchange/outbound":
+//
+//   - tokenexchange.outbound.retries (int64 counter, "{retry}";
+//     tokenexchange.route, tokenexchange.outcome): downstream 401 answers
+//     to a request sent with a token, by what became of them: resent
+//     (once, with a fresh token), passed_on (within a refusal window, or
+//     the one that opened it when the token source had no other token)
+//     or no_body (passed on because the body could not be replayed: no
+//     GetBody, or GetBody failed).
+//   - tokenexchange.outbound.refusal_windows (int64 counter, "{window}";
+//     tokenexchange.route): refusal windows begun (see
+//     [Options.RefusalWindow]).
+//   - tokenexchange.outbound.errors (int64 counter, "{request}";
+//     tokenexchange.route when a route matched, tokenexchange.reason):
+//     requests the transport refused or could not get a token for, by
+//     reason: no_route, ambiguous_path, host_mismatch, no_subject_token,
+//     no_inbound_context, exchange (the [Exchanger] failed), token_source
+//     (the route's [authority.TokenSource] failed) or other.
+//
+// The route attribute is [Route.Name], or the route's URL as configured
+// when it has none; the Name is also the [exchange.Target] Name of an
+// exchange route whose Target has none, so that the exchanger's metrics
+// and spans are named by route. [Transport.Stats] counts the same
+// retries and windows for programs without OpenTelemetry. A request that
+// gets its token and an answer other than 401 records nothing: the
+// attribute sets are made once per route by [New], and the success path
+// is what it was. The transport starts no span (the application's HTTP
+// client instrumentation, such as otelhttp, owns the client span), but
+// the exchange it asks for runs in the request's context, so the
+// exchanger's spans are children of the caller's.
 package outbound

@@ -78,8 +78,9 @@ type Options struct {
 	RefusalWindow time.Duration
 	// Now is the clock of the refusal windows. If nil, [time.Now].
 	Now func() time.Time
-	// MeterProvider receives the transport's metrics: 401 retries and
-	// refusal windows by route (see the package documentation). If nil,
-	// otel.GetMeterProvider(), a no-op until the application installs one.
+	// MeterProvider receives the transport's metrics: 401 retries,
+	// refusal windows and refused requests, by route (see "Telemetry" in
+	// the package documentation). If nil, otel.GetMeterProvider(), a
+	// no-op until the application installs one.
 	MeterProvider metric.MeterProvider
 }

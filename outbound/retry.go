@@ -26,7 +26,8 @@ const maxDrain = 4 << 10
 func (t *Transport) retry(req *http.Request, r *route, subject authority.SubjectToken, sent *authority.Token, resp *http.Response) (*http.Response, error) {
 	ctx := req.Context()
 	if !replayable(req) {
-		t.logAttrs(ctx, slog.LevelDebug, "outbound: 401 not retried: the body cannot be replayed", slog.String("route", r.name))
+		t.countRetry(ctx, r, retryNoBody)
+		t.logAttrs(ctx, slog.LevelDebug, "outbound: 401 not retried: the body cannot be replayed", slog.String("route", r.label))
 		return resp, nil
 	}
 	if ctx.Err() != nil {
@@ -72,7 +73,7 @@ func (t *Transport) retry(req *http.Request, r *route, subject authority.Subject
 	tok, err := r.fresh(ctx, subject, sent)
 	if errors.Is(err, errSameToken) {
 		if g == nil {
-			t.logAttrs(ctx, slog.LevelWarn, "outbound: 401 not retried: no fresh token", slog.String("route", r.name), slog.Any("error", err))
+			t.logAttrs(ctx, slog.LevelWarn, "outbound: 401 not retried: no fresh token", slog.String("route", r.label), slog.Any("error", err))
 			return resp, nil
 		}
 		return t.passOn(req, r, g.refuse(key), resp), nil
@@ -80,7 +81,7 @@ func (t *Transport) retry(req *http.Request, r *route, subject authority.Subject
 	if err != nil {
 		end()
 		discard(resp)
-		t.logAttrs(ctx, slog.LevelDebug, "outbound: 401 not retried: no fresh token; the 401 is replaced by the error", slog.String("route", r.name))
+		t.logAttrs(ctx, slog.LevelDebug, "outbound: 401 not retried: no fresh token; the 401 is replaced by the error", slog.String("route", r.label))
 		return nil, t.tokenError(req, r, err) // req.Body went with the first send
 	}
 	if g != nil && g.freshToken(key, st, tok.AccessToken) {
@@ -90,13 +91,15 @@ func (t *Transport) retry(req *http.Request, r *route, subject authority.Subject
 	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
 		if out.Body, err = req.GetBody(); err != nil {
 			end()
-			t.logAttrs(ctx, slog.LevelWarn, "outbound: 401 not retried: GetBody failed", slog.String("route", r.name), slog.Any("error", err))
+			t.countRetry(ctx, r, retryNoBody)
+			t.logAttrs(ctx, slog.LevelWarn, "outbound: 401 not retried: GetBody failed", slog.String("route", r.label), slog.Any("error", err))
 			return resp, nil
 		}
 	}
 	discard(resp)
-	t.logAttrs(ctx, slog.LevelDebug, "outbound: 401: resending once with a fresh token", slog.String("route", r.name))
+	t.logAttrs(ctx, slog.LevelDebug, "outbound: 401: resending once with a fresh token", slog.String("route", r.label))
 	t.stats.retries.Add(1)
+	t.countRetry(ctx, r, retryResent)
 	again, err := t.baseRT().RoundTrip(out)
 	switch {
 	case g == nil:
@@ -117,10 +120,11 @@ func (t *Transport) retry(req *http.Request, r *route, subject authority.Subject
 // subject; opened reports that this 401 opened it.
 func (t *Transport) passOn(req *http.Request, r *route, opened bool, resp *http.Response) *http.Response {
 	t.stats.passedOn.Add(1)
+	t.countRetry(req.Context(), r, retryPassedOn)
 	if opened {
 		t.windowOpened(req, r)
 	} else {
-		t.logAttrs(req.Context(), slog.LevelDebug, "outbound: 401 passed on: the downstream refused a fresh token in the refusal window", slog.String("route", r.name))
+		t.logAttrs(req.Context(), slog.LevelDebug, "outbound: 401 passed on: the downstream refused a fresh token in the refusal window", slog.String("route", r.label))
 	}
 	return resp
 }
@@ -129,8 +133,9 @@ func (t *Transport) passOn(req *http.Request, r *route, opened bool, resp *http.
 // refusal window opened: the downstream refused a fresh token.
 func (t *Transport) windowOpened(req *http.Request, r *route) {
 	t.stats.freshRefused.Add(1)
+	t.countWindow(req.Context(), r)
 	t.logAttrs(req.Context(), slog.LevelWarn, "outbound: the downstream refused a fresh token (or the token source had no other); its 401s for this route and subject are passed on without a new token for the refusal window (is the route's Target right for it?)",
-		slog.String("route", r.name), slog.Duration("window", t.refusals.window))
+		slog.String("route", r.label), slog.Duration("window", t.refusals.window))
 }
 
 // replayable reports whether req's body can be sent again.

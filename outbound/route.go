@@ -7,9 +7,11 @@ import (
 
 // Route names a destination and the token its requests get.
 type Route struct {
-	// Name names the route in metrics and logs, and is the [exchange.Target]
-	// Name of its exchanges when that is empty. Default: URL as
-	// configured. It must not hold a secret.
+	// Name names the route in metrics and logs (the tokenexchange.route
+	// attribute), and is the [exchange.Target] Name of its exchanges when
+	// that is empty. Default: URL as configured (which cannot hold user
+	// info). It must not hold a secret. Routes may share a Name; their
+	// counts then add up. Errors ([TokenError.Route]) name the URL.
 	Name string
 	// URL is the destination: scheme ("http" or "https"), host, optional
 	// port and optional path prefix, e.g. "https://orders.internal:8443/api".

@@ -22,7 +22,8 @@ type origin struct {
 
 // route is the validated, precomputed form of a Route.
 type route struct {
-	name     string // the configured URL, for errors and logs
+	name     string // the configured URL, for errors
+	label    string // Route.Name, or the URL: for metrics and logs
 	id       int    // the index in Options.Routes
 	prefix   string // clean path prefix without trailing slash; "" matches all
 	mode     Mode
@@ -38,6 +39,8 @@ type route struct {
 	// last is the Authorization value of the last token sent, so that a
 	// hot token is not copied into a new "Bearer " string per request.
 	last atomic.Pointer[bearerValue]
+
+	tel routeTelemetry // set by newTelemetry
 }
 
 // table maps an origin to its routes, longest prefix first. It is not
@@ -75,7 +78,7 @@ func compile(rt Route, x Exchanger) (origin, *route, error) {
 	if err != nil {
 		return o, nil, err
 	}
-	r := &route{name: rt.URL, prefix: prefix, mode: rt.Mode}
+	r := &route{name: rt.URL, label: cmp.Or(rt.Name, rt.URL), prefix: prefix, mode: rt.Mode}
 	if rt.Mode != ModeExchange && (!isNil(rt.Exchanger) || !isZeroTarget(rt.Target)) {
 		return o, nil, fmt.Errorf("Target and Exchanger are for %s routes only, not %s", ModeExchange, rt.Mode)
 	}
@@ -97,7 +100,12 @@ func compile(rt Route, x Exchanger) (origin, *route, error) {
 		}
 		r.actor = rt.Target.Actor != nil
 		r.actorTokens = rt.Target.Actor
-		if r.target, err = rt.Target.Prepare(); err != nil {
+		target := rt.Target
+		if target.Name == "" {
+			// The exchanger's metrics and spans name the route.
+			target.Name = r.label
+		}
+		if r.target, err = target.Prepare(); err != nil {
 			return o, nil, err
 		}
 	case ModeOwnToken:

@@ -39,6 +39,7 @@ type Transport struct {
 	log           *slog.Logger // nil means silent
 	refusals      *refusals    // nil when the refusal windows are off
 	stats         counters
+	tel           *telemetry // nil in the zero Transport
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -76,6 +77,7 @@ func New(opts Options) (*Transport, error) {
 		allowUnrouted: opts.AllowUnrouted,
 		log:           opts.Logger,
 		refusals:      newRefusals(opts.RefusalWindow, opts.Now),
+		tel:           newTelemetry(opts.MeterProvider, routes),
 	}, nil
 }
 
@@ -112,6 +114,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if err != nil || (r == nil && !t.allowUnrouted) {
 		closeBody(req)
+		t.countError(ctx, r, routeReason(err))
 		err := routeError(req.URL, err)
 		t.logAttrs(ctx, slog.LevelDebug, "outbound: request refused", slog.String("method", req.Method), slog.Any("error", err))
 		return nil, err
@@ -174,8 +177,9 @@ func (t *Transport) noSubject(req *http.Request, r *route) error {
 		return t.refuse(req, r, ErrNoSubjectToken)
 	}
 	closeBody(req)
+	t.countError(ctx, r, reasonNoInboundContext)
 	t.logAttrs(ctx, slog.LevelError, "outbound: the request's context does not come from the inbound request (build the outgoing request with r.Context()); request refused",
-		slog.String("method", req.Method), slog.String("route", r.name))
+		slog.String("method", req.Method), slog.String("route", r.label))
 	return &TokenError{Route: r.name, Mode: r.mode, Actor: r.actor, Err: ErrNoInboundContext}
 }
 
@@ -189,8 +193,27 @@ func (t *Transport) tokenError(req *http.Request, r *route, cause error) error {
 		Err:            cause,
 		callerDeadline: errors.Is(ctx.Err(), context.DeadlineExceeded) && errors.Is(cause, context.DeadlineExceeded),
 	}
-	t.logAttrs(ctx, slog.LevelDebug, "outbound: request refused", slog.String("method", req.Method), slog.String("route", r.name), slog.Any("error", err))
+	reason := tokenReason(r.mode)
+	if cause == ErrNoSubjectToken {
+		reason = reasonNoSubjectToken
+	}
+	t.countError(ctx, r, reason)
+	t.logAttrs(ctx, slog.LevelDebug, "outbound: request refused", slog.String("method", req.Method), slog.String("route", r.label), slog.Any("error", err))
 	return err
+}
+
+// routeReason is the reason for a request the route table refused with
+// err (nil: no route).
+func routeReason(err error) errorReason {
+	switch err {
+	case nil:
+		return reasonNoRoute
+	case ErrAmbiguousPath:
+		return reasonAmbiguousPath
+	case ErrHostMismatch:
+		return reasonHostMismatch
+	}
+	return reasonOther
 }
 
 // CloseIdleConnections closes the idle connections of the base transport
