@@ -18,7 +18,7 @@ func TestErrorCodeOf(t *testing.T) {
 		{&Error{Code: "temporarily_unavailable"}, "temporarily_unavailable"},
 		{&Error{Code: "eyJhbGciOi.secret-looking"}, "other"},
 		{&Error{Code: "Invalid_Grant"}, "other"},
-		{&Error{StatusCode: 502}, "other"},
+		{&Error{StatusCode: 502}, ""},
 	} {
 		if got := ErrorCodeOf(tc.err); got != tc.want {
 			t.Errorf("ErrorCodeOf(%v) = %q, want %q", tc.err, got, tc.want)
