@@ -11,6 +11,9 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultListen is the gateway's listen address unless Config.Listen says
@@ -110,6 +113,17 @@ type Config struct {
 	// Base sends the requests to downstream services. If nil, a clone of
 	// http.DefaultTransport with larger idle pools.
 	Base http.RoundTripper
+
+	// TracerProvider receives the spans of every component: requests to
+	// the authority, exchanges, key set fetches. If nil,
+	// otel.GetTracerProvider(), a no-op until the program installs one.
+	// (Metrics need no option: each gateway has a MeterProvider of its
+	// own, served at /metrics.)
+	TracerProvider trace.TracerProvider
+	// Propagator writes the span context into the gateway's requests to
+	// the authority. If nil, otel.GetTextMapPropagator(), which writes
+	// nothing until the program installs one.
+	Propagator propagation.TextMapPropagator
 }
 
 // Embedded reports whether c names no authority, so that the embedded
