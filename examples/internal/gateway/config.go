@@ -17,13 +17,17 @@ import (
 )
 
 // DefaultListen is the gateway's listen address unless Config.Listen says
-// otherwise.
+// otherwise: loopback only, reachable from the same host. In a container
+// (or behind a load balancer on another host) give -listen :8080, all
+// interfaces, or TX_LISTEN=:8080.
 const DefaultListen = "127.0.0.1:8080"
 
 // Config is everything a gateway needs. The zero Config (with Listen set)
 // runs the embedded demo.
 type Config struct {
-	// Listen is the TCP address to serve on. Default [DefaultListen].
+	// Listen is the TCP address to serve on. Default [DefaultListen],
+	// loopback only; ":8080" serves on all interfaces, as a container
+	// needs.
 	Listen string
 	// Issuer is the authorization server's issuer: its token endpoint is
 	// found by discovery when TokenURL is empty, and inbound tokens must

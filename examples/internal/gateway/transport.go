@@ -52,8 +52,8 @@ func newTransport(cfg Config, client *authority.Client, x *exchange.Exchanger, l
 		routes = append(routes, or)
 	}
 	return outbound.New(outbound.Options{
-		Base:      baseTransport(cfg),
-		Routes:    routes,
+		Base:          baseTransport(cfg),
+		Routes:        routes,
 		Exchanger:     x,
 		Logger:        logger,
 		MeterProvider: mp,
