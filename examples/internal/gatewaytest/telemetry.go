@@ -108,7 +108,7 @@ func testAccessLog(t *testing.T, e *Env) {
 	tok := e.UserToken()
 	e.Logs.Reset()
 	for _, tc := range []struct {
-		method, path, token string
+		method, path, token  string
 		route, status, cache string
 	}{
 		{"GET", "/api/orders/42?q=query-secret", tok, "orders", "200", "miss"},
@@ -306,4 +306,3 @@ func newSwitchedNetwork(tb testing.TB) *switchedNetwork {
 }
 
 func (n *switchedNetwork) up() { n.isUp.Store(true) }
-
