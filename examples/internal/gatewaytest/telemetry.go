@@ -115,7 +115,8 @@ func testAccessLog(t *testing.T, e *Env) {
 		{"POST", "/api/orders/42", tok, "orders", "200", "hit"},
 		{"GET", "/api/orders/42", "", "orders", "401", "none"},
 		{"GET", "/api/pass/x", tok, "pass", "200", "none"},
-		{"GET", "/summary", tok, "summary", "200", "hit"},
+		{"GET", "/api/billing/1", tok, "billing", "200", "miss"},
+		{"GET", "/summary", tok, "summary", "200", "hit"}, // orders and billing cached: whichever is last, a hit
 		{"GET", "/healthz", "", "healthz", "200", "none"},
 		{"GET", "/readyz", "", "readyz", "200", "none"},
 		{"GET", "/metrics", "", "metrics", "200", "none"},
