@@ -21,7 +21,8 @@ import (
 //   - duration: the time from the request to the handler's return;
 //   - cache: how the request's last token exchange found its token
 //     (exchange.Lookup: "hit", "refresh_ahead", "negative_hit", "miss",
-//     "coalesced"), or "none" when it made none.
+//     "coalesced"), or "none" when it made none; for /summary, which
+//     exchanges once per service concurrently, the one that ended last.
 //
 // Nothing else of the request is logged: no path, no query string, no
 // header, no token. When the logger does not write Info (-log-level warn
