@@ -33,6 +33,22 @@
 // Run with -help for every flag; each is also an environment variable
 // (TX_LISTEN, TX_ISSUER, ...; TX_ROUTE holds one route per line).
 // -log-level debug shows why inbound tokens are refused.
+//
+// It listens on 127.0.0.1:8080, loopback only; in a container give
+// -listen :8080 (or TX_LISTEN=:8080) to serve on all interfaces.
+//
+// Without a token: GET /healthz (liveness, always 200), GET /readyz (200
+// "ready" once the authority's metadata and signing keys are loaded, else
+// 503 with the reason; the gateway starts, and keeps retrying, when the
+// authority is unreachable) and GET /metrics (Prometheus text format: the
+// library's tokenexchange_* instruments through OpenTelemetry, and the Go
+// runtime and process metrics). Each request is logged in one line at
+// Info (method, route, status, duration, cache result; never the path,
+// query or token); -log-level warn silences it.
+//
+//	go run ./examples/chi -listen 127.0.0.1:8081 &
+//	curl -s http://127.0.0.1:8081/readyz
+//	curl -s http://127.0.0.1:8081/metrics | grep tokenexchange_
 package main
 
 import (

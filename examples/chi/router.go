@@ -9,10 +9,13 @@ import (
 )
 
 // newRouter mounts the gateway's handlers on a chi router. Everything
-// but /healthz needs a bearer token.
+// but /healthz, /readyz and /metrics needs a bearer token. The access log
+// is not the router's: gateway.Run wraps the router with it.
 func newRouter(g *gateway.Gateway) http.Handler {
 	r := chi.NewRouter()
 	r.Get("/healthz", g.Healthz)
+	r.Get("/readyz", g.Readyz)
+	r.Get("/metrics", g.Metrics)
 	r.Group(func(r chi.Router) {
 		r.Use(g.Authenticate)
 		r.Get("/summary", g.Summary)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -21,7 +22,8 @@ import (
 //   - proxy: httputil.ReverseProxy over a plain transport, no middleware;
 //   - exchange: the gateway, inbound token opaque, outbound exchange from
 //     the warm cache;
-//   - exchange+validate: the same with inbound JWT validation (RS256).
+//   - exchange+validate: the same with inbound JWT validation (RS256);
+//   - exchange+accesslog: exchange with the access log line at Info.
 //
 // Each reports req/s; the gateway runs also report x-proxy, their
 // throughput over the proxy's in the same run (target >= 0.9 for
@@ -35,16 +37,25 @@ func BenchmarkGateway(b *testing.B) {
 	b.Run("proxy", func(b *testing.B) {
 		proxyRPS = drive(b, plainProxy(downstream.URL), token) // the last call is the measurement
 	})
-	for _, validate := range []bool{false, true} {
+	for _, v := range []struct{ validate, accessLog bool }{{false, false}, {true, false}, {false, true}} {
 		name := "exchange"
-		if validate {
+		if v.validate {
 			name += "+validate"
 		}
+		if v.accessLog {
+			name += "+accesslog"
+		}
 		b.Run(name, func(b *testing.B) {
-			g := benchGateway(b, a, downstream.URL, validate)
-			h := g.Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			g := benchGateway(b, a, downstream.URL, v.validate)
+			var h http.Handler = g.Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				g.Proxy(w, r, "orders")
 			}))
+			if v.accessLog {
+				// The line at Info, as Run writes it, to a text
+				// handler that discards it.
+				g.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+				h = g.AccessLog(h)
+			}
 			rps := drive(b, h, token)
 			if st := g.Stats(); st.Exchanges != 1 {
 				b.Errorf("%d exchanges, want 1 (warm cache)", st.Exchanges)

@@ -11,16 +11,23 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultListen is the gateway's listen address unless Config.Listen says
-// otherwise.
+// otherwise: loopback only, reachable from the same host. In a container
+// (or behind a load balancer on another host) give -listen :8080, all
+// interfaces, or TX_LISTEN=:8080.
 const DefaultListen = "127.0.0.1:8080"
 
 // Config is everything a gateway needs. The zero Config (with Listen set)
 // runs the embedded demo.
 type Config struct {
-	// Listen is the TCP address to serve on. Default [DefaultListen].
+	// Listen is the TCP address to serve on. Default [DefaultListen],
+	// loopback only; ":8080" serves on all interfaces, as a container
+	// needs.
 	Listen string
 	// Issuer is the authorization server's issuer: its token endpoint is
 	// found by discovery when TokenURL is empty, and inbound tokens must
@@ -110,6 +117,17 @@ type Config struct {
 	// Base sends the requests to downstream services. If nil, a clone of
 	// http.DefaultTransport with larger idle pools.
 	Base http.RoundTripper
+
+	// TracerProvider receives the spans of every component: requests to
+	// the authority, exchanges, key set fetches. If nil,
+	// otel.GetTracerProvider(), a no-op until the program installs one.
+	// (Metrics need no option: each gateway has a MeterProvider of its
+	// own, served at /metrics.)
+	TracerProvider trace.TracerProvider
+	// Propagator writes the span context into the gateway's requests to
+	// the authority. If nil, otel.GetTextMapPropagator(), which writes
+	// nothing until the program installs one.
+	Propagator propagation.TextMapPropagator
 }
 
 // Embedded reports whether c names no authority, so that the embedded

@@ -29,4 +29,42 @@
 // Without a JWKS URL the gateway does not validate inbound tokens; only
 // exchange routes are then allowed (the authority refuses a bad subject
 // token), unless [Config.InsecureSkipValidation] is set.
+//
+// # Listening
+//
+// The gateway listens on 127.0.0.1:8080 by default ([DefaultListen]):
+// loopback only. A container must give -listen :8080 (or TX_LISTEN=:8080)
+// to serve on all interfaces.
+//
+// # Operations
+//
+// Besides the routes, the example routers mount three endpoints that need
+// no token:
+//
+//   - /healthz ([Gateway.Healthz]): liveness, 200 "ok" while the process
+//     serves.
+//   - /readyz ([Gateway.Readyz]): readiness, 200 "ready" once the gateway
+//     has the authority's metadata (discovery, without -token-url) and,
+//     with -jwks-url, its signing keys; otherwise 503 with one line
+//     saying what is missing and why. The gateway starts even when the
+//     authority is unreachable: [New] tries once, logs a Warn, and keeps
+//     trying in the background (1s doubling to 30s); meanwhile requests
+//     that need a validated token are answered 503 with Retry-After. A
+//     wrong -issuer (discovery answered, but no document for that issuer)
+//     still stops the program at startup.
+//   - /metrics ([Gateway.Metrics]): the Prometheus text format. Each
+//     gateway has its own OpenTelemetry SDK MeterProvider, handed to every
+//     component, and the OpenTelemetry Prometheus exporter writes its
+//     instruments (tokenexchange_*, named as the library's packages
+//     document them, dots turned into underscores) into a registry of its
+//     own, beside the Go runtime (go_*) and process (process_*)
+//     collectors. Spans go to [Config.TracerProvider] (default the global
+//     one, a no-op until the program installs one).
+//
+// [Run] wraps the router with [Gateway.AccessLog]: one line per request at
+// Info, with method, route (the service name, "healthz", "readyz",
+// "metrics", "summary" or "unmatched"), status, duration and cache (the
+// exchange's cache result, or "none"), and nothing else of the request:
+// no path, no query string, no header, no token. -log-level warn silences
+// it.
 package gateway

@@ -153,7 +153,7 @@ Routes in mode passthrough, client or none need -jwks-url (or -insecure-skip-val
 func newFlagSet(name string, cfg *Config) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&cfg.Listen, "listen", DefaultListen, "`address` to serve on")
+	fs.StringVar(&cfg.Listen, "listen", DefaultListen, "`address` to serve on; the default is loopback only: in a container use -listen :8080 (all interfaces)")
 	fs.StringVar(&cfg.Issuer, "issuer", "", "authority issuer `URL` (discovery; the iss of inbound tokens)")
 	fs.StringVar(&cfg.TokenURL, "token-url", "", "token endpoint `URL` (no discovery)")
 	fs.StringVar(&cfg.ClientID, "client-id", "", "the gateway's client_id at the authority")

@@ -217,3 +217,22 @@ func TestRouteErrorsHideSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestListenForContainers checks that -listen has its environment form
+// TX_LISTEN, and that the help says a container needs all interfaces.
+func TestListenForContainers(t *testing.T) {
+	cfg, err := ParseFlags("gw", nil, envOf(map[string]string{"TX_LISTEN": ":8080"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != ":8080" {
+		t.Errorf("TX_LISTEN=:8080: Listen %q", cfg.Listen)
+	}
+	var help bytes.Buffer
+	Usage(&help, "gw")
+	for _, want := range []string{"-listen :8080", "[TX_LISTEN]", "loopback only", `(default "127.0.0.1:8080")`} {
+		if !strings.Contains(help.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, help.String())
+		}
+	}
+}

@@ -2,14 +2,20 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/exchange"
+	"github.com/go-tokenexchange/tokenexchange/internal/ratelog"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 	"github.com/go-tokenexchange/tokenexchange/middleware/jwt"
 	"github.com/go-tokenexchange/tokenexchange/outbound"
@@ -20,34 +26,67 @@ const Realm = "gateway"
 
 // Gateway holds the assembled parts of one gateway: the inbound
 // middleware, one reverse proxy per service and an HTTP client for calls
-// the gateway makes itself, all over one outbound transport. Mount its
-// handlers on any router. It is safe for concurrent use.
+// the gateway makes itself, all over one outbound transport, and its
+// telemetry: a MeterProvider of its own served at [Gateway.Metrics], the
+// readiness of [Gateway.Readyz] and the access log of
+// [Gateway.AccessLog]. Mount its handlers on any router. It is safe for
+// concurrent use.
 type Gateway struct {
 	routes    []Route               // in configuration order
+	services  map[string]bool       // the configured services, for the access log
 	proxies   map[string]routeProxy // by service
 	bearer    func(http.Handler) http.Handler
 	client    *http.Client // over the outbound transport
 	exchanger *exchange.Exchanger
-	validator *jwt.Validator // nil when inbound tokens are not validated
+	ready     *readiness
+	telemetry *telemetry
 	onError   func(http.ResponseWriter, *http.Request, error)
 	log       *slog.Logger
 }
 
-// discoveryTimeout bounds the discovery that New makes.
-const discoveryTimeout = 15 * time.Second
-
 // New checks cfg (see [Config.Validate]) and assembles a gateway from it:
-// the authority client, the exchanger, the outbound transport and, when
-// cfg.JWKSURL is set, the inbound token validator, whose key set it
-// fetches under ctx. Without cfg.TokenURL it runs discovery from
-// cfg.Issuer under ctx, so that a wrong issuer fails here rather than on
-// every request. Logs go to logger; nil means none.
-func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Gateway, error) {
+// its MeterProvider, the authority client, the exchanger, the outbound
+// transport and, when cfg.JWKSURL is set, the inbound token validator.
+// Logs go to logger; nil means none.
+//
+// It makes one attempt, under ctx with a deadline of a few seconds, to
+// load what it needs from the authority: its metadata (discovery from
+// cfg.Issuer, when cfg.TokenURL is empty) and the signing keys of
+// cfg.JWKSURL. When the authority cannot be reached, New still returns
+// a gateway, after one Warn: [Gateway.Readyz] answers 503 with the
+// reason, requests that need a validated token 503 with Retry-After,
+// and the gateway retries in the background (1s, doubling up to 30s)
+// until it has everything, or until [Gateway.Close]. What no retry can
+// cure fails New: an invalid cfg, and a discovery whose every document
+// answered but none is usable (not found, another issuer, no token
+// endpoint: [authority.IsPermanent]), which means a wrong -issuer.
+func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	tel, err := newTelemetry()
+	if err != nil {
+		return nil, err
+	}
+	var cleanup []func()
+	defer func() {
+		if err != nil {
+			for _, f := range slices.Backward(cleanup) {
+				f()
+			}
+		}
+	}()
+	cleanup = append(cleanup, func() { _ = tel.shutdown(context.Background()) })
+	tp := cfg.TracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	prop := cfg.Propagator
+	if prop == nil {
+		prop = otel.GetTextMapPropagator()
 	}
 	client, err := authority.New(authority.Config{
 		Issuer:           cfg.Issuer,
@@ -60,92 +99,123 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (*Gateway, error)
 		Certificate:      cfg.ClientCert,
 		AuthMethod:       authority.AuthMethod(cfg.AuthMethod),
 		HTTPClient:       cfg.HTTPClient,
+		MeterProvider:    tel.provider,
+		TracerProvider:   tp,
+		Propagator:       prop,
+		Logger:           logger,
 	})
 	if err != nil {
 		return nil, err
 	}
+
+	rd := &readiness{log: ratelog.New(logger, time.Minute, nil)}
 	if cfg.TokenURL == "" {
-		dctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
-		_, err := client.Metadata(dctx)
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("discovery from -issuer %s: %w", cfg.Issuer, err)
-		}
+		rd.client, rd.metadataErr = client, errNotTried
 	}
-	x, err := exchange.New(client, exchange.Options{})
+	if cfg.JWKSURL != "" {
+		rd.keys, rd.keysErr = &jwt.Config{
+			Issuer:         cfg.Issuer,
+			JWKSURL:        cfg.JWKSURL,
+			Audience:       cfg.inboundAudiences(),
+			HTTPClient:     cfg.HTTPClient,
+			MeterProvider:  tel.provider,
+			TracerProvider: tp,
+			Logger:         logger,
+		}, errNotTried
+	}
+	cleanup = append(cleanup, rd.stop)
+	ready := rd.load(ctx, startupAttemptTimeout)
+	if !ready {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("gateway: startup: %w", err)
+		}
+		rd.mu.Lock()
+		merr := rd.metadataErr
+		rd.mu.Unlock()
+		if merr != nil && authority.IsPermanent(merr) {
+			return nil, fmt.Errorf("discovery from -issuer %s: %w", cfg.Issuer, merr)
+		}
+		logger.Warn("authority unreachable at startup: serving, but not ready (/readyz answers 503) until it is; retrying in the background",
+			"error", rd.err())
+	}
+
+	x, err := exchange.New(client, exchange.Options{
+		MeterProvider:  tel.provider,
+		TracerProvider: tp,
+		Logger:         logger,
+	})
 	if err != nil {
 		return nil, err
 	}
+	cleanup = append(cleanup, x.Close)
 	// Each failed request is logged once, by onError; the transport logs
 	// only its 401 retries.
-	t, err := newTransport(cfg, client, x, logger)
+	t, err := newTransport(cfg, client, x, logger, tel.provider)
 	if err != nil {
-		x.Close()
 		return nil, err
 	}
-	bearer, validator, err := newBearer(ctx, cfg, logger)
-	if err != nil {
-		x.Close()
-		return nil, err
-	}
-	g := &Gateway{
+	g = &Gateway{
 		routes:    cfg.Routes,
+		services:  make(map[string]bool, len(cfg.Routes)),
 		proxies:   make(map[string]routeProxy, len(cfg.Routes)),
-		bearer:    bearer,
+		bearer:    newBearer(cfg, rd, logger, tel.provider),
 		client:    &http.Client{Transport: t},
 		exchanger: x,
-		validator: validator,
+		ready:     rd,
+		telemetry: tel,
 		onError:   outbound.ErrorHandler(logger),
 		log:       logger,
 	}
 	for _, r := range cfg.Routes {
+		g.services[r.Service] = true
 		g.proxies[r.Service] = routeProxy{prefix: r.Prefix, proxy: outbound.NewReverseProxy(r.URL, t, logger)}
+	}
+	if !ready {
+		rd.start()
 	}
 	return g, nil
 }
 
-// newBearer returns the inbound middleware, validating tokens with the
-// returned Validator when cfg.JWKSURL is set.
-func newBearer(ctx context.Context, cfg Config, logger *slog.Logger) (func(http.Handler) http.Handler, *jwt.Validator, error) {
-	var validator *jwt.Validator
+// errNotTried is why what the gateway needs from the authority is not
+// loaded before the first attempt.
+var errNotTried = errors.New("not loaded yet")
+
+// newBearer returns the inbound middleware, validating tokens when
+// cfg.JWKSURL is set: with the validator rd loaded at startup, or, while
+// rd has not loaded the keys, through rd, which answers 503 until then.
+func newBearer(cfg Config, rd *readiness, logger *slog.Logger, mp metric.MeterProvider) func(http.Handler) http.Handler {
 	opts := middleware.Options{
 		Realm: Realm,
 		OnRefusal: func(r *http.Request, err error) {
 			logger.DebugContext(r.Context(), "inbound token refused", "method", r.Method, "path", r.URL.Path, "error", err)
 		},
+		MeterProvider: mp,
 	}
 	if cfg.JWKSURL != "" {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		v, err := jwt.New(ctx, jwt.Config{
-			Issuer:     cfg.Issuer,
-			JWKSURL:    cfg.JWKSURL,
-			Audience:   cfg.inboundAudiences(),
-			HTTPClient: cfg.HTTPClient,
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("inbound validation: %w", err)
+		if v := rd.validator.Load(); v != nil {
+			opts.Validator = v // no indirection once loaded at startup
+		} else {
+			opts.Validator = rd
 		}
-		opts.Validator = v
-		validator = v
 	} else if open := cfg.unvalidated(); len(open) > 0 {
 		logger.Warn("INSECURE: inbound tokens are not validated (-insecure-skip-validation, no -jwks-url): any bearer string reaches these routes",
 			"routes", strings.Join(open, ","))
 	} else {
 		logger.Warn("inbound tokens are not validated here (no -jwks-url): the authority checks them only when it exchanges them, so every new bearer string costs an exchange request")
 	}
-	return middleware.Bearer(opts), validator, nil
+	return middleware.Bearer(opts)
 }
 
-// Close stops the gateway's background work: the exchanger's flights,
-// refreshes and cache maintenance, and the validator's key set refresh.
+// Close stops the gateway's background work: the retries that load what
+// it needs from the authority, the exchanger's flights, refreshes and
+// cache maintenance, the validator's key set refresh, and its
+// MeterProvider.
 // Call it once the server has shut down; requests still using the
 // gateway afterwards fail with [exchange.ErrClosed].
 func (g *Gateway) Close() {
+	g.ready.stop()
 	g.exchanger.Close()
-	if g.validator != nil {
-		g.validator.Close()
-	}
+	_ = g.telemetry.shutdown(context.Background())
 }
 
 // Authenticate is the inbound middleware: it refuses requests without a

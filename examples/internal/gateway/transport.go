@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 	"github.com/go-tokenexchange/tokenexchange/outbound"
@@ -13,15 +15,19 @@ import (
 // newTransport builds the outbound transport from the route table: one
 // outbound route per gateway route, naming the downstream URL plus the
 // route's prefix, since the gateway keeps the whole path.
-func newTransport(cfg Config, client *authority.Client, x *exchange.Exchanger, logger *slog.Logger) (*outbound.Transport, error) {
+//
+// Each route is named by its service, in the transport's metrics
+// (outbound.Route.Name) and in the exchanger's (exchange.Target.Name).
+func newTransport(cfg Config, client *authority.Client, x *exchange.Exchanger, logger *slog.Logger, mp metric.MeterProvider) (*outbound.Transport, error) {
 	var actor *authority.CachedSource // the gateway's own token, made on first need
 	routes := make([]outbound.Route, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
-		or := outbound.Route{URL: r.URL.String() + r.Prefix}
+		or := outbound.Route{URL: r.URL.String() + r.Prefix, Name: r.Service}
 		switch r.Mode {
 		case ModeExchange:
 			or.Mode = outbound.ModeExchange
 			or.Target = exchange.Target{
+				Name:             r.Service,
 				Audiences:        r.Audiences,
 				Scopes:           r.Scopes,
 				Resources:        r.Resources,
@@ -46,10 +52,11 @@ func newTransport(cfg Config, client *authority.Client, x *exchange.Exchanger, l
 		routes = append(routes, or)
 	}
 	return outbound.New(outbound.Options{
-		Base:      baseTransport(cfg),
-		Routes:    routes,
-		Exchanger: x,
-		Logger:    logger,
+		Base:          baseTransport(cfg),
+		Routes:        routes,
+		Exchanger:     x,
+		Logger:        logger,
+		MeterProvider: mp,
 	})
 }
 

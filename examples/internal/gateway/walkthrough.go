@@ -124,6 +124,10 @@ func TryIt(ctx context.Context, out io.Writer, base string, d *Demo) error {
   curl -H "Authorization: Bearer $TOKEN" %[4]s/summary
   curl -i %[4]s/api/billing/7      # no token: 401
 
+Operations (no token):
+  curl %[4]s/readyz                 # 200 ready, or 503 and why
+  curl -s %[4]s/metrics | grep tokenexchange_
+
 A fresh token (password grant at the embedded authority):
   TOKEN=$(curl -s %[5]s -d grant_type=password -d client_id=%[6]s \
     -d username=%[1]s -d password=%[7]s -d audience=%[8]s -d 'scope=orders.read billing.read' \

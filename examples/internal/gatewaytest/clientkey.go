@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-tokenexchange/tokenexchange/examples/internal/gateway"
+	"github.com/go-tokenexchange/tokenexchange/internal/oteltest"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
@@ -97,17 +98,28 @@ func RunClientKey(t *testing.T, newRouter Router) {
 	cfg, err := gateway.ParseFlags("test", append(args, "-client-key", otherPEM), noEnv)
 	require.NoError(t, err)
 	var logs testutil.LogBuffer
+	traces := oteltest.NewTraces(t)
+	cfg.TracerProvider = traces.Provider
 	base := runUntilReady(t, cfg, newRouter, nil, debugLogger(&logs))
-	resp, body := do(t, http.MethodGet, base+"/api/orders/7", a.UserToken(User, "cli", ClientID), "")
+	tok := a.UserToken(User, "cli", ClientID)
+	resp, body := do(t, http.MethodGet, base+"/api/orders/7", tok, "")
 	assert.Equal(t, http.StatusBadGateway, resp.StatusCode, body)
 	assert.Contains(t, logs.String(), "invalid_client")
 	assert.Len(t, orders.Received(), n, "nothing forwarded")
+	_, scrape := do(t, http.MethodGet, base+"/metrics", "", "")
 	key, err := os.ReadFile(otherPEM)
 	require.NoError(t, err)
 	for _, line := range strings.Split(strings.TrimSpace(string(key)), "\n")[1:] {
 		if !strings.HasPrefix(line, "-----") {
 			assert.NotContains(t, logs.String(), line, "no key material in the logs")
 			assert.NotContains(t, body, line, "no key material in the answer")
+			assert.NotContains(t, scrape, line, "no key material in the metrics")
+			assert.NotContains(t, strings.Join(traces.Strings(), "\n"), line, "no key material in the spans")
 		}
 	}
+	checkNoLeaks(t, []string{tok}, map[string]string{
+		"the /metrics scrape": scrape,
+		"the spans":           strings.Join(traces.Strings(), "\n"),
+		"the logs":            logs.String(),
+	})
 }

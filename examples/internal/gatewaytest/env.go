@@ -8,9 +8,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/go-tokenexchange/tokenexchange/examples/internal/gateway"
+	"github.com/go-tokenexchange/tokenexchange/internal/oteltest"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
@@ -35,8 +39,14 @@ type Env struct {
 	Gateway                    *gateway.Gateway
 	// URL is the gateway's base URL.
 	URL string
-	// Logs holds the gateway's logs, Debug level and up.
+	// Logs holds the gateway's logs, Debug level and up, the access log
+	// included.
 	Logs *testutil.LogBuffer
+	// Traces records the spans of every component of the gateway.
+	Traces *oteltest.Traces
+
+	mu     sync.Mutex
+	tokens []string // every token sent through Do, for the leak check
 }
 
 // Start runs a gateway built by newRouter in front of a fresh authority
@@ -61,12 +71,15 @@ func Start(tb testing.TB, newRouter Router) *Env {
 		"/api/open=" + e.Pass.URL + ";mode=none",
 	})
 	e.Logs = new(testutil.LogBuffer)
+	e.Traces = oteltest.NewTraces(tb)
+	cfg.TracerProvider = e.Traces.Provider
+	cfg.Propagator = propagation.TraceContext{}
 	g, err := gateway.New(context.Background(), cfg, debugLogger(e.Logs))
 	if err != nil {
 		tb.Fatalf("gateway.New: %v", err)
 	}
 	tb.Cleanup(g.Close)
-	srv := httptest.NewServer(newRouter(g))
+	srv := httptest.NewServer(g.AccessLog(newRouter(g)))
 	tb.Cleanup(srv.Close)
 	e.Gateway, e.URL = g, srv.URL
 	return e
@@ -104,9 +117,14 @@ func (e *Env) UserToken() string {
 }
 
 // Do sends method path with token ("" for none) and returns the response
-// with its body read.
+// with its body read. The token is remembered for [Env.CheckNoLeaks].
 func (e *Env) Do(tb testing.TB, method, path, token, body string) (*http.Response, string) {
 	tb.Helper()
+	if token != "" {
+		e.mu.Lock()
+		e.tokens = append(e.tokens, token)
+		e.mu.Unlock()
+	}
 	return do(tb, method, e.URL+path, token, body)
 }
 

@@ -39,6 +39,15 @@ func RunEmbedded(t *testing.T, newRouter Router) {
 	tok = tok[:strings.IndexByte(tok, '\'')]
 	resp, _ := do(t, http.MethodGet, base+"/api/orders/42", tok, "")
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the printed token works")
+
+	// The printed operations commands work on the demo.
+	assert.Contains(t, text, "curl "+base+"/readyz")
+	assert.Contains(t, text, "curl -s "+base+"/metrics")
+	resp, body := do(t, http.MethodGet, base+"/readyz", "", "")
+	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
+	resp, body = do(t, http.MethodGet, base+"/metrics", "", "")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, body, "\ngo_goroutines ")
 }
 
 // RunFlags runs a gateway configured by flags and environment variables
@@ -155,9 +164,12 @@ func RunUnvalidated(t *testing.T, newRouter Router) {
 	assert.Equal(t, ClientID, last(t, reports).Subject)
 }
 
-// RunWrongIssuer checks that an -issuer whose discovery fails stops the
-// program at startup (exit 1, one clear line, no "gateway ready") rather
-// than answering 503 to every request.
+// RunWrongIssuer checks that an -issuer whose discovery is answered, but
+// with no document for that issuer (404 here; another issuer, or no
+// token endpoint, alike: authority.IsPermanent), stops the program at
+// startup (exit 1, one clear line, no "gateway ready"): no retry can
+// cure a wrong flag. An authority that cannot be reached is another
+// matter: see RunUnreachableAuthority.
 func RunWrongIssuer(t *testing.T, newRouter Router) {
 	a := testutil.NewAuthority(t, testutil.Options{})
 	a.AddClient(testutil.Client{ID: ClientID, Secret: ClientSecret, ExchangeAudiences: []string{"orders"}})

@@ -13,7 +13,10 @@ import (
 )
 
 // Run runs the end-to-end specification against the router newRouter
-// builds: forwarding, caching, refusals, the fan-out and every route mode.
+// builds: forwarding, caching, refusals, the fan-out, every route mode,
+// /readyz, /metrics and the access log. After each test on an [Env] it
+// checks that no token, secret or subject reached the metrics, the spans
+// or the logs ([Env.CheckNoLeaks]).
 func Run(t *testing.T, newRouter Router) {
 	for _, tc := range []struct {
 		name string
@@ -32,10 +35,16 @@ func Run(t *testing.T, newRouter Router) {
 		{"HealthzNeedsNoToken", testHealthz},
 		{"NonCanonicalPathsRefused", testNonCanonicalPaths},
 		{"FailureLoggedOnce", testFailureLoggedOnce},
+		{"ReadyzWhenLoaded", testReadyz},
+		{"MetricsRuntime", testMetricsRuntime},
+		{"MetricsLibrary", testMetricsLibrary},
+		{"AccessLog", testAccessLog},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.test(t, Start(t, newRouter))
+			e := Start(t, newRouter)
+			tc.test(t, e)
+			e.CheckNoLeaks(t)
 		})
 	}
 	t.Run("Embedded", func(t *testing.T) { t.Parallel(); RunEmbedded(t, newRouter) })
@@ -44,6 +53,7 @@ func Run(t *testing.T, newRouter Router) {
 	t.Run("UnvalidatedRoutes", func(t *testing.T) { t.Parallel(); RunUnvalidated(t, newRouter) })
 	t.Run("WrongIssuerFailsStartup", func(t *testing.T) { t.Parallel(); RunWrongIssuer(t, newRouter) })
 	t.Run("ClientKey", func(t *testing.T) { t.Parallel(); RunClientKey(t, newRouter) })
+	t.Run("UnreachableAuthorityAtStart", func(t *testing.T) { t.Parallel(); RunUnreachableAuthority(t, newRouter) })
 }
 
 func testForwards(t *testing.T, e *Env) {
