@@ -1,0 +1,3 @@
+// Package rediscache is an encrypted Redis/Valkey second tier for the
+// exchange package.
+package rediscache
