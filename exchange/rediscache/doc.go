@@ -1,0 +1,93 @@
+// Package rediscache is an [exchange.Cache] on Redis (or Valkey, which
+// speaks the same protocol) that keeps every entry encrypted and bound to
+// its key, so that a fleet of gateways can share the tokens they
+// exchanged. It uses the client github.com/redis/rueidis.
+//
+//	c, err := rediscache.New(rediscache.Options{
+//		URL:  "redis://:password@redis.internal:6379/0", // or Client: a rueidis.Client
+//		Keys: [][]byte{key},                             // 32 bytes each; the first encrypts
+//	})
+//	if err != nil { ... }
+//	defer c.Close()
+//	x, err := exchange.New(client, exchange.Options{Cache: c})
+//
+// # What is stored, and how
+//
+// An entry for the cache key k (a SHA-256 that never holds a token) is
+// stored under the Redis key Namespace + hex(k) ("tokenexchange:" by
+// default), with SET ... PX for the TTL the Exchanger gives, cut to the
+// entry's Expires: it never outlives the entry. The value is
+//
+//	byte      1, the format version
+//	8 bytes   key id: the first 8 bytes of SHA-256 of the AES key
+//	12 bytes  random nonce
+//	rest      AES-256-GCM ciphertext and tag of the entry's
+//	          exchange.Entry.MarshalBinary encoding
+//
+// with the full Redis key as the associated data, so a value copied under
+// another key (another subject's) does not open there. Nothing in Redis
+// is a token in clear; an entry holding a 1 KiB access token takes about
+// 1.4 KiB of Redis memory (MEMORY USAGE).
+//
+// [Cache.Get] answers [exchange.ErrCacheMiss] for no value, and also for a
+// value it may not serve:
+//   - under a key id it was not given, or of another format version: a
+//     plain miss, and the value is left for the replicas that can read it
+//     (a replica not yet given a new key must not delete its values);
+//   - failing authentication under a key it has (tampered with, or moved
+//     from another key), malformed, or holding an entry past its Expires
+//     on Options.Now: the value is deleted (only if it is still the same
+//     bytes) and counted in tokenexchange.rediscache.tampered.
+//
+// It never serves what it could not decrypt and verify.
+// [Cache.CompareAndDelete] reads and decrypts the value, and deletes it
+// only if match accepts its entry and Redis still holds the same bytes
+// (a Lua script), so an entry another replica stored meanwhile stays.
+//
+// # Key rotation
+//
+// Options.Keys lists the keys; the first encrypts, any decrypts, and a
+// value names its key by id, so the order of the others does not matter.
+// To rotate: give every replica [new, old] (they still read old values,
+// and write new ones), wait until every value sealed with the old key has
+// expired (the longest token lifetime), then drop the old key.
+//
+// # When Redis is slow or down
+//
+// Every Redis call has Options.OpTimeout (50ms by default) and ends with
+// its caller's context too. After Options.BreakerThreshold consecutive
+// failures (time-outs, connection errors; an error reply of Redis or an
+// ended caller's context is not one) the circuit breaker opens: calls fail
+// at once with [ErrUnavailable], which the Exchanger takes as a miss,
+// without touching Redis. After Options.BreakerCooldown (5s) one trial
+// call goes to Redis: its success closes the breaker, its failure opens it
+// again for twice as long, up to Options.BreakerMaxCooldown (1 min). Each
+// opening is logged at Warn and the recovery at Info, at most one record
+// of a kind a minute. Nothing blocks past OpTimeout and nothing panics.
+//
+// # Telemetry
+//
+// The Cache's meter (scope
+// github.com/go-tokenexchange/tokenexchange/exchange/rediscache) comes
+// from Options.MeterProvider, the global provider when nil:
+//
+//	tokenexchange.rediscache.operations          counter, {operation}
+//	    tokenexchange.operation: get | set | delete | compare_and_delete
+//	    tokenexchange.outcome: hit | miss | ok | error | rejected_open
+//	    every operation, rejected_open while the breaker is open
+//	tokenexchange.rediscache.operation.duration  histogram, s
+//	    same attributes; the operations that reached Redis
+//	tokenexchange.rediscache.tampered            counter, {entry}
+//	    tokenexchange.reason: auth_failed | expired | malformed
+//	    values read and deleted instead of served
+//	tokenexchange.rediscache.breaker.state       gauge (observable), 1
+//	    0 closed, 1 half-open (a trial call), 2 open
+//	tokenexchange.rediscache.breaker.openings    counter (observable), {opening}
+//	    times the breaker opened
+//
+// The deletion of a tampered or expired value counts as a delete
+// operation. No attribute holds a key, a token or text from Redis.
+//
+// Options and Cache print neither a key nor the URL's password, with any
+// fmt verb.
+package rediscache
