@@ -279,63 +279,73 @@ func (x *Exchanger) refresh(from trace.SpanContext, key Key, old *Entry, subject
 	}
 	// The result channel is buffered: nobody needs to read it.
 	x.flights.DoChan(string(key[:]), func() (any, error) {
-		if !x.life.track() {
-			return nil, ErrClosed
-		}
-		defer x.life.work.Done()
-		ft := &flightTrace{}
-		x.mu.Lock()
-		x.refreshing[key] = ft
-		x.mu.Unlock()
-		defer func() {
-			x.mu.Lock()
-			if x.refreshing[key] == ft {
-				delete(x.refreshing, key)
-			}
-			x.mu.Unlock()
-		}()
-		lctx, cancel := x.detached()
-		cur := x.lookup(lctx, key)
-		cancel()
-		if cur != nil && cur.Token.AccessToken != old.Token.AccessToken && x.opts.Now().Before(cur.Expires) {
-			// A refresh that ended between the hit's lookup and its
-			// claim already replaced the entry.
-			return cur.Token, nil
-		}
-		select {
-		case x.slots <- struct{}{}:
-		default:
-			x.stats.refreshSkipped.Add(1)
-			return nil, errRefreshSkipped
-		}
-		defer func() { <-x.slots }()
-		x.stats.refreshes.Add(1)
-		sctx := x.startFlightSpan(ft, p, true, from)
-		ctx, cancel := context.WithTimeout(sctx, x.opts.FlightTimeout)
-		defer cancel()
-		tok, cached, err := x.exchange(ctx, key, subject, actor, p, true)
-		defer func() { endSpan(trace.SpanFromContext(sctx), err) }()
-		if err != nil {
-			if authority.IsPermanent(err) {
-				dctx, cancel := x.detached()
-				x.compareAndDelete(dctx, key, holds(old.Token))
-				cancel()
-			}
-			x.stats.refreshFailures.Add(1)
-			x.logRefresh(p, err)
-			return nil, err
-		}
-		if !cached {
-			// Nothing was cached (a token with no lifetime, or a Set
-			// that failed), so the old entry stays: keep the claim, so
-			// that hits wait refreshRetry before asking again, as after
-			// a failure.
-			x.stats.refreshFailures.Add(1)
-			return tok, nil
-		}
-		x.claims.Invalidate(key)
-		x.stats.refreshSuccesses.Add(1)
-		x.logRefresh(p, nil)
-		return tok, nil
+		return x.runRefresh(from, key, old, subject, actor, p)
 	})
+}
+
+// runRefresh is the flight of a refresh.
+func (x *Exchanger) runRefresh(from trace.SpanContext, key Key, old *Entry, subject, actor string, p *Prepared) (tok *authority.Token, err error) {
+	if !x.life.track() {
+		return nil, ErrClosed
+	}
+	defer x.life.work.Done()
+	ft := &flightTrace{}
+	x.mu.Lock()
+	x.refreshing[key] = ft
+	x.mu.Unlock()
+	defer func() {
+		x.mu.Lock()
+		if x.refreshing[key] == ft {
+			delete(x.refreshing, key)
+		}
+		x.mu.Unlock()
+	}()
+	var span trace.Span // once the refresh has its slot
+	defer func() {
+		if span != nil {
+			endSpan(span, err)
+		}
+	}()
+	lctx, cancel := x.detached()
+	cur := x.lookup(lctx, key)
+	cancel()
+	if cur != nil && cur.Token.AccessToken != old.Token.AccessToken && x.opts.Now().Before(cur.Expires) {
+		// A refresh that ended between the hit's lookup and its claim
+		// already replaced the entry.
+		return cur.Token, nil
+	}
+	select {
+	case x.slots <- struct{}{}:
+	default:
+		x.stats.refreshSkipped.Add(1)
+		return nil, errRefreshSkipped
+	}
+	defer func() { <-x.slots }()
+	x.stats.refreshes.Add(1)
+	sctx := x.startFlightSpan(ft, p, true, from)
+	span = trace.SpanFromContext(sctx)
+	ctx, cancel := context.WithTimeout(sctx, x.opts.FlightTimeout)
+	defer cancel()
+	tok, cached, err := x.exchange(ctx, key, subject, actor, p, true)
+	if err != nil {
+		if authority.IsPermanent(err) {
+			dctx, cancel := x.detached()
+			x.compareAndDelete(dctx, key, holds(old.Token))
+			cancel()
+		}
+		x.stats.refreshFailures.Add(1)
+		x.logRefresh(p, err)
+		return nil, err
+	}
+	if !cached {
+		// Nothing was cached (a token with no lifetime, or a Set that
+		// failed), so the old entry stays: keep the claim, so that hits
+		// wait refreshRetry before asking again, as after a failure.
+		x.stats.refreshFailures.Add(1)
+		return tok, nil
+	}
+	x.claims.Invalidate(key)
+	x.stats.refreshSuccesses.Add(1)
+	x.logRefresh(p, nil)
+	return tok, nil
 }
