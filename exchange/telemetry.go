@@ -292,9 +292,12 @@ func (x *Exchanger) startFlightSpan(f *flightTrace, p *Prepared, refresh bool, f
 	if p.name != "" {
 		kv = append(kv, attrTarget.String(p.name))
 	}
+	// The span starts outside mu (a span processor's OnStart may take its
+	// time); callers that join meanwhile are linked once it has started.
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	links := f.links
+	f.links = nil
+	x.mu.Unlock()
 	if from.IsValid() {
 		links = append(links, trace.Link{SpanContext: from})
 	}
@@ -303,7 +306,13 @@ func (x *Exchanger) startFlightSpan(f *flightTrace, p *Prepared, refresh bool, f
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithLinks(links...),
 		trace.WithAttributes(kv...))
+	x.mu.Lock()
+	late := f.links
 	f.span, f.links = span, nil
+	x.mu.Unlock()
+	for _, l := range late {
+		span.AddLink(l)
+	}
 	return ctx
 }
 

@@ -417,3 +417,61 @@ func TestBusyTelemetry(t *testing.T) {
 		<-ch
 	}
 }
+
+// TestMissJoinsRefresh: a miss that finds a background refresh in flight
+// for its key waits for it, counted as coalesced, and its wait span and
+// the refresh's span are linked both ways.
+func TestMissJoinsRefresh(t *testing.T) {
+	te := newTelEnv(t, refreshOpts, testutil.Options{TokenLifetime: 5 * time.Minute})
+	p, err := exchange.Target{Audiences: []string{"api-a"}}.Prepare()
+	require.NoError(t, err)
+	subject := te.subject("sub-erin-0c9d2a")
+	ch := call(te.x, context.Background(), subject, p)
+	te.pass(t)
+	first := <-ch
+	require.NoError(t, first.err)
+
+	te.clock.Advance(refreshDue)
+	drain(te.events.started)
+	r := <-call(te.x, context.Background(), subject, p)
+	require.NoError(t, r.err)
+	require.Equal(t, exchange.LookupRefreshAhead, r.lookup)
+	await(t, te.events.started, spanExchange, 1) // the refresh holds its slot
+	held := <-te.hold.arrived
+
+	// The entry goes; the next request misses and joins the refresh.
+	require.True(t, te.x.Invalidate(context.Background(), authority.NewSubjectToken(subject), exchange.Target{Audiences: []string{"api-a"}}, nil))
+	ctx, parent := te.tracer.Start(context.Background(), "caller")
+	ch = call(te.x, ctx, subject, p)
+	await(t, te.events.started, spanWait, 1)
+	te.hold.release <- struct{}{}
+	r = <-ch
+	parent.End()
+	require.NoError(t, r.err)
+	assert.Equal(t, exchange.LookupCoalesced, r.lookup)
+	assert.NotEqual(t, first.tok.AccessToken, r.tok.AccessToken, "the refreshed token")
+	assert.Equal(t, 2, te.exchanges())
+
+	await(t, te.events.ended, spanWait, 1)
+	waits := te.tr.Ended(spanWait)
+	require.Len(t, waits, 2) // the first miss's, and this one's
+	w := waits[1]
+	coalesced, _ := oteltest.Attr(w, aCoalesced)
+	assert.Equal(t, "true", coalesced)
+	var refresh sdktrace.ReadOnlySpan
+	for _, s := range te.tr.Ended(spanExchange) {
+		if v, _ := oteltest.Attr(s, aRefresh); v == "true" {
+			refresh = s
+		}
+	}
+	require.NotNil(t, refresh)
+	assert.Equal(t, held.TraceID(), refresh.SpanContext().TraceID())
+	require.Len(t, w.Links(), 1)
+	assert.Equal(t, refresh.SpanContext().SpanID(), w.Links()[0].SpanContext.SpanID())
+	var linked bool
+	for _, l := range refresh.Links() {
+		linked = linked || l.SpanContext.SpanID() == w.SpanContext().SpanID()
+	}
+	assert.True(t, linked, "the refresh links to the wait span")
+	assert.Equal(t, int64(1), te.m.Int64(t, mLookups, aLookup.String("coalesced")))
+}
