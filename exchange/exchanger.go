@@ -276,9 +276,9 @@ func (x *Exchanger) wait(ctx context.Context, key Key, subjectToken, actor strin
 		}
 		if joined != ft {
 			ft = joined
-			if sc := span.SpanContext(); sc.IsValid() {
+			if span.IsRecording() {
 				x.mu.Lock()
-				fsc := ft.addWaiter(sc)
+				fsc := ft.addWaiter(span.SpanContext())
 				x.mu.Unlock()
 				if fsc.IsValid() {
 					span.AddLink(trace.Link{SpanContext: fsc})
