@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/exchange"
+	"github.com/go-tokenexchange/tokenexchange/internal/oteltest"
 	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
@@ -40,7 +41,13 @@ func kibSubject(e *env, sub string) string {
 
 // warm returns an Exchanger with the cached token for a 1 KiB subject.
 func warm(b *testing.B) (*exchange.Exchanger, string, *exchange.Prepared) {
-	e := newEnv(b, exchange.Options{Now: time.Now}, testutil.Options{Now: time.Now}, nil)
+	return warmWith(b, exchange.Options{})
+}
+
+// warmWith is warm with opts (its clock is time.Now).
+func warmWith(b *testing.B, opts exchange.Options) (*exchange.Exchanger, string, *exchange.Prepared) {
+	opts.Now = time.Now
+	e := newEnv(b, opts, testutil.Options{Now: time.Now}, nil)
 	subject := kibSubject(e, "alice")
 	p, err := exchange.Target{Audiences: []string{"api-a"}, Scopes: []string{"read"}}.Prepare()
 	if err != nil {
@@ -109,6 +116,51 @@ func BenchmarkCacheHit(b *testing.B) {
 	if st := x.Stats(); st.Exchanges != 1 {
 		b.Fatalf("%d exchanges, want 1", st.Exchanges)
 	}
+}
+
+// BenchmarkCacheHitTelemetry is BenchmarkCacheHit with telemetry: with the
+// default (global, no-op) providers and a LookupRecorder in the context
+// (what an access log adds); with the SDK's MeterProvider and
+// TracerProvider; and with those and a context carrying a recorder and a
+// recording span, as a traced request's does.
+func BenchmarkCacheHitTelemetry(b *testing.B) {
+	b.Run("noop+recorder", func(b *testing.B) {
+		x, subject, p := warm(b)
+		benchHits(b, x, exchange.ContextWithLookupRecorder(context.Background(), &exchange.LookupRecorder{}), subject, p)
+	})
+	sdk := exchange.Options{MeterProvider: oteltest.NewMetrics(b).Provider, TracerProvider: oteltest.NewTraces(b).Provider}
+	b.Run("sdk", func(b *testing.B) {
+		x, subject, p := warmWith(b, sdk)
+		benchHits(b, x, context.Background(), subject, p)
+	})
+	b.Run("sdk+span+recorder", func(b *testing.B) {
+		x, subject, p := warmWith(b, sdk)
+		ctx, span := sdk.TracerProvider.Tracer("bench").Start(context.Background(), "request")
+		defer span.End()
+		benchHits(b, x, exchange.ContextWithLookupRecorder(ctx, &exchange.LookupRecorder{}), subject, p)
+	})
+}
+
+// benchHits runs the serial and parallel hit benchmarks with ctx.
+func benchHits(b *testing.B, x *exchange.Exchanger, ctx context.Context, subject string, p *exchange.Prepared) {
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := x.ExchangePrepared(ctx, authority.NewSubjectToken(subject), p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := x.ExchangePrepared(ctx, authority.NewSubjectToken(subject), p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
 }
 
 // BenchmarkThunderingHerd starts 1,000 goroutines for one new subject per

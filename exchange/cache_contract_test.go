@@ -234,7 +234,7 @@ func TestRefreshWithFailingSetWaits(t *testing.T) {
 
 func TestStatsString(t *testing.T) {
 	st := exchange.Stats{Hits: 2, Misses: 1, CacheErrors: 4, Entries: -1}
-	want := "exchange.Stats{Hits:2 Misses:1 NegativeHits:0 Exchanges:0 Refreshes:0 RefreshFailures:0 Errors:0 Canceled:0 CacheErrors:4 Evictions:0 Entries:-1}"
+	want := "exchange.Stats{Hits:2 RefreshAheadHits:0 Misses:1 Coalesced:0 NegativeHits:0 Exchanges:0 Refreshes:0 RefreshFailures:0 RefreshSkipped:0 Errors:0 Busy:0 SlotTimeouts:0 Canceled:0 CacheErrors:4 Evictions:0 Entries:-1}"
 	assert.Equal(t, want, st.String())
 	assert.Equal(t, want, fmt.Sprint(st))
 	assert.Equal(t, want, fmt.Sprintf("%v", &st))

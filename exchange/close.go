@@ -70,6 +70,7 @@ func (x *Exchanger) Close() {
 		l.mu.Unlock()
 		l.cancel()
 		l.work.Wait()
+		x.closeTelemetry()
 		x.closeCaches()
 	})
 }

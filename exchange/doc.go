@@ -81,6 +81,78 @@
 //
 // Tokens never appear in errors or in [Stats].
 //
+// # Telemetry
+//
+// An Exchanger reports through OpenTelemetry: metrics to
+// [Options.MeterProvider], spans to [Options.TracerProvider] (both default
+// to the global providers, no-ops until the application installs some),
+// under the instrumentation scope
+// "github.com/go-tokenexchange/tokenexchange/exchange". The counters behind
+// the metrics are those of [Exchanger.Stats], reported by one callback when
+// the metrics are collected: a cache hit records nothing, allocates nothing
+// and starts no span. The metrics:
+//
+//   - tokenexchange.exchange.cache.lookups (counter, {lookup};
+//     tokenexchange.lookup = hit | refresh_ahead | negative_hit | miss |
+//     coalesced): requests for a token by how the cache answered. Disjoint:
+//     hit counts the hits on an entry not yet due for refresh,
+//     refresh_ahead those on an entry due for one, miss the requests that
+//     started an exchange, coalesced those that joined one another request
+//     or a background refresh had started (a request is classified when it
+//     first joins).
+//   - tokenexchange.exchange.duration (histogram, s; tokenexchange.target,
+//     tokenexchange.outcome, tokenexchange.oauth.error,
+//     tokenexchange.refresh): each exchange with the authority, a flight
+//     or a background refresh.
+//   - tokenexchange.exchange.refreshes (counter, {refresh};
+//     tokenexchange.outcome = success | failure | skipped): background
+//     refreshes, skipped when they found no free slot.
+//   - tokenexchange.exchange.rejections (counter, {request};
+//     tokenexchange.reason = busy | slot_timeout): exchanges refused
+//     with [ErrBusy], or that found no free slot within FlightTimeout.
+//   - tokenexchange.exchange.waits.canceled (counter, {request}): callers
+//     that stopped waiting because their context ended.
+//   - tokenexchange.exchange.in_flight (up-down counter, {exchange}):
+//     exchanges holding a slot ([Options.MaxInFlight]).
+//   - tokenexchange.exchange.cache.entries (up-down counter, {entry}),
+//     tokenexchange.exchange.cache.evictions (counter, {entry}): when the
+//     [Cache] tells (a Len or an Evictions method, as [MemoryCache] has).
+//   - tokenexchange.exchange.cache.errors (counter, {error}): failed calls
+//     of the Cache, each taken for a miss.
+//
+// tokenexchange.outcome is success, refused (the authority refused
+// permanently, [authority.IsPermanent]), error (a temporary failure),
+// canceled, closed or busy; tokenexchange.oauth.error is the code
+// [authority.ErrorCodeOf] returns, omitted when there is none;
+// tokenexchange.target is [Target.Name], omitted when empty. No value is
+// ever a token, a subject or text from the network.
+//
+// Spans: each exchange with the authority is a root span
+// "tokenexchange.exchange" (its callers are many, each with a trace of its
+// own), with tokenexchange.target, tokenexchange.refresh, outcome and
+// error code, and status Error on failure; the request to the authority
+// runs in its context, so the authority's HTTP request carries it. A flight
+// starts it when it starts, before it waits for a slot. It is linked to
+// the span of each caller waiting for it (at most 128): every request that
+// misses starts a span "tokenexchange.exchange.wait", a child of its
+// context's span, once it has joined a flight, with the attribute
+// tokenexchange.exchange.coalesced, its outcome, and a link to the
+// exchange's span. A background refresh's span (tokenexchange.refresh=true)
+// is linked to the span of the hit that started it; a miss that joins a
+// refresh is linked to and from it like any caller. Hits and negative hits
+// start no span.
+//
+// Logs: [Options.Logger] receives what no caller sees as an error, at
+// most one record of a kind per minute (of [Options.Now]), with the number
+// held back meanwhile: a failed background refresh at Warn (the target's
+// name, outcome, error code, and the error, whose authority text is
+// sanitized by package authority; never a token or subject), the first
+// success after failures at Info, and the start of [ErrBusy] rejections
+// at Warn.
+//
+// A [LookupRecorder] in a request's context ([ContextWithLookupRecorder])
+// receives how the request found its token, for an access log line.
+//
 // An Exchanger runs goroutines: its caches' periodic clean-ups, and the
 // flights and refreshes described above. Close it when it is no longer
 // used, so that none outlives it:

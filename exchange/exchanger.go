@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	"github.com/maypok86/otter/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
@@ -32,12 +34,20 @@ type Exchanger struct {
 	// whose flight has not finished (see join).
 	mu      sync.Mutex
 	pending map[Key]*callers
+	// refreshing holds, under mu, the trace of each background refresh
+	// running, so that a miss that joins it is counted as coalesced and
+	// its span linked to the refresh's.
+	refreshing map[Key]*flightTrace
 	// claims holds the keys whose refresh a hit has claimed in the last
 	// refreshRetry, so that one hit starts it and a failed or skipped
 	// refresh is retried no sooner than refreshRetry later. It lives here,
 	// not in the Entry, because a shared Cache may return copies.
 	claims *otter.Cache[Key, struct{}]
 	stats  counters
+	tel    telemetry
+	// refreshFailing is set when a background refresh fails and cleared
+	// by the next that succeeds, which logs the recovery.
+	refreshFailing atomic.Bool
 	// own is the cache New made when Options.Cache was nil, closed by
 	// Close; nil for a Cache the user gave.
 	own *MemoryCache
@@ -80,12 +90,13 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 		return nil, err
 	}
 	x := &Exchanger{
-		client:   client,
-		opts:     opts,
-		identity: identityDigest(client.Identity()),
-		cache:    opts.Cache,
-		slots:    make(chan struct{}, opts.MaxInFlight),
-		pending:  make(map[Key]*callers),
+		client:     client,
+		opts:       opts,
+		identity:   identityDigest(client.Identity()),
+		cache:      opts.Cache,
+		slots:      make(chan struct{}, opts.MaxInFlight),
+		pending:    make(map[Key]*callers),
+		refreshing: make(map[Key]*flightTrace),
 	}
 	x.life.init()
 	if x.cache == nil {
@@ -119,6 +130,7 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 			return nil, fmt.Errorf("exchange: negative cache: %w", err)
 		}
 	}
+	x.initTelemetry(opts)
 	return x, nil
 }
 
@@ -192,9 +204,15 @@ func (x *Exchanger) ExchangePrepared(ctx context.Context, subject authority.Subj
 	if e := x.lookup(ctx, key); e != nil {
 		now := x.opts.Now()
 		if now.Before(e.Expires) {
-			x.stats.hit()
-			if !e.RefreshAt.IsZero() && !now.Before(e.RefreshAt) && x.claimRefresh(key) {
-				x.refresh(key, e, subjectToken, actor, p)
+			if e.RefreshAt.IsZero() || now.Before(e.RefreshAt) {
+				x.stats.hits.add()
+				recordLookup(ctx, LookupHit)
+				return e.Token, nil
+			}
+			x.stats.refreshAheadHits.add()
+			recordLookup(ctx, LookupRefreshAhead)
+			if x.claimRefresh(key) {
+				x.refresh(trace.SpanContextFromContext(ctx), key, e, subjectToken, actor, p)
 			}
 			return e.Token, nil
 		}
@@ -205,6 +223,7 @@ func (x *Exchanger) ExchangePrepared(ctx context.Context, subject authority.Subj
 	if x.negative != nil {
 		if err, ok := x.negative.GetIfPresent(key); ok {
 			x.stats.negativeHits.Add(1)
+			recordLookup(ctx, LookupNegativeHit)
 			return nil, fmt.Errorf("exchange: refused recently: %w", err)
 		}
 	}
@@ -215,14 +234,58 @@ func (x *Exchanger) ExchangePrepared(ctx context.Context, subject authority.Subj
 }
 
 // wait joins or starts the flight for key and waits for its result or for
-// the end of ctx, whichever comes first.
-func (x *Exchanger) wait(ctx context.Context, key Key, subjectToken, actor string, p *Prepared) (*authority.Token, error) {
-	x.stats.misses.Add(1)
-	var cs *callers
-	defer func() { x.leave(key, cs) }()
+// the end of ctx, whichever comes first. Once it has joined, it starts the
+// caller's span (a child of ctx's), linked to and from the flight's.
+func (x *Exchanger) wait(ctx context.Context, key Key, subjectToken, actor string, p *Prepared) (tok *authority.Token, err error) {
+	var (
+		cs     *callers
+		ft     *flightTrace // the trace of the flight joined
+		linked *flightTrace // the flight whose span the caller's links to
+		span   trace.Span
+	)
+	defer func() {
+		x.mu.Lock()
+		x.leaveLocked(key, cs)
+		var sc trace.SpanContext
+		if ft != linked {
+			sc = ft.spanContext()
+		}
+		x.mu.Unlock()
+		if sc.IsValid() {
+			span.AddLink(trace.Link{SpanContext: sc})
+		}
+		endSpan(span, err)
+	}()
 	for {
-		var ch <-chan singleflight.Result
-		cs, ch = x.join(key, cs, subjectToken, actor, p)
+		var (
+			ch        <-chan singleflight.Result
+			joined    *flightTrace
+			coalesced bool
+		)
+		first := cs == nil
+		cs, joined, coalesced, ch = x.join(key, cs, subjectToken, actor, p)
+		if first {
+			if coalesced {
+				x.stats.coalesced.Add(1)
+				recordLookup(ctx, LookupCoalesced)
+			} else {
+				x.stats.misses.Add(1)
+				recordLookup(ctx, LookupMiss)
+			}
+			span = x.startWaitSpan(ctx, p, coalesced)
+		}
+		if joined != ft {
+			ft = joined
+			if span.IsRecording() {
+				x.mu.Lock()
+				fsc := ft.addWaiter(span.SpanContext())
+				x.mu.Unlock()
+				if fsc.IsValid() {
+					span.AddLink(trace.Link{SpanContext: fsc})
+					linked = ft
+				}
+			}
+		}
 		select {
 		case r := <-ch:
 			if errors.Is(r.Err, errRefreshSkipped) || errors.Is(r.Err, errAbandoned) {
@@ -244,6 +307,17 @@ func (x *Exchanger) wait(ctx context.Context, key Key, subjectToken, actor strin
 			return nil, fmt.Errorf("exchange: waiting for the authority: %w", ctx.Err())
 		}
 	}
+}
+
+// startWaitSpan starts the span of a caller waiting for a flight, as a
+// child of ctx's span.
+func (x *Exchanger) startWaitSpan(ctx context.Context, p *Prepared, coalesced bool) trace.Span {
+	kv := []attribute.KeyValue{attrCoalesced.Bool(coalesced)}
+	if p.name != "" {
+		kv = append(kv, attrTarget.String(p.name))
+	}
+	_, span := x.tel.tracer.Start(ctx, spanWait, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(kv...))
+	return span
 }
 
 // claimRefresh reports whether the caller, a hit on an entry due for

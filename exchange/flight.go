@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
@@ -40,23 +41,39 @@ type callers struct {
 	// abandoned is closed when the last caller leaves before the flight
 	// has started.
 	abandoned chan struct{}
+	// ft is the trace of the flight these callers wait for: their own, or
+	// the background refresh they joined.
+	ft *flightTrace
 }
 
 // join registers the calling request as waiting for key, then joins the
 // flight in progress for key or starts one. cs is what the previous call
 // returned, nil on the first: a caller stays counted once however many
-// times it tries. The returned callers must be passed to leave.
-func (x *Exchanger) join(key Key, cs *callers, subject, actor string, p *Prepared) (*callers, <-chan singleflight.Result) {
+// times it tries. The returned callers must be passed to leaveLocked. join
+// also returns the trace of the flight joined, and whether that flight
+// was started by another request or by a background refresh (coalesced).
+func (x *Exchanger) join(key Key, cs *callers, subject, actor string, p *Prepared) (*callers, *flightTrace, bool, <-chan singleflight.Result) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	cur := x.pending[key]
+	coalesced := false
 	if cs == nil || cs != cur {
 		if cs != nil {
 			x.leaveLocked(key, cs)
 		}
 		if cur == nil {
 			cur = &callers{abandoned: make(chan struct{})}
+			// A refresh in flight for key is joined by the DoChan below.
+			// (One that has called DoChan but not yet registered itself
+			// is joined all the same, and the caller counted as a miss.)
+			if ft := x.refreshing[key]; ft != nil {
+				cur.ft, coalesced = ft, true
+			} else {
+				cur.ft = &flightTrace{}
+			}
 			x.pending[key] = cur
+		} else {
+			coalesced = cs == nil
 		}
 		cur.n++
 		cs = cur
@@ -68,16 +85,11 @@ func (x *Exchanger) join(key Key, cs *callers, subject, actor string, p *Prepare
 		defer x.finish(key, cs)
 		return x.flight(key, cs, subject, actor, p)
 	})
-	return cs, ch
+	return cs, cs.ft, coalesced, ch
 }
 
-// leave unregisters a caller that join registered in cs.
-func (x *Exchanger) leave(key Key, cs *callers) {
-	x.mu.Lock()
-	x.leaveLocked(key, cs)
-	x.mu.Unlock()
-}
-
+// leaveLocked unregisters a caller that join registered in cs. Called
+// with x.mu held.
 func (x *Exchanger) leaveLocked(key Key, cs *callers) {
 	cs.n--
 	if cs.n > 0 || cs.gone {
@@ -110,11 +122,25 @@ func (x *Exchanger) finish(key Key, cs *callers) {
 // most FlightTimeout (failing at once with ErrBusy when too many flights
 // wait already), or until all its callers have left; then the exchange
 // has FlightTimeout of its own.
-func (x *Exchanger) flight(key Key, cs *callers, subject, actor string, p *Prepared) (*authority.Token, error) {
+//
+// The flight is a root span (its callers are many, each with a trace of
+// its own) linked to the spans of its callers, and the context of its
+// request to the authority carries it.
+func (x *Exchanger) flight(key Key, cs *callers, subject, actor string, p *Prepared) (tok *authority.Token, err error) {
 	if !x.life.track() {
 		return nil, ErrClosed
 	}
 	defer x.life.work.Done()
+	x.mu.Lock()
+	if cs.ft.span != nil {
+		// cs joined a refresh that has ended; this flight is another.
+		cs.ft = &flightTrace{}
+	}
+	ft := cs.ft
+	x.mu.Unlock()
+	sctx := x.startFlightSpan(ft, p, false, trace.SpanContext{})
+	span := trace.SpanFromContext(sctx)
+	defer func() { endSpan(span, err) }()
 	// A flight that finished just before this one started may have filled
 	// the cache.
 	lctx, cancel := x.detached()
@@ -127,9 +153,9 @@ func (x *Exchanger) flight(key Key, cs *callers, subject, actor string, p *Prepa
 		return nil, err
 	}
 	defer func() { <-x.slots }()
-	ctx, cancel := context.WithTimeout(x.life.base, x.opts.FlightTimeout)
+	ctx, cancel := context.WithTimeout(sctx, x.opts.FlightTimeout)
 	defer cancel()
-	tok, _, err := x.exchange(ctx, key, subject, actor, p)
+	tok, _, err = x.exchange(ctx, key, subject, actor, p, false)
 	return tok, err
 }
 
@@ -148,6 +174,8 @@ func (x *Exchanger) acquire(cs *callers) error {
 		if x.waiting.Add(1) > int64(maxWaitingFactor*x.opts.MaxInFlight) {
 			x.waiting.Add(-1)
 			x.stats.errors.Add(1)
+			x.stats.busy.Add(1)
+			x.logBusy()
 			return ErrBusy
 		}
 		t := time.NewTimer(x.opts.FlightTimeout)
@@ -158,6 +186,7 @@ func (x *Exchanger) acquire(cs *callers) error {
 		case <-t.C:
 			x.waiting.Add(-1)
 			x.stats.errors.Add(1)
+			x.stats.slotTimeouts.Add(1)
 			return fmt.Errorf("exchange: waiting for a free exchange slot: %w", context.DeadlineExceeded)
 		case <-cs.abandoned:
 			t.Stop()
@@ -187,12 +216,17 @@ func (x *Exchanger) acquire(cs *callers) error {
 // lifetime ([authority.Token.ZeroLifetime]) is returned but never cached;
 // one whose lifetime ran out before its reply was read is an error. A
 // failure of the cache's Set is counted, and the token returned anyway.
-func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string, p *Prepared) (tok *authority.Token, cached bool, err error) {
+//
+// ctx carries the span of the flight or refresh (refresh true), and the
+// exchange's duration is recorded.
+func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string, p *Prepared, refresh bool) (tok *authority.Token, cached bool, err error) {
 	x.stats.exchanges.Add(1)
+	start := time.Now()
 	tok, err = x.client.Exchange(ctx, p.request(subject, actor))
 	if err == nil && tok == nil {
 		err = errors.New("authority returned no token")
 	}
+	x.recordExchange(ctx, p, refresh, start, err)
 	if err != nil {
 		x.stats.errors.Add(1)
 		if x.life.base.Err() != nil {
@@ -232,54 +266,86 @@ func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string
 // the authority refused permanently: then the entry is removed, so that
 // the next request gets the refusal. Like a flight, it runs on a context of
 // its own (canceled only by Close), not on the context of the hit that
-// started it.
+// started it; its root span is linked to from, the span of that hit.
 //
-// When a miss's flight for the same key is waiting for a slot, the
-// refresh joins it instead; if that flight is then abandoned, this refresh
-// is lost and the next hit after refreshRetry tries again.
-func (x *Exchanger) refresh(key Key, old *Entry, subject, actor string, p *Prepared) {
+// When a miss's flight for the same key is in progress, the refresh joins
+// it instead (so does nothing); if that flight is then abandoned, this
+// refresh is lost and the next hit after refreshRetry tries again.
+func (x *Exchanger) refresh(from trace.SpanContext, key Key, old *Entry, subject, actor string, p *Prepared) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.pending[key] != nil {
+		return
+	}
 	// The result channel is buffered: nobody needs to read it.
 	x.flights.DoChan(string(key[:]), func() (any, error) {
-		if !x.life.track() {
-			return nil, ErrClosed
-		}
-		defer x.life.work.Done()
-		lctx, cancel := x.detached()
-		cur := x.lookup(lctx, key)
-		cancel()
-		if cur != nil && cur.Token.AccessToken != old.Token.AccessToken && x.opts.Now().Before(cur.Expires) {
-			// A refresh that ended between the hit's lookup and its
-			// claim already replaced the entry.
-			return cur.Token, nil
-		}
-		select {
-		case x.slots <- struct{}{}:
-		default:
-			return nil, errRefreshSkipped
-		}
-		defer func() { <-x.slots }()
-		x.stats.refreshes.Add(1)
-		ctx, cancel := context.WithTimeout(x.life.base, x.opts.FlightTimeout)
-		defer cancel()
-		tok, cached, err := x.exchange(ctx, key, subject, actor, p)
-		if err != nil {
-			if authority.IsPermanent(err) {
-				dctx, cancel := x.detached()
-				x.compareAndDelete(dctx, key, holds(old.Token))
-				cancel()
-			}
-			x.stats.refreshFailures.Add(1)
-			return nil, err
-		}
-		if !cached {
-			// Nothing was cached (a token with no lifetime, or a Set
-			// that failed), so the old entry stays: keep the claim, so
-			// that hits wait refreshRetry before asking again, as after
-			// a failure.
-			x.stats.refreshFailures.Add(1)
-			return tok, nil
-		}
-		x.claims.Invalidate(key)
-		return tok, nil
+		return x.runRefresh(from, key, old, subject, actor, p)
 	})
+}
+
+// runRefresh is the flight of a refresh.
+func (x *Exchanger) runRefresh(from trace.SpanContext, key Key, old *Entry, subject, actor string, p *Prepared) (tok *authority.Token, err error) {
+	if !x.life.track() {
+		return nil, ErrClosed
+	}
+	defer x.life.work.Done()
+	ft := &flightTrace{}
+	x.mu.Lock()
+	x.refreshing[key] = ft
+	x.mu.Unlock()
+	defer func() {
+		x.mu.Lock()
+		if x.refreshing[key] == ft {
+			delete(x.refreshing, key)
+		}
+		x.mu.Unlock()
+	}()
+	var span trace.Span // once the refresh has its slot
+	defer func() {
+		if span != nil {
+			endSpan(span, err)
+		}
+	}()
+	lctx, cancel := x.detached()
+	cur := x.lookup(lctx, key)
+	cancel()
+	if cur != nil && cur.Token.AccessToken != old.Token.AccessToken && x.opts.Now().Before(cur.Expires) {
+		// A refresh that ended between the hit's lookup and its claim
+		// already replaced the entry.
+		return cur.Token, nil
+	}
+	select {
+	case x.slots <- struct{}{}:
+	default:
+		x.stats.refreshSkipped.Add(1)
+		return nil, errRefreshSkipped
+	}
+	defer func() { <-x.slots }()
+	x.stats.refreshes.Add(1)
+	sctx := x.startFlightSpan(ft, p, true, from)
+	span = trace.SpanFromContext(sctx)
+	ctx, cancel := context.WithTimeout(sctx, x.opts.FlightTimeout)
+	defer cancel()
+	tok, cached, err := x.exchange(ctx, key, subject, actor, p, true)
+	if err != nil {
+		if authority.IsPermanent(err) {
+			dctx, cancel := x.detached()
+			x.compareAndDelete(dctx, key, holds(old.Token))
+			cancel()
+		}
+		x.stats.refreshFailures.Add(1)
+		x.logRefresh(p, err)
+		return nil, err
+	}
+	if !cached {
+		// Nothing was cached (a token with no lifetime, or a Set that
+		// failed), so the old entry stays: keep the claim, so that hits
+		// wait refreshRetry before asking again, as after a failure.
+		x.stats.refreshFailures.Add(1)
+		return tok, nil
+	}
+	x.claims.Invalidate(key)
+	x.stats.refreshSuccesses.Add(1)
+	x.logRefresh(p, nil)
+	return tok, nil
 }

@@ -11,7 +11,9 @@ type Lookup uint32
 // Lookup results.
 const (
 	// LookupNone: no exchange was asked for, or it failed before the
-	// cache was consulted (an empty subject token, a closed Exchanger).
+	// cache was consulted (an empty subject token, a closed Exchanger),
+	// or after a miss but before waiting for an exchange (an expired
+	// subject token, a context already ended).
 	LookupNone Lookup = iota
 	// LookupHit: a cached token was served.
 	LookupHit

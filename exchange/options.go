@@ -105,18 +105,21 @@ type Options struct {
 	// computed from the client's clock and compared with this one.
 	Now func() time.Time
 	// MeterProvider receives the Exchanger's metrics (see the package
-	// documentation). If nil, otel.GetMeterProvider(), a no-op until the
-	// application installs one.
+	// documentation, "Telemetry"). If nil, otel.GetMeterProvider(), a
+	// no-op until the application installs one. It is resolved by New;
+	// Close unregisters the Exchanger's callback.
 	MeterProvider metric.MeterProvider
-	// TracerProvider receives a span for each exchange with the authority
-	// (a root span linked to the spans of the callers waiting for it) and
-	// one for each caller that waits for an exchange. If nil,
+	// TracerProvider receives a root span for each exchange with the
+	// authority (linked to the spans of the callers waiting for it, or to
+	// the hit that started a refresh) and a span for each caller that
+	// waits for an exchange; never one for a hit. If nil,
 	// otel.GetTracerProvider(), a no-op until the application installs
 	// one.
 	TracerProvider trace.TracerProvider
 	// Logger receives what happens in the background, never with a token
-	// or a subject: failed refreshes, rate-limited so that an outage does
-	// not flood it. If nil, slog.Default().
+	// or a subject: failed refreshes (Warn), refreshes that succeed again
+	// (Info), the start of ErrBusy rejections (Warn); at most one record
+	// of a kind per minute of Now. If nil, slog.Default().
 	Logger *slog.Logger
 }
 

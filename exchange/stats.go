@@ -6,13 +6,23 @@ import (
 	"sync/atomic"
 )
 
-// Stats counts what an [Exchanger] did since it was created.
+// Stats counts what an [Exchanger] did since it was created. It is for
+// programs without OpenTelemetry: the same figures are reported as metrics
+// (see the package documentation, "Telemetry").
 type Stats struct {
-	// Hits are requests answered from the cache.
+	// Hits are requests answered from the cache, RefreshAheadHits
+	// included.
 	Hits uint64
+	// RefreshAheadHits are the Hits on an entry due for refresh (whether
+	// or not this hit started the refresh).
+	RefreshAheadHits uint64
 	// Misses are requests that found no usable entry and waited for an
-	// exchange (their own or one in flight).
+	// exchange (their own or one in flight), Coalesced included.
 	Misses uint64
+	// Coalesced are the Misses that joined an exchange another request
+	// (or a background refresh) had started for the same key, instead of
+	// starting one. A request is classified when it first joins.
+	Coalesced uint64
 	// NegativeHits are requests refused from the negative cache.
 	NegativeHits uint64
 	// Exchanges are requests sent to the authority, refreshes included.
@@ -24,8 +34,18 @@ type Stats struct {
 	// RefreshFailures are background refreshes that failed. The old token
 	// was kept, unless the authority refused permanently.
 	RefreshFailures uint64
-	// Errors are exchanges the authority refused or that failed.
+	// RefreshSkipped are background refreshes that found no free slot
+	// ([Options.MaxInFlight]): a hit tries again a few seconds later.
+	RefreshSkipped uint64
+	// Errors are exchanges the authority refused or that failed, Busy and
+	// SlotTimeouts included.
 	Errors uint64
+	// Busy are exchanges rejected with [ErrBusy]: too many were waiting
+	// for a free slot.
+	Busy uint64
+	// SlotTimeouts are exchanges that found no free slot within
+	// [Options.FlightTimeout].
+	SlotTimeouts uint64
 	// Canceled are callers that stopped waiting because their context
 	// ended.
 	Canceled uint64
@@ -41,7 +61,7 @@ type Stats struct {
 	Entries int
 }
 
-// hitStripes spreads the hit counter over cache lines, so that parallel
+// hitStripes spreads the hit counters over cache lines, so that parallel
 // hits do not contend on one.
 const hitStripes = 16
 
@@ -50,52 +70,89 @@ type paddedCounter struct {
 	_ [56]byte
 }
 
-// counters are the live values behind Stats.
-type counters struct {
-	hits            [hitStripes]paddedCounter
-	misses          atomic.Uint64
-	negativeHits    atomic.Uint64
-	exchanges       atomic.Uint64
-	refreshes       atomic.Uint64
-	refreshFailures atomic.Uint64
-	errors          atomic.Uint64
-	canceled        atomic.Uint64
-	cacheErrors     atomic.Uint64
+// stripedCounter is a counter for the hit path: each add goes to a stripe
+// chosen at random (math/rand/v2's global source is per-thread and cheap),
+// so that parallel hits on one hot key spread over the stripes instead of
+// sharing one cache line.
+type stripedCounter [hitStripes]paddedCounter
+
+func (c *stripedCounter) add() { c[rand.Uint32()%hitStripes].n.Add(1) }
+
+func (c *stripedCounter) load() uint64 {
+	var n uint64
+	for i := range c {
+		n += c[i].n.Load()
+	}
+	return n
 }
 
-// hit counts a hit on a stripe chosen at random (math/rand/v2's global
-// source is per-thread and cheap), so that parallel hits on one hot key
-// spread over the stripes instead of sharing one cache line.
-func (c *counters) hit() { c.hits[rand.Uint32()%hitStripes].n.Add(1) }
+// counters are the live values behind Stats and the metrics. Each is
+// monotonic, and the lookup counters are disjoint (a request counts in one
+// of them), so that a metric made of one never goes down.
+type counters struct {
+	hits             stripedCounter // hits not due for refresh
+	refreshAheadHits stripedCounter // hits due for refresh
+	misses           atomic.Uint64  // misses that started their own flight
+	coalesced        atomic.Uint64  // misses that joined another's flight
+	negativeHits     atomic.Uint64
+	exchanges        atomic.Uint64
+	refreshes        atomic.Uint64
+	refreshSuccesses atomic.Uint64
+	refreshFailures  atomic.Uint64
+	refreshSkipped   atomic.Uint64
+	errors           atomic.Uint64
+	busy             atomic.Uint64
+	slotTimeouts     atomic.Uint64
+	canceled         atomic.Uint64
+	cacheErrors      atomic.Uint64
+}
 
 // Stats returns a snapshot of the counters.
 func (x *Exchanger) Stats() Stats {
 	c := &x.stats
 	s := Stats{
-		Misses:          c.misses.Load(),
-		NegativeHits:    c.negativeHits.Load(),
-		Exchanges:       c.exchanges.Load(),
-		Refreshes:       c.refreshes.Load(),
-		RefreshFailures: c.refreshFailures.Load(),
-		Errors:          c.errors.Load(),
-		Canceled:        c.canceled.Load(),
-		CacheErrors:     c.cacheErrors.Load(),
-		Entries:         -1,
+		Coalesced:        c.coalesced.Load(),
+		NegativeHits:     c.negativeHits.Load(),
+		Exchanges:        c.exchanges.Load(),
+		Refreshes:        c.refreshes.Load(),
+		RefreshFailures:  c.refreshFailures.Load(),
+		RefreshSkipped:   c.refreshSkipped.Load(),
+		Errors:           c.errors.Load(),
+		Busy:             c.busy.Load(),
+		SlotTimeouts:     c.slotTimeouts.Load(),
+		Canceled:         c.canceled.Load(),
+		CacheErrors:      c.cacheErrors.Load(),
+		RefreshAheadHits: c.refreshAheadHits.load(),
+		Entries:          -1,
 	}
-	for i := range c.hits {
-		s.Hits += c.hits[i].n.Load()
-	}
-	if ec, ok := x.cache.(interface{ Evictions() uint64 }); ok {
-		s.Evictions = ec.Evictions()
-	}
-	if l, ok := x.cache.(interface{ Len() int }); ok {
-		s.Entries = l.Len()
+	s.Hits = c.hits.load() + s.RefreshAheadHits
+	s.Misses = c.misses.Load() + s.Coalesced
+	s.Evictions, _ = x.evictions()
+	if n, ok := x.entries(); ok {
+		s.Entries = n
 	}
 	return s
 }
 
+// evictions returns the cache's eviction count, and whether it counts them.
+func (x *Exchanger) evictions() (uint64, bool) {
+	if ec, ok := x.cache.(interface{ Evictions() uint64 }); ok {
+		return ec.Evictions(), true
+	}
+	return 0, false
+}
+
+// entries returns the number of cached entries, and whether the cache
+// tells.
+func (x *Exchanger) entries() (int, bool) {
+	if l, ok := x.cache.(interface{ Len() int }); ok {
+		return l.Len(), true
+	}
+	return 0, false
+}
+
 // String prints the counters with their names, as
-// "exchange.Stats{Hits:2 Misses:1 ... Entries:-1}".
+// "exchange.Stats{Hits:2 RefreshAheadHits:0 Misses:1 ... Entries:-1}".
 func (s Stats) String() string {
 	type fields Stats // without the String method
 	return fmt.Sprintf("exchange.Stats%+v", fields(s))
