@@ -333,6 +333,10 @@ func (x *Exchanger) runRefresh(from trace.SpanContext, key Key, old *Entry, subj
 			x.compareAndDelete(dctx, key, holds(old.Token))
 			cancel()
 		}
+		// The refresh has failed: a request that misses from now on
+		// starts a flight of its own rather than join this one and be
+		// given its error (its callers still get it).
+		x.flights.Forget(string(key[:]))
 		x.stats.refreshFailures.Add(1)
 		x.logRefresh(p, err)
 		return nil, err

@@ -70,6 +70,10 @@ type actorHash struct {
 	sum   [32]byte
 }
 
+// Name returns the Target's Name: how the exchanges for it are named in
+// metrics, spans and logs.
+func (p *Prepared) Name() string { return p.name }
+
 // Prepare validates t and returns its precomputed form. It returns an
 // error (no sentinel; the message names the field) when ActorTokenType is
 // set without Actor, or when a Resources element is not an absolute URI

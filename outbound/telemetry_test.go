@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -42,8 +41,7 @@ type namingExchanger struct {
 }
 
 func (n *namingExchanger) ExchangePrepared(ctx context.Context, subject authority.SubjectToken, target *exchange.Prepared) (*authority.Token, error) {
-	// Prepared keeps Target.Name unexported, for telemetry only.
-	name := reflect.ValueOf(target).Elem().FieldByName("name").String()
+	name := target.Name()
 	n.mu.Lock()
 	n.names = append(n.names, name)
 	n.mu.Unlock()

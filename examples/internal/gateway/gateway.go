@@ -120,6 +120,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 			HTTPClient:     cfg.HTTPClient,
 			MeterProvider:  tel.provider,
 			TracerProvider: tp,
+			Propagator:     prop,
 			Logger:         logger,
 		}, errNotTried
 	}

@@ -139,6 +139,11 @@ func (rd *readiness) err() error {
 	case rd.keysErr != nil:
 		return fmt.Errorf("signing keys: %w", rd.keysErr)
 	}
+	if v := rd.validator.Load(); v != nil {
+		if err := v.Ready(); err != nil {
+			return fmt.Errorf("signing keys: %w", err)
+		}
+	}
 	return nil
 }
 

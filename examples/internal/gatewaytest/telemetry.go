@@ -23,7 +23,7 @@ import (
 // authority, outbound, exchange and middleware; set it to true once that
 // is merged, and [testMetricsLibrary] asserts their names in the scrape,
 // and [testAccessLog] the cache results the exchanger records.
-const libraryTelemetry = false
+const libraryTelemetry = true
 
 // accessLogFields are the keys of an access log line, in order (the text
 // handler's time, level and msg first).
