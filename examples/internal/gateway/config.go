@@ -124,6 +124,10 @@ type Config struct {
 	// rotated by giving every replica [new, old], then, once the longest
 	// token lifetime has passed, [new].
 	CacheKeys [][]byte
+	// RedisTimeout bounds each Redis call (cache and refusal windows):
+	// Redis slower than this counts as a miss, and the replica works on
+	// its own. Zero means rediscache.DefaultOpTimeout (50ms).
+	RedisTimeout time.Duration
 
 	// HTTPClient talks to the authority (token endpoint, discovery,
 	// JWKS). If nil, the packages' defaults are used.

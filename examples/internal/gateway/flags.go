@@ -180,6 +180,7 @@ func newFlagSet(name string, cfg *Config) *flag.FlagSet {
 	fs.Var((*logLevel)(&cfg.LogLevel), "log-level", "`level` of the logs: debug (shows inbound refusals), info, warn or error (default info)")
 	fs.Var(new(secretValue), "redis-url", "Redis (or Valkey) `URL` whose shared cache tier and refusal windows the replicas share: redis://[user:password@]host:port/db, rediss:// for TLS; needs -cache-key (prefer TX_REDIS_URL: a flag shows in ps and shell history)")
 	fs.Var(new(secretValue), "cache-key", "`keys` encrypting the values in Redis: comma-separated, each the standard base64 of 32 bytes, the first for new values, any for reading (prefer TX_CACHE_KEY)")
+	fs.DurationVar(&cfg.RedisTimeout, "redis-timeout", 0, "`duration` bounding each Redis call; a slower Redis counts as a miss (default 50ms)")
 	defineLimitFlags(fs, cfg)
 	return fs
 }

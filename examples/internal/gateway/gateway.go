@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 			return nil, err
 		}
 		cleanup = append(cleanup, func() { _ = shared.Close() })
-		refusals = newRedisRefusals(shared.Client(), rediscache.DefaultNamespace, 0)
+		refusals = newRedisRefusals(shared.Client(), rediscache.DefaultNamespace, cfg.RedisTimeout)
 		// LEAD: once exchange.Options.Shared exists (r-fleet), make this
 		// line "xopts.Shared = shared": the in-process tier in front.
 		xopts.Cache = shared
@@ -245,6 +245,7 @@ func newSharedCache(cfg Config, mp metric.MeterProvider, logger *slog.Logger) (*
 	c, err := rediscache.New(rediscache.Options{
 		URL:           cfg.RedisURL,
 		Keys:          cfg.CacheKeys,
+		OpTimeout:     cfg.RedisTimeout,
 		MeterProvider: mp,
 		Logger:        logger,
 	})

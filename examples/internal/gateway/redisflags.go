@@ -110,6 +110,9 @@ func (c Config) checkRedis() error {
 	case len(c.CacheKeys) == 0:
 		return errors.New("-redis-url needs -cache-key (TX_CACHE_KEY): the values in Redis are encrypted with it; make one with: head -c 32 /dev/urandom | base64")
 	}
+	if c.RedisTimeout < 0 {
+		return errors.New("-redis-timeout must not be negative")
+	}
 	if err := checkRedisURL(c.RedisURL); err != nil {
 		return fmt.Errorf("-redis-url: %w", err)
 	}
