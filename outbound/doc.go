@@ -109,7 +109,10 @@
 // default): within that window their 401s are passed on as they are,
 // with no new token and no resend, so that a misconfigured downstream
 // does not turn every request into an exchange. [Transport.Stats] counts
-// retries and refusals.
+// retries and refusals. The replicas of a gateway share their windows
+// through an [Options.RefusalMemory] (the example gateway keeps it in
+// Redis), asked only on the path of a 401: a window one replica opened
+// holds for all, so the replicas do not multiply the exchanges it saves.
 //
 // A route that needs the caller's token ([ModeExchange],
 // [ModePassThrough]) finds it in the request's context. A caller the
@@ -151,6 +154,10 @@
 //     reason: no_route, ambiguous_path, host_mismatch, no_subject_token,
 //     no_inbound_context, exchange (the [Exchanger] failed), token_source
 //     (the route's [authority.TokenSource] failed) or other.
+//   - tokenexchange.outbound.refusal_memory.calls (int64 counter,
+//     "{call}"; tokenexchange.operation, tokenexchange.outcome): calls to
+//     the [Options.RefusalMemory]: recall (hit: another transport's
+//     window is open, miss, or error) and remember (ok or error).
 //
 // The route attribute is [Route.Name], or the route's URL as configured
 // when it has none; the Name is also the [exchange.Target] Name of an

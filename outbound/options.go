@@ -76,6 +76,24 @@ type Options struct {
 	// Zero means 30 seconds; a negative value turns the windows off (every
 	// 401 is retried). [Transport.Stats] counts them.
 	RefusalWindow time.Duration
+	// RefusalMemory, when set, shares the refusal windows with other
+	// transports (the replicas of a gateway, through Redis, say): a
+	// window this transport opens is remembered there for RefusalWindow,
+	// and on a downstream 401 for which this transport knows no window
+	// nor retry in progress, it asks the memory before getting a fresh
+	// token: when another transport's window is open, the 401 is passed
+	// on at once, and this transport keeps the window, for what remains
+	// of it (at most its own RefusalWindow), without asking again. The
+	// transport's own memory stays in front: a request that gets no 401
+	// never calls it, nor does a 401 within a window already known
+	// here. A failed call (each has a deadline of
+	// [RefusalMemoryTimeout]) is counted and logged (Warn, at most once a
+	// minute) and changes nothing: the transport goes by its own windows.
+	// Ignored when RefusalWindow is negative; a nil pointer counts as
+	// none. Note that on a route whose Target has an Actor the key names
+	// the actor's token, so replicas with actor tokens of their own do
+	// not share those windows.
+	RefusalMemory RefusalMemory
 	// Now is the clock of the refusal windows. If nil, [time.Now].
 	Now func() time.Time
 	// MeterProvider receives the transport's metrics: 401 retries,

@@ -19,7 +19,7 @@ const defaultRefusalWindow = 30 * time.Second
 const refusalMax = 10_000
 
 // refusalKeyVersion separates these digests from any other use of SHA-256.
-const refusalKeyVersion = "tokenexchange/outbound/refusal/v1"
+const refusalKeyVersion = "tokenexchange/outbound/refusal/v2"
 
 // refusals remembers, for each route and subject, a retry after a 401 in
 // progress and whether the route's downstream refused a fresh token (a
@@ -153,6 +153,26 @@ func (g *refusals) refuse(key [32]byte) (opened bool) {
 	return true
 }
 
+// adopt turns key's retry in progress st, which this caller started, into
+// a refusal window that another transport opened (see [RefusalMemory]):
+// for ttl from now, at most the window, and wakes those waiting for st.
+func (g *refusals) adopt(key [32]byte, st *refusal, ttl time.Duration) {
+	now := g.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	defer g.closeDone(st)
+	cur := g.get(now, key)
+	switch {
+	case cur != nil && cur.refused:
+		return // opened here meanwhile
+	case cur == nil:
+		cur = &refusal{}
+		g.put(now, key, cur)
+	}
+	cur.refused, cur.until = true, now.Add(min(ttl, g.window))
+	g.closeDone(cur)
+}
+
 // end forgets st, when it is still key's retry in progress: the
 // downstream accepted the fresh token, or the retry ended without a
 // verdict.
@@ -213,18 +233,17 @@ func (g *refusals) put(now time.Time, key [32]byte, st *refusal) {
 	g.m[key] = st
 }
 
-// refusalKey returns the digest naming r and, on an exchange route, the
-// subject token and the actor's current token: what, for one route,
-// separates the exchanger's cache keys (its target and client are the
-// route's). An own-token route has one key: its TokenSource serves every
-// subject. ok is false when the actor's token cannot be had (the retry
-// then fails on it anyway).
+// refusalKey returns the digest naming r (by its mode and destination,
+// not its place in the table, so that replicas sharing a [RefusalMemory]
+// agree) and, on an exchange route, the subject token and the actor's
+// current token: what, for one route, separates the exchanger's cache
+// keys (its target and client are the route's). An own-token route has
+// one key: its TokenSource serves every subject. ok is false when the
+// actor's token cannot be had (the retry then fails on it anyway).
 func (r *route) refusalKey(ctx context.Context, subject authority.SubjectToken) (key [32]byte, ok bool) {
 	h := sha256.New()
 	writeField(h, refusalKeyVersion)
-	var id [8]byte
-	binary.BigEndian.PutUint64(id[:], uint64(r.id))
-	h.Write(id[:])
+	writeField(h, r.dest)
 	if r.mode == ModeExchange {
 		sum := subject.Digest() // computed once per request
 		h.Write(sum[:])

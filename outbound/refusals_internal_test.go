@@ -91,10 +91,10 @@ func TestRefusalsTrial(t *testing.T) {
 func TestRefusalKey(t *testing.T) {
 	ctx := context.Background()
 	actor := &switchingActor{token: "actor-1"}
-	x := &route{id: 0, mode: ModeExchange}
-	y := &route{id: 1, mode: ModeExchange}
-	own := &route{id: 2, mode: ModeOwnToken}
-	del := &route{id: 3, mode: ModeExchange, actorTokens: actor}
+	x := &route{dest: "exchange https://x:443", mode: ModeExchange}
+	y := &route{dest: "exchange https://y:443", mode: ModeExchange}
+	own := &route{dest: "own https://z:443", mode: ModeOwnToken}
+	del := &route{dest: "exchange https://d:443", mode: ModeExchange, actorTokens: actor}
 	key := func(r *route, subject string) [32]byte {
 		t.Helper()
 		k, ok := r.refusalKey(ctx, authority.NewSubjectToken(subject))
@@ -146,4 +146,83 @@ func (s *switchingActor) Token(context.Context) (*authority.Token, error) {
 		return nil, context.Canceled
 	}
 	return &authority.Token{AccessToken: s.token}, nil
+}
+
+// TestRefusalsAdopt: a window learned from the shared memory wakes the
+// callers waiting on the retry in progress, lasts for what remains of it
+// (at most this transport's window), and then is forgotten.
+func TestRefusalsAdopt(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		ttl, end time.Duration
+	}{
+		{"remaining", 10 * time.Second, 10 * time.Second},
+		{"capped by the window", time.Hour, time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Unix(1_700_000_000, 0)
+			g := newRefusals(time.Minute, func() time.Time { return now })
+			key := digest("k")
+			v, st, _ := g.begin(key, "old")
+			if v != retryOwner {
+				t.Fatalf("verdict %v, want retryOwner", v)
+			}
+			v, _, done := g.begin(key, "other")
+			if v != wait {
+				t.Fatalf("verdict %v, want wait", v)
+			}
+			g.adopt(key, st, tc.ttl)
+			<-done
+			if v, _, _ := g.begin(key, "old"); v != passOn {
+				t.Fatalf("verdict %v in the adopted window, want passOn", v)
+			}
+			now = now.Add(tc.end - time.Millisecond)
+			if v, _, _ := g.begin(key, "old"); v != passOn {
+				t.Fatalf("verdict %v just before the end, want passOn", v)
+			}
+			now = now.Add(time.Millisecond)
+			if v, _, _ := g.begin(key, "old"); v != retryOwner {
+				t.Fatalf("verdict %v after the end, want retryOwner", v)
+			}
+		})
+	}
+}
+
+// TestRefusalKeyByDestination: tables listing the same routes in another
+// order give a route the same key (replicas share windows by it).
+func TestRefusalKeyByDestination(t *testing.T) {
+	x := &staticSource{}
+	one, err := newTable([]Route{{URL: "https://a.internal/api", Mode: ModeOwnToken, Tokens: x}, {URL: "https://b.internal", Mode: ModeOwnToken, Tokens: x}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := newTable([]Route{{URL: "https://B.internal:443", Mode: ModeOwnToken, Tokens: x}, {URL: "https://a.internal/api", Mode: ModeOwnToken, Tokens: x}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := authority.NewSubjectToken("alice")
+	keys := func(tb table) map[string][32]byte {
+		out := map[string][32]byte{}
+		for o, rs := range tb {
+			for _, r := range rs {
+				k, _ := r.refusalKey(context.Background(), subject)
+				out[o.host+r.prefix] = k
+			}
+		}
+		return out
+	}
+	k1, k2 := keys(one), keys(two)
+	if len(k1) != 2 || k1["a.internal/api"] != k2["a.internal/api"] || k1["b.internal"] != k2["b.internal"] {
+		t.Fatalf("keys differ between the tables: %x / %x", k1, k2)
+	}
+	if k1["a.internal/api"] == k1["b.internal"] {
+		t.Fatal("two routes share a key")
+	}
+}
+
+// staticSource is a TokenSource of one token.
+type staticSource struct{}
+
+func (staticSource) Token(context.Context) (*authority.Token, error) {
+	return &authority.Token{AccessToken: "own"}, nil
 }

@@ -48,7 +48,7 @@ func (t *Transport) retry(req *http.Request, r *route, subject authority.Subject
 	for g != nil {
 		v, s, done := g.begin(key, sent.AccessToken)
 		if v == passOn {
-			return t.passOn(req, r, false, resp), nil
+			return t.passOn(req, r, key, false, resp), nil
 		}
 		if v != wait {
 			st, owner = s, v == retryOwner
@@ -62,6 +62,16 @@ func (t *Transport) retry(req *http.Request, r *route, subject authority.Subject
 	}
 	if owner {
 		defer g.release(st)
+		if t.shared != nil {
+			// Nothing known here: another replica may have opened a
+			// window for key.
+			if ttl := t.recall(ctx, key); ttl > 0 {
+				g.adopt(key, st, ttl)
+				t.stats.sharedWindows.Add(1)
+				t.logAttrs(ctx, slog.LevelDebug, "outbound: 401 passed on: another transport's refusal window is open (shared refusal memory)", slog.String("route", r.label))
+				return t.passOn(req, r, key, false, resp), nil
+			}
+		}
 	}
 	// end forgets the retry in progress this caller started, when it ends
 	// without the downstream's verdict on the fresh token.
@@ -76,7 +86,7 @@ func (t *Transport) retry(req *http.Request, r *route, subject authority.Subject
 			t.logAttrs(ctx, slog.LevelWarn, "outbound: 401 not retried: no fresh token", slog.String("route", r.label), slog.Any("error", err))
 			return resp, nil
 		}
-		return t.passOn(req, r, g.refuse(key), resp), nil
+		return t.passOn(req, r, key, g.refuse(key), resp), nil
 	}
 	if err != nil {
 		end()
@@ -85,7 +95,7 @@ func (t *Transport) retry(req *http.Request, r *route, subject authority.Subject
 		return nil, t.tokenError(req, r, err) // req.Body went with the first send
 	}
 	if g != nil && g.freshToken(key, st, tok.AccessToken) {
-		return t.passOn(req, r, false, resp), nil
+		return t.passOn(req, r, key, false, resp), nil
 	}
 	out := withToken(req, r.bearer(tok, tok.AccessToken))
 	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
@@ -107,7 +117,7 @@ func (t *Transport) retry(req *http.Request, r *route, subject authority.Subject
 		end()
 	case again.StatusCode == http.StatusUnauthorized:
 		if g.refuse(key) {
-			t.windowOpened(req, r)
+			t.windowOpened(req, r, key)
 		}
 	default:
 		g.end(key, st)
@@ -117,12 +127,13 @@ func (t *Transport) retry(req *http.Request, r *route, subject authority.Subject
 
 // passOn returns resp, a 401 passed to the caller without a new token or
 // a resend because a refusal window is open for r and the request's
-// subject; opened reports that this 401 opened it.
-func (t *Transport) passOn(req *http.Request, r *route, opened bool, resp *http.Response) *http.Response {
+// subject (whose refusal key is key); opened reports that this 401 opened
+// it.
+func (t *Transport) passOn(req *http.Request, r *route, key [32]byte, opened bool, resp *http.Response) *http.Response {
 	t.stats.passedOn.Add(1)
 	t.countRetry(req.Context(), r, retryPassedOn)
 	if opened {
-		t.windowOpened(req, r)
+		t.windowOpened(req, r, key)
 	} else {
 		t.logAttrs(req.Context(), slog.LevelDebug, "outbound: 401 passed on: the downstream refused a fresh token in the refusal window", slog.String("route", r.label))
 	}
@@ -130,8 +141,12 @@ func (t *Transport) passOn(req *http.Request, r *route, opened bool, resp *http.
 }
 
 // windowOpened counts and logs, once per window, route and subject, a
-// refusal window opened: the downstream refused a fresh token.
-func (t *Transport) windowOpened(req *http.Request, r *route) {
+// refusal window opened for key: the downstream refused a fresh token.
+// With a shared memory, it remembers the window there.
+func (t *Transport) windowOpened(req *http.Request, r *route, key [32]byte) {
+	if t.shared != nil {
+		t.remember(req.Context(), key, t.refusals.window)
+	}
 	t.stats.freshRefused.Add(1)
 	t.countWindow(req.Context(), r)
 	t.logAttrs(req.Context(), slog.LevelWarn, "outbound: the downstream refused a fresh token (or the token source had no other); its 401s for this route and subject are passed on without a new token for the refusal window (is the route's Target right for it?)",

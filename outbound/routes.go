@@ -22,9 +22,11 @@ type origin struct {
 
 // route is the validated, precomputed form of a Route.
 type route struct {
-	name     string // the configured URL, for errors
-	label    string // Route.Name, or the URL: for metrics and logs
-	id       int    // the index in Options.Routes
+	name  string // the configured URL, for errors
+	label string // Route.Name, or the URL: for metrics and logs
+	// dest names the destination in refusal keys: mode, scheme, host,
+	// port and prefix, the same on every replica with this route.
+	dest     string
 	prefix   string // clean path prefix without trailing slash; "" matches all
 	mode     Mode
 	target   *exchange.Prepared
@@ -55,7 +57,7 @@ func newTable(routes []Route, x Exchanger) (table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("outbound: Routes[%d] (%q): %w", i, rt.URL, err)
 		}
-		r.id = i
+		r.dest = r.mode.String() + " " + o.scheme + "://" + o.host + ":" + o.port + r.prefix
 		for _, other := range t[o] {
 			if other.prefix == r.prefix {
 				return nil, fmt.Errorf("outbound: Routes[%d] (%q): same destination as %q", i, rt.URL, other.name)

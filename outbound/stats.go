@@ -15,6 +15,13 @@ type Stats struct {
 	// or a resend because a refusal window was open (or had just begun)
 	// for their route and subject.
 	PassedOn uint64
+	// SharedWindows are refusal windows learned from the shared
+	// [RefusalMemory]: another transport had opened them. Their 401s
+	// count in PassedOn too.
+	SharedWindows uint64
+	// RefusalMemoryErrors are failed calls to the [RefusalMemory] (the
+	// transport then relies on its own windows).
+	RefusalMemoryErrors uint64
 	// RefusalEntries is the number of routes and subjects the transport
 	// remembers now: open refusal windows and retries in progress.
 	RefusalEntries int
@@ -22,7 +29,7 @@ type Stats struct {
 
 // counters are the atomic counters behind [Stats].
 type counters struct {
-	retries, freshRefused, passedOn atomic.Uint64
+	retries, freshRefused, passedOn, sharedWindows, memoryErrors atomic.Uint64
 }
 
 // Stats returns the transport's counters. It is safe to call at any time.
@@ -31,6 +38,9 @@ func (t *Transport) Stats() Stats {
 		Retries:      t.stats.retries.Load(),
 		FreshRefused: t.stats.freshRefused.Load(),
 		PassedOn:     t.stats.passedOn.Load(),
+
+		SharedWindows:       t.stats.sharedWindows.Load(),
+		RefusalMemoryErrors: t.stats.memoryErrors.Load(),
 
 		RefusalEntries: t.refusals.len(),
 	}

@@ -17,6 +17,7 @@ const (
 	metricRetries        = "tokenexchange.outbound.retries"
 	metricRefusalWindows = "tokenexchange.outbound.refusal_windows"
 	metricErrors         = "tokenexchange.outbound.errors"
+	metricMemory         = "tokenexchange.outbound.refusal_memory.calls"
 )
 
 // Attribute keys. Their values come from closed sets or from the
@@ -25,6 +26,8 @@ const (
 	attrRoute   attribute.Key = "tokenexchange.route"
 	attrOutcome attribute.Key = "tokenexchange.outcome"
 	attrReason  attribute.Key = "tokenexchange.reason"
+	// attrOperation is the key exchange/rediscache uses for its calls.
+	attrOperation attribute.Key = "tokenexchange.operation"
 )
 
 // retryOutcome is what became of a downstream 401 (tokenexchange.outcome
@@ -105,6 +108,9 @@ type telemetry struct {
 	retries, windows, errors metric.Int64Counter
 	// unrouted are the options of errors for requests without a route.
 	unrouted [numReasons][]metric.AddOption
+	// memory counts the calls to the RefusalMemory, with memoryOpts.
+	memory     metric.Int64Counter
+	memoryOpts [numMemoryOps][numMemoryOutcomes][]metric.AddOption
 }
 
 // routeTelemetry is a route's attribute options, one per value.
@@ -138,6 +144,13 @@ func newTelemetry(mp metric.MeterProvider, routes table) *telemetry {
 			"Refusal windows begun, by route: the downstream refused a fresh token, or the token source had no other."),
 		errors: counter(metricErrors, "{request}",
 			"Requests the transport refused or could not get a token for, by route (when one matched) and reason."),
+		memory: counter(metricMemory, "{call}",
+			"Calls to the shared refusal memory (Options.RefusalMemory), by operation (recall, remember) and outcome (hit, miss, ok, error)."),
+	}
+	for op := range numMemoryOps {
+		for o := range numMemoryOutcomes {
+			t.memoryOpts[op][o] = addOptions(attrOperation.String(op.String()), attrOutcome.String(o.String()))
+		}
 	}
 	for reason := range numReasons {
 		t.unrouted[reason] = addOptions(attrReason.String(reason.String()))

@@ -36,8 +36,9 @@ type Transport struct {
 	base          http.RoundTripper // nil means http.DefaultTransport
 	routes        table
 	allowUnrouted bool
-	log           *slog.Logger // nil means silent
-	refusals      *refusals    // nil when the refusal windows are off
+	log           *slog.Logger    // nil means silent
+	refusals      *refusals       // nil when the refusal windows are off
+	shared        *sharedRefusals // nil without a RefusalMemory or windows
 	stats         counters
 	tel           *telemetry // nil in the zero Transport
 }
@@ -71,14 +72,18 @@ func New(opts Options) (*Transport, error) {
 			return nil, err
 		}
 	}
-	return &Transport{
+	t := &Transport{
 		base:          opts.Base,
 		routes:        routes,
 		allowUnrouted: opts.AllowUnrouted,
 		log:           opts.Logger,
 		refusals:      newRefusals(opts.RefusalWindow, opts.Now),
 		tel:           newTelemetry(opts.MeterProvider, routes),
-	}, nil
+	}
+	if t.refusals != nil {
+		t.shared = newSharedRefusals(opts.RefusalMemory, opts.Logger, opts.Now)
+	}
+	return t, nil
 }
 
 // RoundTrip sends req with the token of the route that names its URL. It

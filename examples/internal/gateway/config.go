@@ -111,6 +111,24 @@ type Config struct {
 	// is nil. Zero means [DefaultDownstreamTimeout].
 	DownstreamTimeout time.Duration
 
+	// RedisURL, when set, is the Redis (or Valkey) server that the
+	// replicas of the gateway share: exchanged tokens (encrypted with
+	// CacheKeys) and the refusal windows of the outbound transport, under
+	// the namespace "tokenexchange:". redis://[user:password@]host:port/db,
+	// or rediss:// for TLS. Redis trouble never stops the gateway: each
+	// replica then works on its own. It needs CacheKeys. Printing a Config
+	// shows neither its credentials nor the keys.
+	RedisURL string
+	// CacheKeys are the AES-256 keys (CacheKeySize bytes each) of the
+	// values in Redis: the first encrypts, any decrypts, so a key is
+	// rotated by giving every replica [new, old], then, once the longest
+	// token lifetime has passed, [new].
+	CacheKeys [][]byte
+	// RedisTimeout bounds each Redis call (cache and refusal windows):
+	// Redis slower than this counts as a miss, and the replica works on
+	// its own. Zero means rediscache.DefaultOpTimeout (50ms).
+	RedisTimeout time.Duration
+
 	// HTTPClient talks to the authority (token endpoint, discovery,
 	// JWKS). If nil, the packages' defaults are used.
 	HTTPClient *http.Client
@@ -141,6 +159,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("-listen: %w", err)
 	}
 	if err := c.checkServerLimits(); err != nil {
+		return err
+	}
+	if err := c.checkRedis(); err != nil {
 		return err
 	}
 	if c.Embedded() {

@@ -6,7 +6,8 @@ import (
 )
 
 // String describes the configuration without its secrets: the client
-// secret and key print as "[redacted]" (or "none").
+// secret and key print as "[redacted]" (or "none"), the Redis URL without
+// its user and password, the cache keys as their number.
 func (c Config) String() string {
 	redact := func(set bool) string {
 		if set {
@@ -14,8 +15,13 @@ func (c Config) String() string {
 		}
 		return "none"
 	}
-	return fmt.Sprintf("gateway.Config{Listen:%q Issuer:%q TokenURL:%q ClientID:%q ClientSecret:%s ClientKey:%s AuthMethod:%q JWKSURL:%q Audiences:%q Routes:%d}",
-		c.Listen, c.Issuer, c.TokenURL, c.ClientID, redact(c.ClientSecret != ""), redact(c.ClientKey != nil), c.AuthMethod, c.JWKSURL, c.Audiences, len(c.Routes))
+	keys := "none"
+	if len(c.CacheKeys) > 0 {
+		keys = fmt.Sprintf("[%d redacted]", len(c.CacheKeys))
+	}
+	return fmt.Sprintf("gateway.Config{Listen:%q Issuer:%q TokenURL:%q ClientID:%q ClientSecret:%s ClientKey:%s AuthMethod:%q JWKSURL:%q Audiences:%q Routes:%d RedisURL:%s CacheKeys:%s}",
+		c.Listen, c.Issuer, c.TokenURL, c.ClientID, redact(c.ClientSecret != ""), redact(c.ClientKey != nil), c.AuthMethod, c.JWKSURL, c.Audiences, len(c.Routes),
+		redactRedisURL(c.RedisURL), keys)
 }
 
 // GoString is String: %#v must not print a secret either.

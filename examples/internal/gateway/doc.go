@@ -30,6 +30,20 @@
 // exchange routes are then allowed (the authority refuses a bad subject
 // token), unless [Config.InsecureSkipValidation] is set.
 //
+// # Several replicas
+//
+// Replicas of the gateway share a Redis (or Valkey) server with
+// -redis-url and -cache-key ([Config.RedisURL], [Config.CacheKeys]; give
+// them as TX_REDIS_URL and TX_CACHE_KEY: both are secrets, and no error,
+// help text, log or printed Config shows them): the exchanged tokens, in
+// an [exchange/rediscache] store encrypted with the first cache key (any
+// listed key decrypts, so keys rotate), and the outbound transport's
+// refusal windows ([outbound.RefusalMemory]), so that a downstream that
+// refuses every fresh token costs the fleet, not each replica, its two
+// exchanges per subject and window. Redis trouble never stops a replica:
+// it starts with Redis down, and works on its own until Redis answers;
+// /readyz does not depend on Redis.
+//
 // # Listening
 //
 // The gateway listens on 127.0.0.1:8080 by default ([DefaultListen]):

@@ -61,6 +61,9 @@ func ParseFlags(name string, args []string, getenv func(string) string) (Config,
 		return Config{}, err
 	}
 	cfg.ClientKey, cfg.ClientKeyID, cfg.ClientKeyAlgorithm = key.signer, key.kid, key.alg
+	if cfg.RedisURL, cfg.CacheKeys, err = flagRedis(fs); err != nil {
+		return Config{}, err
+	}
 	if cfg.ClientCert, err = flagClientCert(fs, cfg.Embedded()); err != nil {
 		return Config{}, err
 	}
@@ -135,6 +138,12 @@ For a client that authenticates with a signed JWT (private_key_jwt, Keycloak's
 "Signed JWT"), give its private key with -client-key instead of a secret.
 TX_ROUTE holds one route per line.
 
+Replicas share their exchanged tokens and refusal windows in Redis (or Valkey)
+with -redis-url and -cache-key; give both as TX_REDIS_URL and TX_CACHE_KEY
+rather than flags, which ps and the shell history show (the URL may hold a
+password). A cache key is the standard base64 of 32 random bytes
+(head -c 32 /dev/urandom | base64); give every replica the same list.
+
 A route is PREFIX=URL[;option...]: PREFIX is /api/NAME, NAME one path segment
 of letters, digits and -_.~; /api/NAME/rest goes to URL/api/NAME/rest (nothing
 is stripped). Options: audience=A, scope=S (space-separated scopes allowed),
@@ -169,6 +178,9 @@ func newFlagSet(name string, cfg *Config) *flag.FlagSet {
 	fs.Var(new(routeList), "route", "`route` /api/NAME=URL[;audience=A][;scope=S][;resource=R][;mode=exchange|passthrough|client|none][;actor=true], repeatable; NAME is one path segment of letters, digits and -_.~")
 	fs.BoolVar(&cfg.Walkthrough, "walkthrough", true, "embedded demo: walk through the flow once at start")
 	fs.Var((*logLevel)(&cfg.LogLevel), "log-level", "`level` of the logs: debug (shows inbound refusals), info, warn or error (default info)")
+	fs.Var(new(secretValue), "redis-url", "Redis (or Valkey) `URL` whose shared cache tier and refusal windows the replicas share: redis://[user:password@]host:port/db, rediss:// for TLS; needs -cache-key (prefer TX_REDIS_URL: a flag shows in ps and shell history)")
+	fs.Var(new(secretValue), "cache-key", "`keys` encrypting the values in Redis: comma-separated, each the standard base64 of 32 bytes, the first for new values, any for reading (prefer TX_CACHE_KEY)")
+	fs.DurationVar(&cfg.RedisTimeout, "redis-timeout", 0, "`duration` bounding each Redis call; a slower Redis counts as a miss (default 50ms)")
 	defineLimitFlags(fs, cfg)
 	return fs
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/exchange"
+	"github.com/go-tokenexchange/tokenexchange/exchange/rediscache"
 	"github.com/go-tokenexchange/tokenexchange/internal/ratelog"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 	"github.com/go-tokenexchange/tokenexchange/middleware/jwt"
@@ -38,6 +39,7 @@ type Gateway struct {
 	bearer    func(http.Handler) http.Handler
 	client    *http.Client // over the outbound transport
 	exchanger *exchange.Exchanger
+	shared    *rediscache.Cache // nil without Config.RedisURL
 	ready     *readiness
 	telemetry *telemetry
 	onError   func(http.ResponseWriter, *http.Request, error)
@@ -140,18 +142,31 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 			"error", rd.err())
 	}
 
-	x, err := exchange.New(client, exchange.Options{
+	xopts := exchange.Options{
 		MeterProvider:  tel.provider,
 		TracerProvider: tp,
 		Logger:         logger,
-	})
+	}
+	var refusals outbound.RefusalMemory
+	var shared *rediscache.Cache
+	if cfg.RedisURL != "" {
+		if shared, err = newSharedCache(cfg, tel.provider, logger); err != nil {
+			return nil, err
+		}
+		cleanup = append(cleanup, func() { _ = shared.Close() })
+		refusals = newRedisRefusals(shared.Client(), rediscache.DefaultNamespace, cfg.RedisTimeout)
+		// LEAD: once exchange.Options.Shared exists (r-fleet), make this
+		// line "xopts.Shared = shared": the in-process tier in front.
+		xopts.Cache = shared
+	}
+	x, err := exchange.New(client, xopts)
 	if err != nil {
 		return nil, err
 	}
 	cleanup = append(cleanup, x.Close)
 	// Each failed request is logged once, by onError; the transport logs
 	// only its 401 retries.
-	t, err := newTransport(cfg, client, x, logger, tel.provider)
+	t, err := newTransport(cfg, client, x, refusals, logger, tel.provider)
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +177,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 		bearer:    newBearer(cfg, rd, logger, tel.provider),
 		client:    &http.Client{Transport: t},
 		exchanger: x,
+		shared:    shared,
 		ready:     rd,
 		telemetry: tel,
 		onError:   outbound.ErrorHandler(logger),
@@ -209,14 +225,35 @@ func newBearer(cfg Config, rd *readiness, logger *slog.Logger, mp metric.MeterPr
 
 // Close stops the gateway's background work: the retries that load what
 // it needs from the authority, the exchanger's flights, refreshes and
-// cache maintenance, the validator's key set refresh, and its
-// MeterProvider.
+// cache maintenance, the validator's key set refresh, its Redis client
+// (with Config.RedisURL) and its MeterProvider.
 // Call it once the server has shut down; requests still using the
 // gateway afterwards fail with [exchange.ErrClosed].
 func (g *Gateway) Close() {
 	g.ready.stop()
 	g.exchanger.Close()
+	if g.shared != nil {
+		_ = g.shared.Close()
+	}
 	_ = g.telemetry.shutdown(context.Background())
+}
+
+// newSharedCache returns the encrypted Redis cache of cfg.RedisURL and
+// cfg.CacheKeys. It does not wait for Redis: while Redis does not answer,
+// its calls fail fast (a circuit breaker) and count as misses.
+func newSharedCache(cfg Config, mp metric.MeterProvider, logger *slog.Logger) (*rediscache.Cache, error) {
+	c, err := rediscache.New(rediscache.Options{
+		URL:           cfg.RedisURL,
+		Keys:          cfg.CacheKeys,
+		OpTimeout:     cfg.RedisTimeout,
+		MeterProvider: mp,
+		Logger:        logger,
+	})
+	if err != nil {
+		// rediscache's errors name the field, never the URL or a key.
+		return nil, fmt.Errorf("-redis-url: %w", err)
+	}
+	return c, nil
 }
 
 // Authenticate is the inbound middleware: it refuses requests without a

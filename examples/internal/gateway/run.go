@@ -82,7 +82,7 @@ func Run(ctx context.Context, cfg Config, newRouter func(*Gateway) http.Handler,
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
-	logger.Info("gateway ready", "addr", ln.Addr().String(), "routes", len(cfg.Routes), "embedded", demo != nil,
+	logger.Info("gateway ready", "addr", ln.Addr().String(), "routes", len(cfg.Routes), "embedded", demo != nil, "redis", cfg.RedisURL != "",
 		"max_conns", cfg.MaxConns, "idle_timeout", cfg.IdleTimeout, "read_timeout", cfg.ReadTimeout, "write_timeout", cfg.WriteTimeout)
 
 	if demo != nil {

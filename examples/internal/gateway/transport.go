@@ -18,7 +18,10 @@ import (
 //
 // Each route is named by its service, in the transport's metrics
 // (outbound.Route.Name) and in the exchanger's (exchange.Target.Name).
-func newTransport(cfg Config, client *authority.Client, x *exchange.Exchanger, logger *slog.Logger, mp metric.MeterProvider) (*outbound.Transport, error) {
+//
+// mem, when not nil, shares the transport's refusal windows with the
+// other replicas.
+func newTransport(cfg Config, client *authority.Client, x *exchange.Exchanger, mem outbound.RefusalMemory, logger *slog.Logger, mp metric.MeterProvider) (*outbound.Transport, error) {
 	var actor *authority.CachedSource // the gateway's own token, made on first need
 	routes := make([]outbound.Route, 0, len(cfg.Routes))
 	for _, r := range cfg.Routes {
@@ -55,6 +58,7 @@ func newTransport(cfg Config, client *authority.Client, x *exchange.Exchanger, l
 		Base:          baseTransport(cfg),
 		Routes:        routes,
 		Exchanger:     x,
+		RefusalMemory: mem,
 		Logger:        logger,
 		MeterProvider: mp,
 	})
