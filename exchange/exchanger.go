@@ -374,6 +374,14 @@ func (x *Exchanger) claimRefresh(key Key) bool {
 // Cache. Invalidate returns no error: an invalid target, an empty subject
 // or a failure of the Cache (counted in [Stats.CacheErrors]) removes
 // nothing and reports false.
+//
+// With [Options.Shared], the entry is also removed from the shared tier
+// when it holds the refused token, and when Shared is a [Coordinator] the
+// invalidation is published to every replica (by the token's
+// [Fingerprint], never the token), each of which removes its in-process
+// entry if it holds that token. Invalidate reports whether either tier
+// removed an entry; failures of the shared tier are counted in
+// [Stats.SharedErrors].
 func (x *Exchanger) Invalidate(ctx context.Context, subject authority.SubjectToken, target Target, refused *authority.Token) bool {
 	p, err := target.Prepare()
 	if err != nil {
