@@ -41,6 +41,8 @@ type fleetConfig struct {
 	mod      func(*rediscache.Options)
 	// transport wraps the HTTP transport of replica i, when set.
 	transport func(i int, base http.RoundTripper) http.RoundTripper
+	// optsFor changes the options of replica i, when set.
+	optsFor func(i int, o *exchange.Options)
 }
 
 func newFleet(t testing.TB, cfg fleetConfig) *fleet {
@@ -74,6 +76,9 @@ func (f *fleet) add(t testing.TB, cfg fleetConfig, i int) *exchange.Exchanger {
 	first := &keyedCache{Cache: mc}
 	opts := cfg.opts
 	opts.Cache, opts.Shared, opts.Now = first, c, f.e.clock.Now
+	if cfg.optsFor != nil {
+		cfg.optsFor(i, &opts)
+	}
 	x, err := exchange.New(client, opts)
 	require.NoError(t, err)
 	t.Cleanup(x.Close)
