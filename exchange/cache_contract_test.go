@@ -234,7 +234,7 @@ func TestRefreshWithFailingSetWaits(t *testing.T) {
 
 func TestStatsString(t *testing.T) {
 	st := exchange.Stats{Hits: 2, Misses: 1, CacheErrors: 4, Entries: -1}
-	want := "exchange.Stats{Hits:2 RefreshAheadHits:0 Misses:1 Coalesced:0 NegativeHits:0 Exchanges:0 Refreshes:0 RefreshFailures:0 RefreshSkipped:0 Errors:0 Busy:0 SlotTimeouts:0 Canceled:0 CacheErrors:4 Evictions:0 Entries:-1}"
+	want := "exchange.Stats{Hits:2 RefreshAheadHits:0 Misses:1 Coalesced:0 NegativeHits:0 Exchanges:0 Refreshes:0 RefreshFailures:0 RefreshSkipped:0 Errors:0 Busy:0 SlotTimeouts:0 Canceled:0 CacheErrors:4 Evictions:0 Entries:-1 SharedHits:0 SharedErrors:0 LocksWon:0 LocksLost:0 LockErrors:0 WaitsFound:0 WaitsTimedOut:0 RefreshAdopted:0 InvalidationsPublished:0 InvalidationsReceived:0 InvalidationsApplied:0}"
 	assert.Equal(t, want, st.String())
 	assert.Equal(t, want, fmt.Sprint(st))
 	assert.Equal(t, want, fmt.Sprintf("%v", &st))

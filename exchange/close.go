@@ -69,6 +69,9 @@ func (x *Exchanger) Close() {
 		l.closed.Store(true)
 		l.mu.Unlock()
 		l.cancel()
+		if x.unsubscribe != nil {
+			x.unsubscribe()
+		}
 		l.work.Wait()
 		x.closeTelemetry()
 		x.closeCaches()

@@ -81,6 +81,50 @@
 //
 // Tokens never appear in errors or in [Stats].
 //
+// # Running several replicas
+//
+// Replicas of a gateway share a second tier, [Options.Shared] (package
+// exchange/rediscache: Redis or Valkey, every value encrypted and bound to
+// its key), behind each one's in-process [Options.Cache]:
+//
+//	shared, err := rediscache.New(rediscache.Options{URL: redisURL, Keys: keys})
+//	...
+//	x, err := exchange.New(client, exchange.Options{Shared: shared})
+//
+// A hit in the in-process tier costs what it costs without a shared tier:
+// Shared is never called on that path. After a miss, the caller joins the
+// key's flight as before; the flight (one per key and replica, never a
+// caller) reads Shared and, on a valid entry, stores it in the in-process
+// tier for no longer than it lives and returns it (a shared hit). Every
+// exchange stores its token in both tiers. An entry never outlives its
+// Expires in either tier.
+//
+// When Shared also implements [Coordinator] (rediscache does), the fleet
+// makes one exchange per key:
+//   - a flight that misses in both tiers takes the key's fleet-wide lock
+//     (a short lock with a fencing value, for at most twice
+//     FlightTimeout), reads Shared again, exchanges, stores, and unlocks;
+//     a flight that finds the lock taken waits for the holder's token
+//     ([Coordinator.Wait], at most [Options.SharedWait]) and exchanges
+//     itself when none comes. No Get ever blocks on a lock.
+//   - a background refresh first reads Shared: a valid token other than
+//     the one it refreshes (another replica's refresh) is adopted without
+//     an exchange. Otherwise it takes the lock and refreshes; when another
+//     replica holds the lock it is skipped (counted as skipped), the
+//     current token keeps being served, and a hit after a few seconds
+//     tries again, adopting the new token.
+//   - [Exchanger.Invalidate] removes the refused token from both tiers
+//     (compare and delete: a newer token stays) and publishes the key and
+//     the token's [Fingerprint] (never the token); every replica removes
+//     its in-process entry if it holds that very token, so a replica
+//     already holding a newer one keeps it. New subscribes, Close
+//     unsubscribes.
+//
+// Every failure of Shared or of the Coordinator is a miss, a lock not
+// taken or an invalidation not sent, counted in [Stats.SharedErrors]: the
+// replica then behaves as if alone (its own single flight, its own
+// exchanges), and a request never fails because of the shared tier.
+//
 // # Telemetry
 //
 // An Exchanger reports through OpenTelemetry: metrics to
@@ -94,19 +138,24 @@
 //
 //   - tokenexchange.exchange.cache.lookups (counter, {lookup};
 //     tokenexchange.lookup = hit | refresh_ahead | negative_hit | miss |
-//     coalesced): requests for a token by how the cache answered. Disjoint:
-//     hit counts the hits on an entry not yet due for refresh,
-//     refresh_ahead those on an entry due for one, miss the requests that
-//     started an exchange, coalesced those that joined one another request
-//     or a background refresh had started (a request is classified when it
-//     first joins).
+//     coalesced | shared_hit): requests for a token by how the cache
+//     answered. Disjoint: hit counts the hits on an entry not yet due for
+//     refresh, refresh_ahead those on an entry due for one, miss the
+//     requests that started a flight, coalesced those that joined one
+//     another request or a background refresh had started, shared_hit
+//     (only with [Options.Shared]) those of either kind whose token came
+//     from the shared tier. A request that waits for a flight is counted
+//     when its wait ends ([Stats.Misses] and [Stats.Coalesced] count it
+//     when it joins).
 //   - tokenexchange.exchange.duration (histogram, s; tokenexchange.target,
 //     tokenexchange.outcome, tokenexchange.oauth.error,
 //     tokenexchange.refresh): each exchange with the authority, a flight
 //     or a background refresh.
 //   - tokenexchange.exchange.refreshes (counter, {refresh};
-//     tokenexchange.outcome = success | failure | skipped): background
-//     refreshes, skipped when they found no free slot.
+//     tokenexchange.outcome = success | failure | skipped | adopted):
+//     background refreshes, skipped when they found no free slot or
+//     another replica held the key's lock, adopted when they took another
+//     replica's new token from the shared tier.
 //   - tokenexchange.exchange.rejections (counter, {request};
 //     tokenexchange.reason = busy | slot_timeout): exchanges refused
 //     with [ErrBusy], or that found no free slot within FlightTimeout.
@@ -120,6 +169,24 @@
 //   - tokenexchange.exchange.cache.errors (counter, {error}): failed calls
 //     of the Cache, each taken for a miss.
 //
+// With [Options.Shared] (only then):
+//
+//   - tokenexchange.exchange.shared.errors (counter, {error}): failed calls
+//     of the shared Cache or its Coordinator, each a miss or a lock not
+//     taken.
+//   - tokenexchange.exchange.shared.locks (counter, {lock};
+//     tokenexchange.outcome = won | lost | error): attempts to take a
+//     key's fleet-wide lock, by flights and refreshes.
+//   - tokenexchange.exchange.shared.waits (counter, {wait};
+//     tokenexchange.outcome = found | timeout): flights that lost the lock
+//     and waited for the holder's token.
+//   - tokenexchange.exchange.shared.invalidations (counter,
+//     {invalidation}; tokenexchange.operation = publish | receive |
+//     apply): invalidations sent, received (its own included), and applied
+//     (an in-process entry holding the refused token removed).
+//
+// A flight's span carries the events "shared hit" (the shared tier held
+// the token), "lock lost; waiting" and "wait timed out".
 // tokenexchange.outcome is success, refused (the authority refused
 // permanently, [authority.IsPermanent]), error (a temporary failure),
 // canceled, closed or busy; tokenexchange.oauth.error is the code

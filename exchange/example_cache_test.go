@@ -114,5 +114,5 @@ func ExampleEntry_MarshalBinary() {
 func ExampleStats_String() {
 	fmt.Println(exchange.Stats{Hits: 41, Misses: 1, Exchanges: 1, Entries: 1})
 	// Output:
-	// exchange.Stats{Hits:41 RefreshAheadHits:0 Misses:1 Coalesced:0 NegativeHits:0 Exchanges:1 Refreshes:0 RefreshFailures:0 RefreshSkipped:0 Errors:0 Busy:0 SlotTimeouts:0 Canceled:0 CacheErrors:0 Evictions:0 Entries:1}
+	// exchange.Stats{Hits:41 RefreshAheadHits:0 Misses:1 Coalesced:0 NegativeHits:0 Exchanges:1 Refreshes:0 RefreshFailures:0 RefreshSkipped:0 Errors:0 Busy:0 SlotTimeouts:0 Canceled:0 CacheErrors:0 Evictions:0 Entries:1 SharedHits:0 SharedErrors:0 LocksWon:0 LocksLost:0 LockErrors:0 WaitsFound:0 WaitsTimedOut:0 RefreshAdopted:0 InvalidationsPublished:0 InvalidationsReceived:0 InvalidationsApplied:0}
 }

@@ -23,8 +23,15 @@ type Exchanger struct {
 	opts     Options
 	identity [32]byte // digest of client.Identity()
 	cache    Cache
-	negative *otter.Cache[Key, error] // nil when the negative cache is off
-	flights  singleflight.Group       // keyed by string(Key[:])
+	// shared is Options.Shared, the fleet's tier (nil for none); coord is
+	// it as a Coordinator (nil when it is not one).
+	shared Cache
+	coord  Coordinator
+	// unsubscribe ends the subscription to the fleet's invalidations;
+	// nil when there is none.
+	unsubscribe func()
+	negative    *otter.Cache[Key, error] // nil when the negative cache is off
+	flights     singleflight.Group       // keyed by string(Key[:])
 	// slots holds one element per exchange in progress (MaxInFlight).
 	slots chan struct{}
 	// waiting counts the flights waiting for a slot (at most
@@ -94,6 +101,7 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 		opts:       opts,
 		identity:   identityDigest(client.Identity()),
 		cache:      opts.Cache,
+		shared:     opts.Shared,
 		slots:      make(chan struct{}, opts.MaxInFlight),
 		pending:    make(map[Key]*callers),
 		refreshing: make(map[Key]*flightTrace),
@@ -130,7 +138,11 @@ func New(client *authority.Client, opts Options) (*Exchanger, error) {
 			return nil, fmt.Errorf("exchange: negative cache: %w", err)
 		}
 	}
+	if c, ok := opts.Shared.(Coordinator); ok {
+		x.coord = c
+	}
 	x.initTelemetry(opts)
+	x.subscribe()
 	return x, nil
 }
 
@@ -238,12 +250,15 @@ func (x *Exchanger) ExchangePrepared(ctx context.Context, subject authority.Subj
 // caller's span (a child of ctx's), linked to and from the flight's.
 func (x *Exchanger) wait(ctx context.Context, key Key, subjectToken, actor string, p *Prepared) (tok *authority.Token, err error) {
 	var (
-		cs     *callers
-		ft     *flightTrace // the trace of the flight joined
-		linked *flightTrace // the flight whose span the caller's links to
-		span   trace.Span
+		cs          *callers
+		ft          *flightTrace // the trace of the flight joined
+		linked      *flightTrace // the flight whose span the caller's links to
+		span        trace.Span
+		joinedOther bool // the caller first joined a flight it did not start
+		shared      bool // the token came from the shared tier
 	)
 	defer func() {
+		x.stats.countWaited(joinedOther, shared)
 		x.mu.Lock()
 		x.leaveLocked(key, cs)
 		var sc trace.SpanContext
@@ -265,6 +280,7 @@ func (x *Exchanger) wait(ctx context.Context, key Key, subjectToken, actor strin
 		first := cs == nil
 		cs, joined, coalesced, ch = x.join(key, cs, subjectToken, actor, p)
 		if first {
+			joinedOther = coalesced
 			if coalesced {
 				x.stats.coalesced.Add(1)
 				recordLookup(ctx, LookupCoalesced)
@@ -301,7 +317,12 @@ func (x *Exchanger) wait(ctx context.Context, key Key, subjectToken, actor strin
 			if r.Err != nil {
 				return nil, r.Err
 			}
-			return r.Val.(*authority.Token), nil
+			res := r.Val.(flightResult)
+			if res.shared {
+				shared = true
+				recordLookup(ctx, LookupSharedHit)
+			}
+			return res.tok, nil
 		case <-ctx.Done():
 			x.stats.canceled.Add(1)
 			return nil, fmt.Errorf("exchange: waiting for the authority: %w", ctx.Err())
@@ -353,6 +374,14 @@ func (x *Exchanger) claimRefresh(key Key) bool {
 // Cache. Invalidate returns no error: an invalid target, an empty subject
 // or a failure of the Cache (counted in [Stats.CacheErrors]) removes
 // nothing and reports false.
+//
+// With [Options.Shared], the entry is also removed from the shared tier
+// when it holds the refused token, and when Shared is a [Coordinator] the
+// invalidation is published to every replica (by the token's
+// [Fingerprint], never the token), each of which removes its in-process
+// entry if it holds that token. Invalidate reports whether either tier
+// removed an entry; failures of the shared tier are counted in
+// [Stats.SharedErrors].
 func (x *Exchanger) Invalidate(ctx context.Context, subject authority.SubjectToken, target Target, refused *authority.Token) bool {
 	p, err := target.Prepare()
 	if err != nil {
@@ -379,5 +408,9 @@ func (x *Exchanger) InvalidatePrepared(ctx context.Context, subject authority.Su
 		actorSum = &last.sum
 	}
 	key := makeKey(subjectToken, &p.digest, &x.identity, actorSum)
-	return x.compareAndDelete(ctx, key, holds(refused))
+	removed := x.compareAndDelete(ctx, key, holds(refused))
+	if x.shared != nil && x.invalidateShared(ctx, key, refused) {
+		removed = true
+	}
+	return removed
 }

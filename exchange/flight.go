@@ -83,7 +83,8 @@ func (x *Exchanger) join(key Key, cs *callers, subject, actor string, p *Prepare
 	// flight, as cs leaves pending only when it finishes or is abandoned.
 	ch := x.flights.DoChan(string(key[:]), func() (any, error) {
 		defer x.finish(key, cs)
-		return x.flight(key, cs, subject, actor, p)
+		tok, shared, err := x.flight(key, cs, subject, actor, p)
+		return flightResult{tok: tok, shared: shared}, err
 	})
 	return cs, cs.ft, coalesced, ch
 }
@@ -126,9 +127,9 @@ func (x *Exchanger) finish(key Key, cs *callers) {
 // The flight is a root span (its callers are many, each with a trace of
 // its own) linked to the spans of its callers, and the context of its
 // request to the authority carries it.
-func (x *Exchanger) flight(key Key, cs *callers, subject, actor string, p *Prepared) (tok *authority.Token, err error) {
+func (x *Exchanger) flight(key Key, cs *callers, subject, actor string, p *Prepared) (tok *authority.Token, shared bool, err error) {
 	if !x.life.track() {
-		return nil, ErrClosed
+		return nil, false, ErrClosed
 	}
 	defer x.life.work.Done()
 	x.mu.Lock()
@@ -147,16 +148,51 @@ func (x *Exchanger) flight(key Key, cs *callers, subject, actor string, p *Prepa
 	e := x.lookup(lctx, key)
 	cancel()
 	if e != nil && x.opts.Now().Before(e.Expires) {
-		return e.Token, nil
+		return e.Token, false, nil
+	}
+	if x.shared != nil {
+		if e := x.fromFleet(span, key); e != nil {
+			return e.Token, true, nil
+		}
+		if x.coord != nil {
+			unlock, lost := x.lockShared(key)
+			if unlock != nil {
+				defer unlock()
+				// The previous holder may have stored it between the
+				// lookup above and the lock.
+				if e := x.fromFleet(span, key); e != nil {
+					return e.Token, true, nil
+				}
+			} else if lost {
+				span.AddEvent(eventLockLost)
+				if e := x.waitShared(key, cs); e != nil {
+					x.adopt(key, e)
+					return e.Token, true, nil
+				}
+				span.AddEvent(eventWaitTimedOut)
+			}
+		}
 	}
 	if err := x.acquire(cs); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer func() { <-x.slots }()
 	ctx, cancel := context.WithTimeout(sctx, x.opts.FlightTimeout)
 	defer cancel()
 	tok, _, err = x.exchange(ctx, key, subject, actor, p, false)
-	return tok, err
+	return tok, false, err
+}
+
+// fromFleet returns the entry the shared tier holds for key, stored in
+// the first tier, or nil: the flight's shared hit.
+func (x *Exchanger) fromFleet(span trace.Span, key Key) *Entry {
+	e := x.sharedLookup(key)
+	if e == nil {
+		return nil
+	}
+	span.AddEvent(eventSharedHit)
+	x.adopt(key, e)
+	return e
 }
 
 // detached returns the context of a cache call made for no one caller (by
@@ -251,6 +287,10 @@ func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string
 		return nil, false, errors.New("exchange: the authority issued an expired token")
 	}
 	if ttl := e.Expires.Sub(now); ttl > 0 {
+		if x.shared != nil {
+			// First, so that replicas waiting for it have it soonest.
+			x.storeShared(key, e, ttl)
+		}
 		// The flight's context may be nearly spent: the Set gets its own.
 		sctx, cancel := x.detached()
 		cached = x.store(sctx, key, e, ttl)
@@ -279,14 +319,15 @@ func (x *Exchanger) refresh(from trace.SpanContext, key Key, old *Entry, subject
 	}
 	// The result channel is buffered: nobody needs to read it.
 	x.flights.DoChan(string(key[:]), func() (any, error) {
-		return x.runRefresh(from, key, old, subject, actor, p)
+		tok, adopted, err := x.runRefresh(from, key, old, subject, actor, p)
+		return flightResult{tok: tok, shared: adopted}, err
 	})
 }
 
 // runRefresh is the flight of a refresh.
-func (x *Exchanger) runRefresh(from trace.SpanContext, key Key, old *Entry, subject, actor string, p *Prepared) (tok *authority.Token, err error) {
+func (x *Exchanger) runRefresh(from trace.SpanContext, key Key, old *Entry, subject, actor string, p *Prepared) (tok *authority.Token, adopted bool, err error) {
 	if !x.life.track() {
-		return nil, ErrClosed
+		return nil, false, ErrClosed
 	}
 	defer x.life.work.Done()
 	ft := &flightTrace{}
@@ -312,13 +353,35 @@ func (x *Exchanger) runRefresh(from trace.SpanContext, key Key, old *Entry, subj
 	if cur != nil && cur.Token.AccessToken != old.Token.AccessToken && x.opts.Now().Before(cur.Expires) {
 		// A refresh that ended between the hit's lookup and its claim
 		// already replaced the entry.
-		return cur.Token, nil
+		return cur.Token, false, nil
+	}
+	if x.shared != nil {
+		// Another replica may have refreshed it: adopt its token.
+		if tok := x.adoptRefreshed(key, old); tok != nil {
+			return tok, true, nil
+		}
+		if x.coord != nil {
+			unlock, lost := x.lockShared(key)
+			if lost {
+				// Another replica refreshes it: keep serving the current
+				// entry, and adopt its token at a hit after refreshRetry.
+				x.stats.refreshSkipped.Add(1)
+				return nil, false, errRefreshSkipped
+			}
+			if unlock != nil {
+				defer unlock()
+				// The previous holder may have stored it meanwhile.
+				if tok := x.adoptRefreshed(key, old); tok != nil {
+					return tok, true, nil
+				}
+			}
+		}
 	}
 	select {
 	case x.slots <- struct{}{}:
 	default:
 		x.stats.refreshSkipped.Add(1)
-		return nil, errRefreshSkipped
+		return nil, false, errRefreshSkipped
 	}
 	defer func() { <-x.slots }()
 	x.stats.refreshes.Add(1)
@@ -331,6 +394,9 @@ func (x *Exchanger) runRefresh(from trace.SpanContext, key Key, old *Entry, subj
 		if authority.IsPermanent(err) {
 			dctx, cancel := x.detached()
 			x.compareAndDelete(dctx, key, holds(old.Token))
+			if x.shared != nil {
+				x.sharedCompareAndDelete(dctx, key, holds(old.Token))
+			}
 			cancel()
 		}
 		// The refresh has failed: a request that misses from now on
@@ -339,17 +405,30 @@ func (x *Exchanger) runRefresh(from trace.SpanContext, key Key, old *Entry, subj
 		x.flights.Forget(string(key[:]))
 		x.stats.refreshFailures.Add(1)
 		x.logRefresh(p, err)
-		return nil, err
+		return nil, false, err
 	}
 	if !cached {
 		// Nothing was cached (a token with no lifetime, or a Set that
 		// failed), so the old entry stays: keep the claim, so that hits
 		// wait refreshRetry before asking again, as after a failure.
 		x.stats.refreshFailures.Add(1)
-		return tok, nil
+		return tok, false, nil
 	}
 	x.claims.Invalidate(key)
 	x.stats.refreshSuccesses.Add(1)
 	x.logRefresh(p, nil)
-	return tok, nil
+	return tok, false, nil
+}
+
+// adoptRefreshed takes into the first tier the token the shared tier
+// holds for key when it is valid and not old's (another replica refreshed
+// it), and returns it; nil when there is none.
+func (x *Exchanger) adoptRefreshed(key Key, old *Entry) *authority.Token {
+	e := x.sharedLookup(key)
+	if e == nil || e.Token.AccessToken == old.Token.AccessToken || !x.adopt(key, e) {
+		return nil
+	}
+	x.claims.Invalidate(key)
+	x.stats.refreshAdopted.Add(1)
+	return e.Token
 }

@@ -29,10 +29,18 @@ const (
 	// LookupCoalesced: the request waited for an exchange another
 	// request had started for the same key.
 	LookupCoalesced
+	// LookupSharedHit: the request missed in the in-process cache and
+	// waited for a flight (its own or another request's) that found the
+	// token in the shared tier ([Options.Shared]), or that waited for
+	// the replica exchanging it. It replaces LookupMiss or
+	// LookupCoalesced, recorded when the request joined the flight, once
+	// the token arrives.
+	LookupSharedHit
 )
 
 // String returns the name used in metrics and logs: "hit",
-// "refresh_ahead", "negative_hit", "miss", "coalesced", or "none".
+// "refresh_ahead", "negative_hit", "miss", "coalesced", "shared_hit", or
+// "none".
 func (l Lookup) String() string {
 	switch l {
 	case LookupHit:
@@ -45,6 +53,8 @@ func (l Lookup) String() string {
 		return "miss"
 	case LookupCoalesced:
 		return "coalesced"
+	case LookupSharedHit:
+		return "shared_hit"
 	}
 	return "none"
 }

@@ -49,6 +49,25 @@ type Options struct {
 	// Its errors are taken for misses and counted in [Stats.CacheErrors]
 	// (see [Cache]).
 	Cache Cache
+	// Shared is the second tier, shared by a fleet of replicas (as
+	// exchange/rediscache's Cache on Redis is); nil for none. Cache stays
+	// in front of it: a hit there never reaches Shared. Only a flight
+	// (after a miss in Cache, one per key and replica) reads Shared and
+	// stores what it finds in Cache for no longer than the entry lives;
+	// every exchange stores its token in both tiers. When Shared is also
+	// a [Coordinator], a flight that misses in both tiers takes the
+	// fleet-wide lock of its key, so that one replica exchanges and the
+	// others wait for its token (SharedWait); refreshes are fleet-wide
+	// too, and invalidations reach every replica (see the package
+	// documentation, "Running several replicas"). Every error of Shared is
+	// a miss, counted in [Stats.SharedErrors], never a failed request. The
+	// Exchanger does not close it.
+	Shared Cache
+	// SharedWait bounds how long a flight that lost the fleet-wide lock of
+	// its key waits for the token the lock's holder exchanges, before it
+	// exchanges itself. Default [DefaultSharedWait], never more than
+	// FlightTimeout. Used only when Shared is a [Coordinator].
+	SharedWait time.Duration
 	// MaxEntries bounds the entries of the default cache. Default
 	// [DefaultMaxEntries]. Ignored when Cache is set.
 	MaxEntries int
@@ -159,6 +178,10 @@ func (o Options) withDefaults() (Options, error) {
 	if o.FlightTimeout <= 0 {
 		o.FlightTimeout = DefaultFlightTimeout
 	}
+	if o.SharedWait <= 0 {
+		o.SharedWait = DefaultSharedWait
+	}
+	o.SharedWait = min(o.SharedWait, o.FlightTimeout)
 	switch {
 	case o.MaxInFlight == 0:
 		o.MaxInFlight = DefaultMaxInFlight

@@ -59,6 +59,36 @@ type Stats struct {
 	// Entries is the number of cached entries, when the cache tells
 	// (as [MemoryCache] does); -1 otherwise.
 	Entries int
+
+	// The fields below count the work of the shared tier
+	// ([Options.Shared]); they stay zero without one.
+
+	// SharedHits are the Misses (Coalesced included) whose token came
+	// from the shared tier: their flight found it there, or waited for
+	// the replica holding the fleet-wide lock to store it. A request is
+	// counted when its wait ends.
+	SharedHits uint64
+	// SharedErrors are calls of the shared Cache or its [Coordinator]
+	// that failed, each taken for a miss (or a lock not taken).
+	SharedErrors uint64
+	// LocksWon, LocksLost and LockErrors count the attempts to take the
+	// fleet-wide lock of a key (by flights and refreshes): taken, held by
+	// another replica, or failed (LockErrors are in SharedErrors too).
+	LocksWon, LocksLost, LockErrors uint64
+	// WaitsFound are flights that lost the lock and then found the token
+	// the lock's holder stored; WaitsTimedOut those that did not within
+	// [Options.SharedWait] (or whose wait failed), and exchanged
+	// themselves.
+	WaitsFound, WaitsTimedOut uint64
+	// RefreshAdopted are background refreshes that found a newer token
+	// in the shared tier, stored by another replica's refresh, and took
+	// it without an exchange.
+	RefreshAdopted uint64
+	// InvalidationsPublished are the invalidations this replica sent to
+	// the fleet; InvalidationsReceived those it received (its own
+	// included); InvalidationsApplied those that removed an entry of its
+	// first tier (holding the refused token).
+	InvalidationsPublished, InvalidationsReceived, InvalidationsApplied uint64
 }
 
 // hitStripes spreads the hit counters over cache lines, so that parallel
@@ -105,6 +135,34 @@ type counters struct {
 	slotTimeouts     atomic.Uint64
 	canceled         atomic.Uint64
 	cacheErrors      atomic.Uint64
+
+	// waited classifies each request that waited for a flight, when its
+	// wait ends (for the lookups metric, disjoint and monotonic): how it
+	// joined, unless its token came from the shared tier.
+	waitedMiss, waitedCoalesced, waitedShared atomic.Uint64
+
+	sharedErrors           atomic.Uint64
+	locksWon               atomic.Uint64
+	locksLost              atomic.Uint64
+	lockErrors             atomic.Uint64
+	waitsFound             atomic.Uint64
+	waitsTimedOut          atomic.Uint64
+	refreshAdopted         atomic.Uint64
+	invalidationsPublished atomic.Uint64
+	invalidationsReceived  atomic.Uint64
+	invalidationsApplied   atomic.Uint64
+}
+
+// countWaited classifies a request whose wait for a flight has ended.
+func (c *counters) countWaited(coalesced, shared bool) {
+	switch {
+	case shared:
+		c.waitedShared.Add(1)
+	case coalesced:
+		c.waitedCoalesced.Add(1)
+	default:
+		c.waitedMiss.Add(1)
+	}
 }
 
 // Stats returns a snapshot of the counters.
@@ -124,6 +182,18 @@ func (x *Exchanger) Stats() Stats {
 		CacheErrors:      c.cacheErrors.Load(),
 		RefreshAheadHits: c.refreshAheadHits.load(),
 		Entries:          -1,
+
+		SharedHits:             c.waitedShared.Load(),
+		SharedErrors:           c.sharedErrors.Load(),
+		LocksWon:               c.locksWon.Load(),
+		LocksLost:              c.locksLost.Load(),
+		LockErrors:             c.lockErrors.Load(),
+		WaitsFound:             c.waitsFound.Load(),
+		WaitsTimedOut:          c.waitsTimedOut.Load(),
+		RefreshAdopted:         c.refreshAdopted.Load(),
+		InvalidationsPublished: c.invalidationsPublished.Load(),
+		InvalidationsReceived:  c.invalidationsReceived.Load(),
+		InvalidationsApplied:   c.invalidationsApplied.Load(),
 	}
 	s.Hits = c.hits.load() + s.RefreshAheadHits
 	s.Misses = c.misses.Load() + s.Coalesced

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -26,6 +27,13 @@ const (
 	spanWait     = "tokenexchange.exchange.wait"
 )
 
+// Events of a flight's span with a shared tier.
+const (
+	eventSharedHit    = "shared hit"
+	eventLockLost     = "lock lost; waiting"
+	eventWaitTimedOut = "wait timed out"
+)
+
 // maxFlightLinks bounds the links from one flight's span to the spans of
 // the callers waiting for it.
 const maxFlightLinks = 128
@@ -40,6 +48,7 @@ const (
 	attrReason    attribute.Key = "tokenexchange.reason"
 	attrLookup    attribute.Key = "tokenexchange.lookup"
 	attrCoalesced attribute.Key = "tokenexchange.exchange.coalesced"
+	attrOperation attribute.Key = "tokenexchange.operation"
 )
 
 // Outcomes, the values of attrOutcome.
@@ -63,8 +72,9 @@ type telemetry struct {
 	duration metric.Float64Histogram
 	log      *ratelog.Limiter
 	// reg is the registration of the callback that reports the counters;
-	// nil when it failed. Close unregisters it.
-	reg metric.Registration
+	// nil when it failed. Close unregisters it. sharedReg is that of the
+	// shared tier's counters, nil without one.
+	reg, sharedReg metric.Registration
 }
 
 // observed are the asynchronous instruments fed by the counters, with
@@ -72,8 +82,8 @@ type telemetry struct {
 type observed struct {
 	lookups, evictions, cacheErrors, refreshes, rejections, canceled metric.Int64ObservableCounter
 	entries, inFlight                                                metric.Int64ObservableUpDownCounter
-	lookupOpts                                                       [LookupCoalesced + 1][]metric.ObserveOption
-	refreshSuccess, refreshFailure, refreshSkipped                   []metric.ObserveOption
+	lookupOpts                                                       [LookupSharedHit + 1][]metric.ObserveOption
+	refreshSuccess, refreshFailure, refreshSkipped, refreshAdopted   []metric.ObserveOption
 	rejectBusy, rejectSlotTimeout                                    []metric.ObserveOption
 }
 
@@ -121,13 +131,13 @@ func (x *Exchanger) initTelemetry(opts Options) {
 		return c
 	}
 	o.lookups = counter("tokenexchange.exchange.cache.lookups", "{lookup}",
-		"Requests for a token by how the cache answered: hit, refresh_ahead (a hit on an entry due for refresh), negative_hit (a refusal remembered), miss (the request started an exchange) or coalesced (it joined one another had started).")
+		"Requests for a token by how the cache answered: hit, refresh_ahead (a hit on an entry due for refresh), negative_hit (a refusal remembered), miss (the request started an exchange), coalesced (it joined one another had started) or shared_hit (its exchange's token came from the shared tier).")
 	o.evictions = counter("tokenexchange.exchange.cache.evictions", "{entry}",
 		"Entries evicted to keep the cache's bounds (only when the cache counts them).")
 	o.cacheErrors = counter("tokenexchange.exchange.cache.errors", "{error}",
 		"Calls of the cache that failed; each was taken for a miss.")
 	o.refreshes = counter("tokenexchange.exchange.refreshes", "{refresh}",
-		"Background refreshes started by hits, by outcome: success, failure, or skipped (no free slot).")
+		"Background refreshes started by hits, by outcome: success, failure, skipped (no free slot, or another replica refreshes), or adopted (another replica's new token taken from the shared tier).")
 	o.rejections = counter("tokenexchange.exchange.rejections", "{request}",
 		"Exchanges rejected before reaching the authority, by reason: busy (too many waiting for a slot) or slot_timeout (no slot within the flight timeout).")
 	o.canceled = counter("tokenexchange.exchange.waits.canceled", "{request}",
@@ -140,12 +150,13 @@ func (x *Exchanger) initTelemetry(opts Options) {
 	set := func(kv ...attribute.KeyValue) []metric.ObserveOption {
 		return []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(kv...))}
 	}
-	for l := LookupHit; l <= LookupCoalesced; l++ {
+	for l := LookupHit; l <= LookupSharedHit; l++ {
 		o.lookupOpts[l] = set(attrLookup.String(l.String()))
 	}
 	o.refreshSuccess = set(attrOutcome.String("success"))
 	o.refreshFailure = set(attrOutcome.String("failure"))
 	o.refreshSkipped = set(attrOutcome.String("skipped"))
+	o.refreshAdopted = set(attrOutcome.String("adopted"))
 	o.rejectBusy = set(attrReason.String("busy"))
 	o.rejectSlotTimeout = set(attrReason.String("slot_timeout"))
 
@@ -155,9 +166,47 @@ func (x *Exchanger) initTelemetry(opts Options) {
 	}, o.lookups, o.evictions, o.cacheErrors, o.refreshes, o.rejections, o.canceled, o.entries, o.inFlight)
 	if err != nil {
 		otel.Handle(err)
+	} else {
+		t.reg = reg
+	}
+	if x.shared != nil {
+		x.initSharedTelemetry(m, counter, set)
+	}
+}
+
+// initSharedTelemetry registers the callback that reports the shared
+// tier's counters.
+func (x *Exchanger) initSharedTelemetry(m metric.Meter, counter func(name, unit, desc string) metric.Int64ObservableCounter, set func(kv ...attribute.KeyValue) []metric.ObserveOption) {
+	errs := counter("tokenexchange.exchange.shared.errors", "{error}",
+		"Calls of the shared tier (its Cache or Coordinator) that failed; each was taken for a miss or a lock not taken.")
+	locks := counter("tokenexchange.exchange.shared.locks", "{lock}",
+		"Attempts to take the fleet-wide lock of a key, by outcome: won, lost (another replica holds it) or error.")
+	waits := counter("tokenexchange.exchange.shared.waits", "{wait}",
+		"Flights that lost the fleet-wide lock and waited for the holder's token, by outcome: found, or timeout (then they exchanged themselves).")
+	invs := counter("tokenexchange.exchange.shared.invalidations", "{invalidation}",
+		"Fleet-wide invalidations, by operation: publish (sent by this replica), receive (received, its own included) or apply (removed an in-process entry holding the refused token).")
+	won, lost, failed := set(attrOutcome.String("won")), set(attrOutcome.String("lost")), set(attrOutcome.String("error"))
+	found, timeout := set(attrOutcome.String("found")), set(attrOutcome.String("timeout"))
+	pub, recv, applied := set(attrOperation.String("publish")), set(attrOperation.String("receive")), set(attrOperation.String("apply"))
+	val := func(a *atomic.Uint64) int64 { return int64(min(a.Load(), 1<<63-1)) }
+	c := &x.stats
+	reg, err := m.RegisterCallback(func(_ context.Context, ob metric.Observer) error {
+		ob.ObserveInt64(errs, val(&c.sharedErrors))
+		ob.ObserveInt64(locks, val(&c.locksWon), won...)
+		ob.ObserveInt64(locks, val(&c.locksLost), lost...)
+		ob.ObserveInt64(locks, val(&c.lockErrors), failed...)
+		ob.ObserveInt64(waits, val(&c.waitsFound), found...)
+		ob.ObserveInt64(waits, val(&c.waitsTimedOut), timeout...)
+		ob.ObserveInt64(invs, val(&c.invalidationsPublished), pub...)
+		ob.ObserveInt64(invs, val(&c.invalidationsReceived), recv...)
+		ob.ObserveInt64(invs, val(&c.invalidationsApplied), applied...)
+		return nil
+	}, errs, locks, waits, invs)
+	if err != nil {
+		otel.Handle(err)
 		return
 	}
-	t.reg = reg
+	x.tel.sharedReg = reg
 }
 
 // observe reports the counters.
@@ -167,12 +216,18 @@ func (x *Exchanger) observe(ob metric.Observer, o *observed) {
 	ob.ObserveInt64(o.lookups, val(c.hits.load()), o.lookupOpts[LookupHit]...)
 	ob.ObserveInt64(o.lookups, val(c.refreshAheadHits.load()), o.lookupOpts[LookupRefreshAhead]...)
 	ob.ObserveInt64(o.lookups, val(c.negativeHits.Load()), o.lookupOpts[LookupNegativeHit]...)
-	ob.ObserveInt64(o.lookups, val(c.misses.Load()), o.lookupOpts[LookupMiss]...)
-	ob.ObserveInt64(o.lookups, val(c.coalesced.Load()), o.lookupOpts[LookupCoalesced]...)
+	ob.ObserveInt64(o.lookups, val(c.waitedMiss.Load()), o.lookupOpts[LookupMiss]...)
+	ob.ObserveInt64(o.lookups, val(c.waitedCoalesced.Load()), o.lookupOpts[LookupCoalesced]...)
+	if x.shared != nil {
+		ob.ObserveInt64(o.lookups, val(c.waitedShared.Load()), o.lookupOpts[LookupSharedHit]...)
+	}
 	ob.ObserveInt64(o.cacheErrors, val(c.cacheErrors.Load()))
 	ob.ObserveInt64(o.refreshes, val(c.refreshSuccesses.Load()), o.refreshSuccess...)
 	ob.ObserveInt64(o.refreshes, val(c.refreshFailures.Load()), o.refreshFailure...)
 	ob.ObserveInt64(o.refreshes, val(c.refreshSkipped.Load()), o.refreshSkipped...)
+	if x.shared != nil {
+		ob.ObserveInt64(o.refreshes, val(c.refreshAdopted.Load()), o.refreshAdopted...)
+	}
 	ob.ObserveInt64(o.rejections, val(c.busy.Load()), o.rejectBusy...)
 	ob.ObserveInt64(o.rejections, val(c.slotTimeouts.Load()), o.rejectSlotTimeout...)
 	ob.ObserveInt64(o.canceled, val(c.canceled.Load()))
@@ -187,9 +242,11 @@ func (x *Exchanger) observe(ob metric.Observer, o *observed) {
 
 // closeTelemetry stops reporting the counters.
 func (x *Exchanger) closeTelemetry() {
-	if x.tel.reg != nil {
-		if err := x.tel.reg.Unregister(); err != nil {
-			otel.Handle(err)
+	for _, reg := range []metric.Registration{x.tel.reg, x.tel.sharedReg} {
+		if reg != nil {
+			if err := reg.Unregister(); err != nil {
+				otel.Handle(err)
+			}
 		}
 	}
 }
@@ -344,4 +401,9 @@ func (x *Exchanger) logRefresh(p *Prepared, err error) {
 func (x *Exchanger) logBusy() {
 	x.tel.log.Log(context.Background(), slog.LevelWarn, "exchange: rejecting exchanges: too many wait for a free slot",
 		slog.Int("max_in_flight", x.opts.MaxInFlight))
+}
+
+// logShared logs a failure of the shared tier that no caller sees.
+func (x *Exchanger) logShared(msg string, err error) {
+	x.tel.log.Log(context.Background(), slog.LevelWarn, msg, slog.Any("error", err))
 }

@@ -52,6 +52,9 @@ type Cache struct {
 	log       *ratelog.Limiter
 	cad       *rueidis.Lua
 
+	// life ends the subscriptions at Close.
+	life      context.Context
+	endLife   context.CancelFunc
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
@@ -112,6 +115,7 @@ func New(opts Options) (*Cache, error) {
 	}
 	c.tel = newTelemetry(opts.MeterProvider, c.br)
 	c.log = ratelog.New(opts.Logger, logInterval, c.now)
+	c.life, c.endLife = context.WithCancel(context.Background())
 	return c, nil
 }
 
@@ -401,6 +405,7 @@ func (c *Cache) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
+		c.endLife()
 		err = c.tel.close()
 		if c.owned {
 			c.client.Close()

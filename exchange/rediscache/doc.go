@@ -9,7 +9,7 @@
 //	})
 //	if err != nil { ... }
 //	defer c.Close()
-//	x, err := exchange.New(client, exchange.Options{Cache: c})
+//	x, err := exchange.New(client, exchange.Options{Shared: c}) // behind the in-process tier
 //
 // # What is stored, and how
 //
@@ -44,6 +44,33 @@
 // only if match accepts its entry and Redis still holds the same bytes
 // (a Lua script), so an entry another replica stored meanwhile stays.
 //
+// # Coordinating a fleet
+//
+// A Cache is also an [exchange.Coordinator], so that an Exchanger with it
+// as Options.Shared makes one exchange per key for the whole fleet, one
+// refresh, and fleet-wide invalidations (see package exchange, "Running
+// several replicas"):
+//
+//   - [Cache.TryLock]: SET Namespace+"lock:"+hex(key) to a random 16-byte
+//     fencing value (hex) with NX and PX; its unlock deletes the lock only
+//     while it holds that value (a Lua compare-and-delete), so a lock that
+//     expired and was taken by another replica stays.
+//   - [Cache.Wait]: polls [Cache.Get] every 5ms, doubling up to 50ms,
+//     until an entry appears, a call fails with anything but a miss, or
+//     the caller's context ends. A Get never waits for a lock.
+//   - [Cache.Publish] and [Cache.Subscribe]: the channel
+//     Namespace+"invalidations", each message hex(key)+":"+hex(fingerprint)
+//     (the first 16 bytes of the token's SHA-256; never the token). The
+//     subscription runs on a goroutine of its own and subscribes again
+//     after a failure (back-off 50ms doubling to 5s, logged at Warn at most
+//     once a minute); messages published while it is down are lost (the
+//     shared entry is gone already, and in-process entries expire).
+//
+// Lock, unlock, publish and every poll of Wait go through the circuit
+// breaker and have OpTimeout, as the other calls: while the breaker is
+// open TryLock fails at once with [ErrUnavailable] and the Exchanger
+// exchanges by itself. The subscription's connection does not.
+//
 // # Key rotation
 //
 // Options.Keys lists the keys; the first encrypts, any decrypts, and a
@@ -72,9 +99,13 @@
 // from Options.MeterProvider, the global provider when nil:
 //
 //	tokenexchange.rediscache.operations          counter, {operation}
-//	    tokenexchange.operation: get | set | delete | compare_and_delete
+//	    tokenexchange.operation: get | set | delete | compare_and_delete |
+//	        lock | unlock | publish | receive | subscribe
 //	    tokenexchange.outcome: hit | miss | ok | error | rejected_open
-//	    every operation, rejected_open while the breaker is open
+//	    every operation, rejected_open while the breaker is open; lock:
+//	    ok (taken) or miss (held by another); unlock: miss when the lock
+//	    had expired; receive: each invalidation message, error when
+//	    malformed (dropped); subscribe: error for each lost subscription
 //	tokenexchange.rediscache.operation.duration  histogram, s
 //	    same attributes; the operations that reached Redis
 //	tokenexchange.rediscache.tampered            counter, {entry}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"log"
 	"log/slog"
+	"time"
 
 	"go.opentelemetry.io/otel"
 
@@ -12,7 +13,8 @@ import (
 	"github.com/go-tokenexchange/tokenexchange/exchange/rediscache"
 )
 
-// A shared, encrypted cache for an Exchanger. The key comes from a secret
+// A shared, encrypted second tier for the Exchangers of a fleet of
+// gateways. The key comes from a secret
 // store in a real deployment (32 bytes; list the previous key after it
 // while rotating), and so does the URL's password.
 func Example() {
@@ -38,7 +40,13 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	x, err := exchange.New(client, exchange.Options{Cache: c})
+	// The Cache is the fleet's second tier, behind each replica's
+	// in-process cache; as an exchange.Coordinator it also gives the fleet
+	// one exchange per key, one refresh, and fleet-wide invalidation.
+	x, err := exchange.New(client, exchange.Options{
+		Shared:     c,
+		SharedWait: 2 * time.Second, // then a replica exchanges by itself
+	})
 	if err != nil {
 		log.Fatal(err)
 	}

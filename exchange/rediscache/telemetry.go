@@ -41,6 +41,11 @@ const (
 	opSet
 	opDelete
 	opCompareAndDelete
+	opLock
+	opUnlock
+	opPublish
+	opReceive
+	opSubscribe
 	numOps
 )
 
@@ -49,6 +54,11 @@ var opNames = [numOps]string{
 	opSet:              "set",
 	opDelete:           "delete",
 	opCompareAndDelete: "compare_and_delete",
+	opLock:             "lock",
+	opUnlock:           "unlock",
+	opPublish:          "publish",
+	opReceive:          "receive",
+	opSubscribe:        "subscribe",
 }
 
 // outcome is how an operation ended: an index into outcomeNames.
