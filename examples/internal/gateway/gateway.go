@@ -155,9 +155,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 		}
 		cleanup = append(cleanup, func() { _ = shared.Close() })
 		refusals = newRedisRefusals(shared.Client(), rediscache.DefaultNamespace, cfg.RedisTimeout)
-		// LEAD: once exchange.Options.Shared exists (r-fleet), make this
-		// line "xopts.Shared = shared": the in-process tier in front.
-		xopts.Cache = shared
+		// The fleet's tier, behind the in-process one: a hit costs no
+		// Redis call; a miss locks, waits for or fills the entry there.
+		xopts.Shared = shared
 	}
 	x, err := exchange.New(client, xopts)
 	if err != nil {
@@ -253,8 +253,20 @@ func newSharedCache(cfg Config, mp metric.MeterProvider, logger *slog.Logger) (*
 		// rediscache's errors name the field, never the URL or a key.
 		return nil, fmt.Errorf("-redis-url: %w", err)
 	}
+	// Connect now rather than on the first request, whose call would
+	// otherwise pay for the connection within -redis-timeout. Redis down
+	// at startup is no error: the gateway serves per replica until it
+	// answers.
+	ctx, cancel := context.WithTimeout(context.Background(), redisWarmUp)
+	defer cancel()
+	if err := c.Client().Do(ctx, c.Client().B().Ping().Build()).Error(); err != nil {
+		logger.Warn("Redis does not answer at startup: each replica exchanges on its own until it does", "error", err)
+	}
 	return c, nil
 }
+
+// redisWarmUp bounds the connection New makes to Redis.
+const redisWarmUp = 2 * time.Second
 
 // Authenticate is the inbound middleware: it refuses requests without a
 // (valid) bearer token with 401 and a WWW-Authenticate challenge, and
