@@ -71,6 +71,15 @@
 // open TryLock fails at once with [ErrUnavailable] and the Exchanger
 // exchanges by itself. The subscription's connection does not.
 //
+// # Refusal windows
+//
+// [Cache.Refusals] keeps the outbound transport's refusal windows (a
+// downstream that refused even a freshly exchanged token, see
+// outbound.Options.RefusalWindow) in the same Redis, as an
+// outbound.RefusalMemory, so that a window opened on one replica holds
+// for the whole fleet: Namespace + "refusal:" + hex(key), a hash of route
+// and subject, set with PX and read with PTTL.
+//
 // # Key rotation
 //
 // Options.Keys lists the keys; the first encrypts, any decrypts, and a
@@ -100,7 +109,8 @@
 //
 //	tokenexchange.rediscache.operations          counter, {operation}
 //	    tokenexchange.operation: get | set | delete | compare_and_delete |
-//	        lock | unlock | publish | receive | subscribe
+//	        lock | unlock | publish | receive | subscribe |
+//	        remember_refusal | recall_refusal
 //	    tokenexchange.outcome: hit | miss | ok | error | rejected_open
 //	    every operation, rejected_open while the breaker is open; lock:
 //	    ok (taken) or miss (held by another); unlock: miss when the lock

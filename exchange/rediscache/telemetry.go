@@ -46,6 +46,8 @@ const (
 	opPublish
 	opReceive
 	opSubscribe
+	opRememberRefusal
+	opRecallRefusal
 	numOps
 )
 
@@ -59,6 +61,8 @@ var opNames = [numOps]string{
 	opPublish:          "publish",
 	opReceive:          "receive",
 	opSubscribe:        "subscribe",
+	opRememberRefusal:  "remember_refusal",
+	opRecallRefusal:    "recall_refusal",
 }
 
 // outcome is how an operation ended: an index into outcomeNames.

@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 			return nil, err
 		}
 		cleanup = append(cleanup, func() { _ = shared.Close() })
-		refusals = newRedisRefusals(shared.Client(), rediscache.DefaultNamespace, cfg.RedisTimeout)
+		refusals = shared.Refusals()
 		// The fleet's tier, behind the in-process one: a hit costs no
 		// Redis call; a miss locks, waits for or fills the entry there.
 		xopts.Shared = shared
