@@ -162,10 +162,11 @@ func TestTooManyWaitingIsBusy(t *testing.T) {
 }
 
 func TestSlotWaitHasItsOwnBudget(t *testing.T) {
-	// Each exchange takes 600ms at the authority; the FlightTimeout is 1s.
-	// Bob waits ~600ms for alice's slot, then his exchange still has its
-	// whole second.
-	const delay = 600 * time.Millisecond
+	// Each exchange takes 2s at the authority; the FlightTimeout is 3s.
+	// Bob waits ~2s for alice's slot, then his exchange still has its
+	// whole 3s: with one budget for both it would have 1s and fail. (The
+	// 1s margin is for a loaded machine under the race detector.)
+	const delay = 2 * time.Second
 	var e *env
 	slow := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		select {
@@ -175,7 +176,7 @@ func TestSlotWaitHasItsOwnBudget(t *testing.T) {
 		}
 		return e.a.Client().Transport.RoundTrip(r)
 	})
-	e = newEnv(t, exchange.Options{MaxInFlight: 1, FlightTimeout: time.Second}, testutil.Options{}, &http.Client{Transport: slow})
+	e = newEnv(t, exchange.Options{MaxInFlight: 1, FlightTimeout: 3 * time.Second}, testutil.Options{}, &http.Client{Transport: slow})
 	alice, bob := e.subject("alice"), e.subject("bob")
 	aliceErr := make(chan error, 1)
 	go func() {
