@@ -64,6 +64,13 @@ type typedHeader struct {
 //
 // An unknown "kid" may make Validate wait for a key set refetch; it returns
 // when ctx ends.
+//
+// A token that passed every check is remembered, by token.Digest(), in the
+// Validator's verified-token cache: seen again, it is answered with the
+// same claims after only "exp", "nbf" and "iat" against the clock, the
+// verifying key's presence in the key set and CheckClaims are checked
+// again (see "Verified-token cache" in the package documentation). The
+// answers are those of full validation, with or without the cache.
 func (v *Validator) Validate(ctx context.Context, token authority.SubjectToken) (*middleware.Claims, error) {
 	if v.verified == nil {
 		claims, _, _, err := v.validate(ctx, token.Value())
