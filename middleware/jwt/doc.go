@@ -63,6 +63,10 @@
 //     context (the application's policy may depend on the request, or
 //     change), and its refusal is answered as on the uncached path.
 //
+// A hit returns the very [middleware.Claims] the token was verified with,
+// to every request that presents the token: they are read-only, as
+// package middleware requires of Claims anyway.
+//
 // A hit that fails one of the first three is a miss: the token is checked
 // in full, and refused with the same error as without the cache. The
 // signature, "typ", "iss" and "aud" are not checked again: they are
