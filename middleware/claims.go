@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-tokenexchange/tokenexchange/internal/numericdate"
 )
@@ -142,6 +143,9 @@ func stringClaim(name string, raw json.RawMessage) (string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", nil
 	}
+	if s, ok := plainString(raw); ok {
+		return s, nil
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", claimError(name, "a string")
@@ -161,11 +165,67 @@ func stringsClaim(name string, raw json.RawMessage) ([]string, error) {
 		}
 		return []string{s}, nil
 	}
+	if list, ok := plainStrings(raw); ok {
+		return list, nil
+	}
 	var list []string
 	if err := json.Unmarshal(raw, &list); err != nil {
 		return nil, claimError(name, "a string or an array of strings")
 	}
 	return list, nil
+}
+
+// plainString reads raw, a JSON value from a document encoding/json has
+// validated, when it is a string without escapes in valid UTF-8, which
+// json.Unmarshal would read as the bytes between the quotes: a claim
+// read without a second pass of encoding/json. ok is false for anything
+// else, which the caller gives to json.Unmarshal.
+func plainString(raw []byte) (s string, ok bool) {
+	n := len(raw)
+	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
+		return "", false
+	}
+	in := raw[1 : n-1]
+	if bytes.IndexByte(in, '\\') >= 0 || bytes.IndexByte(in, '"') >= 0 || !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
+}
+
+// plainStrings reads raw, a JSON value from a document encoding/json has
+// validated, when it is an array of strings that plainString reads; ok
+// is false for anything else.
+func plainStrings(raw []byte) (list []string, ok bool) {
+	rest := bytes.TrimSpace(raw)
+	if len(rest) < 2 || rest[0] != '[' || rest[len(rest)-1] != ']' {
+		return nil, false
+	}
+	rest = bytes.TrimSpace(rest[1 : len(rest)-1])
+	if len(rest) == 0 {
+		return []string{}, true
+	}
+	for {
+		if len(rest) == 0 || rest[0] != '"' {
+			return nil, false
+		}
+		end := bytes.IndexByte(rest[1:], '"')
+		if end < 0 {
+			return nil, false
+		}
+		s, ok := plainString(rest[:end+2])
+		if !ok {
+			return nil, false
+		}
+		list = append(list, s)
+		rest = bytes.TrimSpace(rest[end+2:])
+		if len(rest) == 0 {
+			return list, true
+		}
+		if rest[0] != ',' {
+			return nil, false
+		}
+		rest = bytes.TrimSpace(rest[1:])
+	}
 }
 
 // Decode unmarshals the whole claim set into v with encoding/json, for the

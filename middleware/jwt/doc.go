@@ -33,14 +33,66 @@
 // (503 with Retry-After). jwx (github.com/lestrrat-go/jwx/v2) does the
 // signature work, but no jwx type appears in this package's API.
 //
+// # Verified-token cache
+//
+// A token that passed every check is remembered, by the SHA-256 of the
+// token ([authority.SubjectToken.Digest], computed once per request and
+// shared with the exchanger), so that the same caller sending the same
+// token again costs a lookup instead of a signature verification and a
+// claims parse. Each [Validator] has a cache of its own (two validators
+// with different issuers, audiences or key sets never share an entry), on
+// by default and bounded: [Config.VerifiedCacheMaxEntries] entries
+// (default 10,000; negative turns the cache off) and
+// [Config.VerifiedCacheMaxBytes] estimated bytes (default 32 MiB; an entry
+// weighs its claims' JSON plus about 0.5 KiB, and at least
+// MaxBytes/MaxEntries). Only successes are remembered: a refused token is
+// checked in full every time, so forged or expired tokens can neither be
+// admitted by the cache nor evict good entries; a flood of distinct valid
+// tokens is held off by the bounds (W-TinyLFU keeps the frequently used).
+//
+// A token is answered from the cache until the earlier of its "exp" plus
+// [Config.Leeway] (as the uncached check) and [Config.VerifiedCacheMaxAge]
+// after it was verified (default 5 minutes). A hit repeats, against
+// [Config.Now]:
+//
+//   - "exp": now must be before "exp" plus the leeway;
+//   - "nbf" and "iat": now plus the leeway must not be before them;
+//   - the key that verified the signature (its kid, alg and RFC 7638
+//     thumbprint) must still be in the key set held;
+//   - [Config.CheckClaims], if set, is called again with the request's
+//     context (the application's policy may depend on the request, or
+//     change), and its refusal is answered as on the uncached path.
+//
+// A hit returns the very [middleware.Claims] the token was verified with,
+// to every request that presents the token: they are read-only, as
+// package middleware requires of Claims anyway.
+//
+// A hit that fails one of the first three is a miss: the token is checked
+// in full, and refused with the same error as without the cache. The
+// signature, "typ", "iss" and "aud" are not checked again: they are
+// properties of the token's bytes and of the Validator's configuration,
+// neither of which changes. The request's required scopes
+// (middleware.Options.RequiredScopes) are checked by the middleware after
+// Validate returns, on every request, hit or not.
+//
+// Key rotation: entries verified with a key that is no longer in the key
+// set are dropped when a refresh or refetch stores the new set, and a hit
+// checks the key's membership besides, so a removed signing key stops
+// working at the next key set refresh, as it does without the cache. A
+// hit also starts the background refresh of keys older than
+// [Config.RefreshInterval], as a full validation does. [Validator.Close]
+// empties the cache.
+//
 // # Telemetry
 //
 // A [Validator] reports its key set fetches through the OpenTelemetry API,
 // with the meter and tracer "github.com/go-tokenexchange/tokenexchange/middleware/jwt"
 // of [Config.MeterProvider] and [Config.TracerProvider] (default: the
 // global providers, no-ops until the application installs some).
-// Validation itself records nothing: package middleware counts refusals
-// by reason, and a token checked against cached keys starts no span.
+// Validation itself records nothing per request: package middleware
+// counts refusals by reason, a token checked against cached keys starts
+// no span, and the verified-token cache keeps atomic counters that
+// observable instruments read at collection.
 //
 // Metrics:
 //
@@ -54,6 +106,17 @@
 //     [Validator.Close] (or the context of New) ended it.
 //   - tokenexchange.jwks.keys (Int64ObservableGauge, {key}): the usable
 //     signing keys the Validator holds; reported until Close.
+//   - tokenexchange.jwt.verified_cache.lookups (Int64ObservableCounter,
+//     {lookup}; attribute tokenexchange.lookup = hit | miss): lookups of
+//     the verified-token cache. hit: a token answered without being
+//     verified again (whether CheckClaims then accepted it or not); miss:
+//     a token checked in full (not remembered, or its entry past its
+//     lifetime or its key gone). Not reported when the cache is off.
+//   - tokenexchange.jwt.verified_cache.entries (Int64ObservableGauge,
+//     {entry}): the entries of the verified-token cache, counting some
+//     that have expired.
+//   - tokenexchange.jwt.verified_cache.evictions (Int64ObservableCounter,
+//     {entry}): entries evicted to keep the cache's bounds.
 //
 // Spans (client kind):
 //

@@ -163,4 +163,7 @@ func ExampleConfig_telemetry() {
 	// tokenexchange.jwks.fetch success true
 	// tokenexchange.jwks.fetches 1
 	// tokenexchange.jwks.keys 1
+	// tokenexchange.jwt.verified_cache.lookups 0
+	// tokenexchange.jwt.verified_cache.entries 0
+	// tokenexchange.jwt.verified_cache.evictions 0
 }

@@ -2,10 +2,13 @@ package jwt
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,13 +29,20 @@ import (
 type verifyKey struct {
 	alg jwa.SignatureAlgorithm // the JWK's "alg", empty when it has none
 	raw any                    // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+	id  keyID                  // identifies the key across fetches
 }
+
+// keyID identifies a key of the set across fetches: the SHA-256 of its
+// "kid", its "alg" and its RFC 7638 thumbprint, so a key that comes back
+// under another kid or restricted to another alg is another key.
+type keyID [sha256.Size]byte
 
 // keySnapshot is an immutable view of the key set at one fetch.
 type keySnapshot struct {
 	byKid   map[string][]verifyKey
 	all     []verifyKey
-	fetched time.Time // when the fetch completed (monotonic)
+	ids     map[keyID]struct{} // the id of every key of all
+	fetched time.Time          // when the fetch completed (monotonic)
 }
 
 // find returns the keys to try for kid and alg: those of the set with that kid
@@ -57,6 +67,12 @@ func (s *keySnapshot) find(kid string, alg jwa.SignatureAlgorithm) (keys []verif
 		return nil, false, known // none, or ambiguous: treat as unknown
 	}
 	return candidates, true, known
+}
+
+// has reports whether the set holds the key with id.
+func (s *keySnapshot) has(id keyID) bool {
+	_, ok := s.ids[id]
+	return ok
 }
 
 // usableWith reports whether the key may verify a signature made with alg: its
@@ -95,6 +111,19 @@ func supportedAlg(alg jwa.SignatureAlgorithm) bool {
 	return false
 }
 
+// newKeyID is the keyID of a key with kid, alg and thumbprint thumb
+// (length-prefixed, so that no two triples give the same input).
+func newKeyID(kid string, alg jwa.SignatureAlgorithm, thumb []byte) keyID {
+	h := sha256.New()
+	for _, f := range [][]byte{[]byte(kid), []byte(alg), thumb} {
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(f))))
+		h.Write(f)
+	}
+	var id keyID
+	h.Sum(id[:0])
+	return id
+}
+
 func isCurve(raw any, c elliptic.Curve) bool {
 	pk, ok := raw.(*ecdsa.PublicKey)
 	return ok && pk.Curve == c
@@ -104,7 +133,7 @@ func isCurve(raw any, c elliptic.Curve) bool {
 // encryption, symmetric keys and keys jwx cannot convert are left out: a JWKS
 // must never supply an HMAC secret.
 func newSnapshot(set jwk.Set) (*keySnapshot, error) {
-	s := &keySnapshot{byKid: make(map[string][]verifyKey)}
+	s := &keySnapshot{byKid: make(map[string][]verifyKey), ids: make(map[keyID]struct{})}
 	for i := 0; i < set.Len(); i++ {
 		k, _ := set.Key(i)
 		if u := k.KeyUsage(); u != "" && u != string(jwk.ForSignature) {
@@ -123,10 +152,16 @@ func newSnapshot(set jwk.Set) (*keySnapshot, error) {
 		if err := pub.Raw(&raw); err != nil {
 			continue
 		}
+		thumb, err := pub.Thumbprint(crypto.SHA256)
+		if err != nil {
+			continue
+		}
 		vk := verifyKey{raw: raw}
 		if a := k.Algorithm(); a != nil && a.String() != "" {
 			vk.alg = jwa.SignatureAlgorithm(a.String())
 		}
+		vk.id = newKeyID(k.KeyID(), vk.alg, thumb)
+		s.ids[vk.id] = struct{}{}
 		s.all = append(s.all, vk)
 		s.byKid[k.KeyID()] = append(s.byKid[k.KeyID()], vk)
 	}
@@ -175,6 +210,11 @@ type keyCache struct {
 	cancel context.CancelFunc
 	closed bool           // set by close under mu: no fetch starts
 	fetchs sync.WaitGroup // running fetches; Add under mu while !closed
+
+	// stored, if set, is called with each key set a fetch stores, after
+	// storing it (the verified-token cache drops the entries of keys it
+	// no longer holds).
+	stored func(*keySnapshot)
 
 	tel      *telemetry
 	failures int                 // fetches failed since the last success; under mu
@@ -272,6 +312,9 @@ func (c *keyCache) fetch(ctx context.Context) *fetchResult {
 		return res
 	}
 	c.keys.Store(snap)
+	if c.stored != nil {
+		c.stored(snap)
+	}
 	res.keys = len(snap.all)
 	return res
 }
@@ -283,9 +326,7 @@ func (c *keyCache) key(ctx context.Context, kid string, alg jwa.SignatureAlgorit
 	snap := c.keys.Load()
 	keys, usable, known := snap.find(kid, alg)
 	if usable {
-		if time.Since(snap.fetched) >= c.refresh && c.since() >= c.nextRefresh.Load() {
-			c.start(ctx, triggerBackground)
-		}
+		c.refreshIfStale(ctx, snap)
 		return keys, nil
 	}
 	if known {
@@ -321,6 +362,23 @@ func (c *keyCache) key(ctx context.Context, kid string, alg jwa.SignatureAlgorit
 		return nil, unavailableError(f.err, c.untilRefetch())
 	}
 	return nil, tokenError(middleware.ErrUnknownKey, "unknown signing key")
+}
+
+// current returns the key set held, starting a background refresh if it
+// is stale, as a token verified with it would: a validator whose tokens
+// all come from the verified-token cache still follows rotations.
+func (c *keyCache) current(ctx context.Context) *keySnapshot {
+	snap := c.keys.Load()
+	c.refreshIfStale(ctx, snap)
+	return snap
+}
+
+// refreshIfStale starts a background refresh when snap is older than
+// c.refresh and the rate limit allows one.
+func (c *keyCache) refreshIfStale(ctx context.Context, snap *keySnapshot) {
+	if time.Since(snap.fetched) >= c.refresh && c.since() >= c.nextRefresh.Load() {
+		c.start(ctx, triggerBackground)
+	}
 }
 
 // untilRefetch returns how long until an on-demand refetch may start again

@@ -103,6 +103,7 @@ type telemetry struct {
 	fetches   metric.Int64Counter
 	keysGauge metric.Int64ObservableGauge
 	meter     metric.Meter
+	verified  verifiedTelemetry
 
 	fetchOpts  [numTriggers][numOutcomes][]metric.AddOption
 	spanStart  [numTriggers][]trace.SpanStartOption

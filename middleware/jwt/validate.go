@@ -64,23 +64,62 @@ type typedHeader struct {
 //
 // An unknown "kid" may make Validate wait for a key set refetch; it returns
 // when ctx ends.
+//
+// A token that passed every check is remembered, by token.Digest(), in the
+// Validator's verified-token cache: seen again, it is answered with the
+// same claims after only "exp", "nbf" and "iat" against the clock, the
+// verifying key's presence in the key set and CheckClaims are checked
+// again (see "Verified-token cache" in the package documentation). The
+// answers are those of full validation, with or without the cache.
 func (v *Validator) Validate(ctx context.Context, token authority.SubjectToken) (*middleware.Claims, error) {
-	claims, err := v.validate(ctx, token.Value())
-	if err != nil {
-		return nil, err // never a typed nil
+	if v.verified == nil {
+		claims, _, _, err := v.validate(ctx, token.Value())
+		if err != nil {
+			return nil, err // never a typed nil
+		}
+		return claims, nil
 	}
+	digest := token.Digest()
+	if e := v.verified.get(digest); e != nil && e.fresh(v.now(), v.keys.current(ctx)) {
+		v.verified.hits.Add(1)
+		if err := v.policy(ctx, e.claims); err != nil {
+			return nil, err
+		}
+		return e.claims, nil
+	}
+	v.verified.misses.Add(1)
+	claims, id, payload, err := v.validate(ctx, token.Value())
+	if err != nil {
+		return nil, err
+	}
+	v.verified.put(digest, claims, id, payload, v.now(), v.leeway)
 	return claims, nil
 }
 
-func (v *Validator) validate(ctx context.Context, token string) (*middleware.Claims, *middleware.Error) {
+// validate is Validate without the verified-token cache. With the claims
+// it returns the id of the key that verified the signature and the length
+// of the claims' JSON.
+func (v *Validator) validate(ctx context.Context, token string) (*middleware.Claims, keyID, int, *middleware.Error) {
+	claims, id, n, err := v.verify(ctx, token)
+	if err != nil {
+		return nil, keyID{}, 0, err
+	}
+	if err := v.policy(ctx, claims); err != nil {
+		return nil, keyID{}, 0, err
+	}
+	return claims, id, n, nil
+}
+
+// verify checks token's signature, "typ" and registered claims; see validate.
+func (v *Validator) verify(ctx context.Context, token string) (*middleware.Claims, keyID, int, *middleware.Error) {
 	h64, rest, ok1 := strings.Cut(token, ".")
 	p64, s64, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || strings.Contains(s64, ".") {
-		return nil, tokenError(middleware.ErrMalformedToken, "token is not a signed JWT")
+		return nil, keyID{}, 0, tokenError(middleware.ErrMalformedToken, "token is not a signed JWT")
 	}
 	hdrJSON, err := base64.RawURLEncoding.DecodeString(h64)
 	if err != nil {
-		return nil, tokenError(middleware.ErrMalformedToken, "malformed token header")
+		return nil, keyID{}, 0, tokenError(middleware.ErrMalformedToken, "malformed token header")
 	}
 	var th typedHeader
 	var dst any = &th.joseHeader
@@ -88,43 +127,44 @@ func (v *Validator) validate(ctx context.Context, token string) (*middleware.Cla
 		dst = &th
 	}
 	if err := json.Unmarshal(hdrJSON, dst); err != nil {
-		return nil, tokenError(middleware.ErrMalformedToken, "malformed token header")
+		return nil, keyID{}, 0, tokenError(middleware.ErrMalformedToken, "malformed token header")
 	}
 	hdr := &th.joseHeader
 	if hdr.Crit != nil {
 		// RFC 7515 §4.1.11: no extension is understood here, so none may be critical.
-		return nil, tokenError(middleware.ErrMalformedToken, "unsupported critical header")
+		return nil, keyID{}, 0, tokenError(middleware.ErrMalformedToken, "unsupported critical header")
 	}
 	alg := jwa.SignatureAlgorithm(hdr.Alg)
 	verifier, ok := v.algs[alg]
 	if !ok {
-		return nil, tokenError(middleware.ErrUnsupportedAlgorithm, "signing algorithm not allowed")
+		return nil, keyID{}, 0, tokenError(middleware.ErrUnsupportedAlgorithm, "signing algorithm not allowed")
 	}
 	keys, kerr := v.keys.key(ctx, hdr.Kid, alg)
 	if kerr != nil {
-		return nil, kerr
+		return nil, keyID{}, 0, kerr
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(s64)
 	if err != nil {
-		return nil, tokenError(middleware.ErrMalformedToken, "malformed token signature")
+		return nil, keyID{}, 0, tokenError(middleware.ErrMalformedToken, "malformed token signature")
 	}
 	input := []byte(token[:len(h64)+1+len(p64)])
 	verified := false
+	var id keyID
 	for _, k := range keys {
 		if k.usableWith(alg) && verifier.Verify(input, sig, k.raw) == nil {
-			verified = true
+			verified, id = true, k.id
 			break
 		}
 	}
 	if !verified {
-		return nil, tokenError(middleware.ErrInvalidSignature, "invalid token signature")
+		return nil, keyID{}, 0, tokenError(middleware.ErrInvalidSignature, "invalid token signature")
 	}
 	if v.types != nil && !slices.Contains(v.types, normalizeType(th.Typ)) {
-		return nil, tokenError(middleware.ErrInvalidType, "token type not accepted")
+		return nil, keyID{}, 0, tokenError(middleware.ErrInvalidType, "token type not accepted")
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(p64)
 	if err != nil {
-		return nil, tokenError(middleware.ErrMalformedToken, "malformed token payload")
+		return nil, keyID{}, 0, tokenError(middleware.ErrMalformedToken, "malformed token payload")
 	}
 	// One decode, by the module's one rule: a NumericDate is a JSON number
 	// (RFC 7519 §2), as the exchanger reads the subject's "exp" too.
@@ -132,23 +172,29 @@ func (v *Validator) validate(ctx context.Context, token string) (*middleware.Cla
 	if err != nil {
 		var e *middleware.Error
 		if errors.As(err, &e) {
-			return nil, e
+			return nil, keyID{}, 0, e
 		}
-		return nil, tokenError(fmt.Errorf("%w: %w", middleware.ErrMalformedToken, err), "malformed token claims")
+		return nil, keyID{}, 0, tokenError(fmt.Errorf("%w: %w", middleware.ErrMalformedToken, err), "malformed token claims")
 	}
 	if e := v.checkClaims(claims); e != nil {
-		return nil, e
+		return nil, keyID{}, 0, e
 	}
-	if v.check != nil {
-		if err := v.check(ctx, claims); err != nil {
-			var e *middleware.Error
-			if errors.As(err, &e) {
-				return nil, e
-			}
-			return nil, tokenError(fmt.Errorf("%w: %w", middleware.ErrRejected, err), "token rejected by policy")
+	return claims, id, len(payload), nil
+}
+
+// policy calls Config.CheckClaims, if set, on claims.
+func (v *Validator) policy(ctx context.Context, claims *middleware.Claims) *middleware.Error {
+	if v.check == nil {
+		return nil
+	}
+	if err := v.check(ctx, claims); err != nil {
+		var e *middleware.Error
+		if errors.As(err, &e) {
+			return e
 		}
+		return tokenError(fmt.Errorf("%w: %w", middleware.ErrRejected, err), "token rejected by policy")
 	}
-	return claims, nil
+	return nil
 }
 
 // checkClaims validates iss, aud, exp, nbf and iat (RFC 7519 §4.1, RFC 9068 §4).

@@ -121,6 +121,26 @@ type Config struct {
 	// If nil, time.Now is used. Key refresh timing always uses the real clock.
 	Now func() time.Time
 
+	// VerifiedCacheMaxEntries bounds the verified-token cache, which
+	// remembers the tokens that passed every check, so that a token seen
+	// before is not verified and parsed again (see "Verified-token cache"
+	// in the package documentation). Default
+	// [DefaultVerifiedCacheMaxEntries] when zero. The cache is on by
+	// default; a negative VerifiedCacheMaxEntries turns it off.
+	VerifiedCacheMaxEntries int
+
+	// VerifiedCacheMaxBytes bounds the estimated memory of the
+	// verified-token cache's entries. Default [DefaultVerifiedCacheMaxBytes]
+	// (32 MiB) when zero; negative is an error.
+	VerifiedCacheMaxBytes int64
+
+	// VerifiedCacheMaxAge is the longest a token is answered from the
+	// verified-token cache after it was verified; it is answered no
+	// longer than until its "exp" (plus Leeway) in any case. Default
+	// [DefaultVerifiedCacheMaxAge] (5 minutes) when zero; negative is an
+	// error.
+	VerifiedCacheMaxAge time.Duration
+
 	// MeterProvider receives the validator's metrics: key set fetches by
 	// trigger and outcome, and the number of keys held (see "Telemetry"
 	// in the package documentation). If nil, otel.GetMeterProvider(), a
@@ -164,6 +184,8 @@ type Validator struct {
 	keys      *keyCache
 	types     []string // normalized Types; nil when typ is not checked
 	check     func(context.Context, *middleware.Claims) error
+	verified  *verifiedCache // nil when turned off
+	tel       *telemetry
 }
 
 var _ middleware.Validator = (*Validator)(nil)
@@ -194,7 +216,10 @@ func newValidator(ctx context.Context, cfg Config, logNow func() time.Time) (*Va
 	if len(cfg.Audience) == 0 || slices.Contains(cfg.Audience, "") {
 		return nil, errors.New("jwt: Config.Audience is required and must not contain empty values")
 	}
-	for _, d := range []time.Duration{cfg.RefreshInterval, cfg.MinRefetchInterval, cfg.FetchTimeout} {
+	if cfg.VerifiedCacheMaxBytes < 0 {
+		return nil, errors.New("jwt: Config.VerifiedCacheMaxBytes must not be negative")
+	}
+	for _, d := range []time.Duration{cfg.RefreshInterval, cfg.MinRefetchInterval, cfg.FetchTimeout, cfg.VerifiedCacheMaxAge} {
 		if d < 0 {
 			return nil, errors.New("jwt: Config intervals and timeouts must not be negative")
 		}
@@ -239,6 +264,7 @@ func newValidator(ctx context.Context, cfg Config, logNow func() time.Time) (*Va
 	client := cmp.Or(cfg.HTTPClient, http.DefaultClient)
 	timeout := cmp.Or(cfg.FetchTimeout, DefaultFetchTimeout)
 	tel := newTelemetry(cfg, logNow)
+	v.tel = tel
 	jwksURL := cfg.JWKSURL
 	if jwksURL == "" {
 		var err error
@@ -256,11 +282,33 @@ func newValidator(ctx context.Context, cfg Config, logNow func() time.Time) (*Va
 		minRefetch: cmp.Or(cfg.MinRefetchInterval, DefaultMinRefetchInterval),
 		tel:        tel,
 	}
+	if cfg.VerifiedCacheMaxEntries >= 0 {
+		vc, err := newVerifiedCache(
+			cmp.Or(cfg.VerifiedCacheMaxEntries, DefaultVerifiedCacheMaxEntries),
+			cmp.Or(cfg.VerifiedCacheMaxBytes, DefaultVerifiedCacheMaxBytes),
+			cmp.Or(cfg.VerifiedCacheMaxAge, DefaultVerifiedCacheMaxAge),
+			v.now)
+		if err != nil {
+			return nil, err
+		}
+		v.verified = vc
+		v.keys.stored = vc.purge
+	}
 	if err := v.keys.load(ctx); err != nil {
 		v.keys.close()
+		v.closeVerified()
 		return nil, err
 	}
+	tel.observeVerified(v.verified)
 	return v, nil
+}
+
+// closeVerified drops the verified-token cache's entries and stops its
+// telemetry.
+func (v *Validator) closeVerified() {
+	if v.verified != nil {
+		v.verified.close()
+	}
 }
 
 // Close cancels a key set fetch in progress (a background refresh, or the
@@ -271,7 +319,14 @@ func newValidator(ctx context.Context, cfg Config, logNow func() time.Time) (*Va
 // Validator holds: a token signed with any other key is refused with
 // [middleware.ErrUnknownKey]. Close is safe for concurrent use and may be called more
 // than once; every call returns once no fetch runs.
-func (v *Validator) Close() { v.keys.close() }
+//
+// Close also empties the verified-token cache; tokens validated afterwards
+// are remembered again.
+func (v *Validator) Close() {
+	v.keys.close()
+	v.tel.stopVerified()
+	v.closeVerified()
+}
 
 // Ready reports whether the Validator can validate tokens and follow the
 // authorization server's key rotations, for a readiness probe: nil while

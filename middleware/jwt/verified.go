@@ -1,0 +1,159 @@
+package jwt
+
+import (
+	"crypto/sha256"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+
+	"github.com/go-tokenexchange/tokenexchange/middleware"
+)
+
+// Defaults of the verified-token cache ([Config.VerifiedCacheMaxEntries],
+// [Config.VerifiedCacheMaxBytes], [Config.VerifiedCacheMaxAge]).
+const (
+	DefaultVerifiedCacheMaxEntries = 10_000
+	DefaultVerifiedCacheMaxBytes   = 32 << 20
+	DefaultVerifiedCacheMaxAge     = 5 * time.Minute
+)
+
+// entryOverhead is the memory of an entry beyond its claims' variable
+// parts: the entry, the Claims struct, otter's node and its share of
+// the hash table, as measured by BenchmarkVerifiedCacheMemory.
+const entryOverhead = 512
+
+// verifiedEntry is what the verified-token cache remembers of a token that
+// passed every check. It is immutable once stored.
+type verifiedEntry struct {
+	claims *middleware.Claims
+	key    keyID     // the key that verified the signature
+	from   time.Time // the latest of "nbf" and "iat", minus the leeway: a hit before it is a miss
+	until  time.Time // the earliest of "exp" plus the leeway and the verification plus the maximum age
+	size   uint32    // estimated bytes
+}
+
+// fresh reports whether e may answer at now with the keys of snap: now is
+// within [from, until) and the key that verified it is still in the set.
+func (e *verifiedEntry) fresh(now time.Time, snap *keySnapshot) bool {
+	return now.Before(e.until) && !now.Before(e.from) && snap.has(e.key)
+}
+
+// verifiedCache remembers the tokens a Validator accepted, by the
+// SHA-256 of the token. It is the Validator's own: another Validator, with
+// another issuer, audience or key set, has another one.
+type verifiedCache struct {
+	c      *otter.Cache[[sha256.Size]byte, *verifiedEntry]
+	maxAge time.Duration
+
+	hits, misses, evictions atomic.Int64
+}
+
+// newVerifiedCache returns a cache bounded by maxEntries and maxBytes
+// whose entries live at most maxAge, on the clock now. As in
+// exchange.MemoryCache, both bounds hold by weighing each entry at least
+// maxBytes/maxEntries. Its clock has no ticks: expired entries go during
+// the maintenance that reads and writes do, and no goroutine runs.
+func newVerifiedCache(maxEntries int, maxBytes int64, maxAge time.Duration, now func() time.Time) (*verifiedCache, error) {
+	floor := (maxBytes + int64(maxEntries) - 1) / int64(maxEntries)
+	if floor > 1<<31 {
+		return nil, errors.New("jwt: Config.VerifiedCacheMaxBytes/VerifiedCacheMaxEntries is too large")
+	}
+	vc := &verifiedCache{maxAge: maxAge}
+	c, err := otter.New(&otter.Options[[sha256.Size]byte, *verifiedEntry]{
+		MaximumWeight: uint64(maxBytes),
+		Weigher: func(_ [sha256.Size]byte, e *verifiedEntry) uint32 {
+			return uint32(max(int64(e.size), floor))
+		},
+		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[[sha256.Size]byte, *verifiedEntry]) time.Duration {
+			return max(e.Value.until.Sub(now()), 1)
+		}),
+		OnAtomicDeletion: func(e otter.DeletionEvent[[sha256.Size]byte, *verifiedEntry]) {
+			if e.Cause == otter.CauseOverflow {
+				vc.evictions.Add(1)
+			}
+		},
+		Clock: clock{now},
+	})
+	if err != nil {
+		return nil, err
+	}
+	vc.c = c
+	return vc, nil
+}
+
+// get returns the entry for digest, or nil; the caller checks that it is
+// fresh, and counts the hit or miss.
+func (vc *verifiedCache) get(digest [sha256.Size]byte) *verifiedEntry {
+	e, _ := vc.c.GetIfPresent(digest)
+	return e
+}
+
+// put remembers claims, verified at now with the key id; payload is the
+// length of the claims' JSON, which they keep. leeway is the validator's.
+func (vc *verifiedCache) put(digest [sha256.Size]byte, claims *middleware.Claims, id keyID, payload int, now time.Time, leeway time.Duration) {
+	e := &verifiedEntry{
+		claims: claims,
+		key:    id,
+		from:   later(claims.NotBefore, claims.IssuedAt).Add(-leeway),
+		until:  claims.Expiry.Add(leeway),
+		size:   uint32(min(entrySize(claims, payload), 1<<31)),
+	}
+	if limit := now.Add(vc.maxAge); limit.Before(e.until) {
+		e.until = limit
+	}
+	if !now.Before(e.until) {
+		return
+	}
+	vc.c.Set(digest, e)
+}
+
+// purge drops the entries verified with a key snap does not hold.
+func (vc *verifiedCache) purge(snap *keySnapshot) {
+	var gone [][sha256.Size]byte
+	for d, e := range vc.c.All() {
+		if !snap.has(e.key) {
+			gone = append(gone, d)
+		}
+	}
+	for _, d := range gone {
+		vc.c.Invalidate(d)
+	}
+}
+
+// len returns the number of entries (counting some that have expired).
+func (vc *verifiedCache) len() int { return vc.c.EstimatedSize() }
+
+// close stops otter's goroutines, if any, and drops every entry.
+func (vc *verifiedCache) close() {
+	vc.c.StopAllGoroutines()
+	vc.c.InvalidateAll()
+}
+
+// entrySize estimates the bytes an entry holds: the overhead, the claims'
+// JSON (payload bytes, kept for Claims.Decode) and their strings.
+func entrySize(c *middleware.Claims, payload int) int64 {
+	n := int64(entryOverhead + payload + len(c.Issuer) + len(c.Subject) + len(c.ID))
+	for _, s := range c.Audience {
+		n += int64(16 + len(s))
+	}
+	for _, s := range c.Scopes {
+		n += int64(16 + len(s))
+	}
+	return n
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// clock adapts a Now function to otter's Clock, without ticks.
+type clock struct{ now func() time.Time }
+
+func (c clock) NowNano() int64                      { return c.now().UnixNano() }
+func (c clock) Tick(time.Duration) <-chan time.Time { return nil }
