@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sync"
+	"sync/atomic"
 )
 
 // SubjectToken is a caller's bearer token together with its SHA-256,
-// computed at most once however many times it is asked for. The inbound
+// computed once however many times it is asked for. The inbound
 // middleware makes one per request; the validator, every exchange of the
 // request and every cache key derive from it without hashing the token
 // again.
@@ -25,10 +25,19 @@ type SubjectToken struct {
 
 // subjectToken is what the copies of a SubjectToken share.
 type subjectToken struct {
-	raw  string
-	once sync.Once
-	sum  [sha256.Size]byte
+	raw   string
+	state atomic.Uint32 // digestNone, digestBusy or digestDone
+	sum   [sha256.Size]byte
 }
+
+// The states of subjectToken.sum. Only the caller that moves the state
+// from digestNone to digestBusy writes sum; it is read only after the
+// state is digestDone.
+const (
+	digestNone uint32 = iota
+	digestBusy
+	digestDone
+)
 
 // NewSubjectToken returns a SubjectToken for raw. It does not hash raw:
 // the digest is computed on the first call to [SubjectToken.Digest].
@@ -59,14 +68,41 @@ func (t SubjectToken) Len() int {
 	return len(t.s.raw)
 }
 
-// Digest returns the SHA-256 of the token, computing it on the first call
-// only. The digest of the zero SubjectToken is the SHA-256 of no bytes.
+// Digest returns the SHA-256 of the token. The first call computes and
+// keeps it; later calls return the kept digest. Calls that overlap the
+// first compute it too rather than wait (so the digest of a token is
+// computed once per request unless its first uses race). The digest of
+// the zero SubjectToken is the SHA-256 of no bytes. It does not allocate,
+// and unlike a sync.Once it does not make the SubjectToken escape.
 func (t SubjectToken) Digest() [sha256.Size]byte {
-	if t.s == nil {
+	s := t.s
+	if s == nil {
 		return sha256.Sum256(nil)
 	}
-	t.s.once.Do(func() { t.s.sum = sha256.Sum256([]byte(t.s.raw)) })
-	return t.s.sum
+	if s.state.Load() == digestDone {
+		return s.sum
+	}
+	sum := sumString(s.raw)
+	if s.state.CompareAndSwap(digestNone, digestBusy) {
+		s.sum = sum
+		s.state.Store(digestDone)
+	}
+	return sum
+}
+
+// sumString is sha256.Sum256([]byte(raw)) without the copy to the heap
+// that the conversion of a string longer than 32 bytes costs: it feeds the
+// hash from a buffer on the stack.
+func sumString(raw string) (sum [sha256.Size]byte) {
+	h := sha256.New()
+	var buf [512]byte
+	for len(raw) > 0 {
+		n := copy(buf[:], raw)
+		h.Write(buf[:n])
+		raw = raw[n:]
+	}
+	h.Sum(sum[:0])
+	return sum
 }
 
 // String describes the token without revealing it.

@@ -39,6 +39,22 @@ func TestSubjectTokenDigest(t *testing.T) {
 	}
 }
 
+// TestSubjectTokenDigestLengths checks the digest of tokens around the
+// boundaries of the buffer it is hashed through, and that neither the
+// first nor a later call allocates.
+func TestSubjectTokenDigestLengths(t *testing.T) {
+	for _, n := range []int{1, 31, 32, 33, 511, 512, 513, 1024, 1500, 8193} {
+		raw := string(bytes.Repeat([]byte{'a' + byte(n%26)}, n))
+		tok := authority.NewSubjectToken(raw)
+		assert.Equal(t, sha256.Sum256([]byte(raw)), tok.Digest(), "%d bytes", n)
+		assert.Equal(t, sha256.Sum256([]byte(raw)), tok.Digest(), "%d bytes, again", n)
+		allocs := testing.AllocsPerRun(20, func() {
+			_ = authority.NewSubjectToken(raw).Digest()
+		})
+		assert.Zero(t, allocs, "%d bytes", n)
+	}
+}
+
 func TestSubjectTokenZero(t *testing.T) {
 	for name, tok := range map[string]authority.SubjectToken{
 		"zero value": {},

@@ -27,8 +27,10 @@
 // so that a warm request makes no network call:
 //
 //   - One key for the cache and for deduplication: a SHA-256 over
-//     length-prefixed fields (the subject token, every field of the target,
-//     the authority and client identity, and the hash of the actor token).
+//     length-prefixed fields (the subject token's SHA-256, computed once
+//     per request by [authority.SubjectToken.Digest] and shared with the
+//     validator, every field of the target, the authority and client
+//     identity, and the hash of the actor token).
 //     No raw token is ever a map key; the [Cache] only sees a [Key].
 //   - Concurrent requests for the same key make one call to the authority.
 //     The shared call runs on a context of its own (no caller's context

@@ -212,7 +212,8 @@ func (x *Exchanger) ExchangePrepared(ctx context.Context, subject authority.Subj
 	if err != nil {
 		return nil, err
 	}
-	key := makeKey(subjectToken, &p.digest, &x.identity, actorSum)
+	sum := subject.Digest() // computed once per request, whoever asks first
+	key := makeKey(&sum, &p.digest, &x.identity, actorSum)
 	if e := x.lookup(ctx, key); e != nil {
 		now := x.opts.Now()
 		if now.Before(e.Expires) {
@@ -395,8 +396,7 @@ func (x *Exchanger) Invalidate(ctx context.Context, subject authority.SubjectTok
 // has made none, nothing can be cached for it and InvalidatePrepared
 // returns false without asking the actor's TokenSource.
 func (x *Exchanger) InvalidatePrepared(ctx context.Context, subject authority.SubjectToken, p *Prepared, refused *authority.Token) bool {
-	subjectToken := subject.Value()
-	if subjectToken == "" || p == nil {
+	if subject.IsZero() || p == nil {
 		return false
 	}
 	var actorSum *[32]byte
@@ -407,7 +407,8 @@ func (x *Exchanger) InvalidatePrepared(ctx context.Context, subject authority.Su
 		}
 		actorSum = &last.sum
 	}
-	key := makeKey(subjectToken, &p.digest, &x.identity, actorSum)
+	sum := subject.Digest()
+	key := makeKey(&sum, &p.digest, &x.identity, actorSum)
 	removed := x.compareAndDelete(ctx, key, holds(refused))
 	if x.shared != nil && x.invalidateShared(ctx, key, refused) {
 		removed = true

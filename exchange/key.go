@@ -9,25 +9,35 @@ import (
 // Key identifies one cache entry and one flight: a SHA-256 over
 // length-prefixed fields of everything that changes the issued token. It
 // never holds a token, and no token can be recovered from it.
+//
+// The subject token enters the key as its SHA-256
+// ([authority.SubjectToken.Digest]), computed once per request and shared
+// with the validator and every other exchange of the request, so that a
+// key costs a hash of a fixed 137 bytes however long the token is.
 type Key [32]byte
 
-// keyVersion separates these digests from any other use of SHA-256.
-const keyVersion = "tokenexchange/exchange/key/v1"
+// keyVersion separates these digests from any other use of SHA-256. v2:
+// the subject token enters the key as its digest (v1 hashed the token
+// itself); the version is in the target digest, so no v2 key equals a v1
+// key, which a replica of the previous version may still use in a shared
+// tier during a rolling upgrade.
+const keyVersion = "tokenexchange/exchange/key/v2"
 
-// stackKeyBuf is how much of a key's input is assembled on the stack; a
-// longer subject token costs one allocation.
-const stackKeyBuf = 2048
+// keyInputSize is the length of the longest input of makeKey: the subject
+// digest with its length, the target and identity digests, and the actor
+// flag and digest.
+const keyInputSize = 8 + sha256.Size + sha256.Size + sha256.Size + 1 + sha256.Size
 
-// makeKey hashes, length-prefixed: the subject token, the digest of the
-// target fields (subject token type, sorted audiences, resources and
-// scopes, requested token type, actor token type), the digest of the
-// authority and client identity, and the actor token's hash when there is
-// an actor.
-func makeKey(subject string, target, identity *[32]byte, actor *[32]byte) Key {
-	var stack [stackKeyBuf]byte
-	buf := stack[:0]
-	buf = binary.BigEndian.AppendUint64(buf, uint64(len(subject)))
-	buf = append(buf, subject...)
+// makeKey hashes, length-prefixed: the subject token's SHA-256, the digest
+// of the target fields (key version, subject token type, sorted audiences,
+// resources and scopes, requested token type, actor token type), the
+// digest of the authority and client identity, and a flag followed by the
+// actor token's hash when there is an actor. Every field after the first
+// has a fixed length, so the encoding is unambiguous. It does not allocate.
+func makeKey(subject, target, identity, actor *[sha256.Size]byte) Key {
+	var in [keyInputSize]byte
+	buf := binary.BigEndian.AppendUint64(in[:0], sha256.Size)
+	buf = append(buf, subject[:]...)
 	buf = append(buf, target[:]...)
 	buf = append(buf, identity[:]...)
 	if actor != nil {

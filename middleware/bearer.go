@@ -160,11 +160,11 @@ func (b *bearer) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 		b.refuse(w, r, e, reasonOf(e))
 		return
 	}
-	subject := authority.NewSubjectToken(tok)
-	var claims *Claims
+	// One allocation for the context and the SubjectToken; on a refusal
+	// it is garbage, but that path is not the hot one.
+	ctx, subject := newAuthContext(r.Context(), tok)
 	if b.validator != nil {
-		var err error
-		claims, err = b.validator.Validate(r.Context(), subject)
+		claims, err := b.validator.Validate(r.Context(), subject)
 		if err == nil && claims == nil {
 			err = errNoClaims
 		}
@@ -182,9 +182,10 @@ func (b *bearer) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 			}, reasonInsufficientScope)
 			return
 		}
+		ctx.info.claims = claims
 	}
 	b.tel.requests.Add(r.Context(), 1, b.tel.requestOpts[outcomeAccepted]...)
-	next.ServeHTTP(w, r.WithContext(withAuth(r.Context(), subject, claims)))
+	next.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // refuse counts the refusal, adds an event naming why to the span of the

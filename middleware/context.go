@@ -18,12 +18,15 @@ type authInfo struct {
 	claims  *Claims // nil unless a Validator accepted the token
 }
 
-// authContext carries an authInfo. It is a single allocation (the parent plus the
-// value), where context.WithValue plus a separate value would take two, and its
-// String method does not print the token the way context.WithValue's does.
+// authContext carries an authInfo. It is a single allocation (the parent, the
+// value and, in storage, the token and its digest), where context.WithValue
+// plus a separate value and a SubjectToken of its own would take three, and
+// its String method does not print the token the way context.WithValue's
+// does.
 type authContext struct {
 	context.Context
-	info authInfo
+	info    authInfo
+	storage authority.SubjectTokenStorage // backs info.subject when the context made it
 }
 
 // Value returns the stored *authInfo for infoKey and defers to the parent otherwise.
@@ -63,12 +66,24 @@ func withAuth(ctx context.Context, subject authority.SubjectToken, claims *Claim
 	return &authContext{Context: ctx, info: authInfo{subject: subject, claims: claims}}
 }
 
+// newAuthContext returns a context carrying token, whose SubjectToken lives
+// in the context's own allocation, and that SubjectToken (for a validator
+// to see before the context is used); the caller sets info.claims before
+// it shares the context.
+func newAuthContext(ctx context.Context, token string) (*authContext, authority.SubjectToken) {
+	c := &authContext{Context: ctx}
+	c.info.subject = c.storage.Init(token)
+	return c, c.info.subject
+}
+
 // NewContext returns a copy of ctx carrying the subject (inbound bearer) token,
 // for code that does not run behind the middleware, such as a queue worker that
 // acts for the user who queued the job. Claims stored by an earlier middleware
-// are not carried over: they belong to another token.
+// are not carried over: they belong to another token. It makes one
+// allocation, the token's [authority.SubjectToken] included.
 func NewContext(ctx context.Context, token string) context.Context {
-	return withAuth(ctx, authority.NewSubjectToken(token), nil)
+	c, _ := newAuthContext(ctx, token)
+	return c
 }
 
 // NewSubjectContext is [NewContext] for a token already held as an

@@ -98,3 +98,74 @@ func TestContextMarksInboundRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestNewContextOneAllocation checks that NewContext costs one allocation,
+// the SubjectToken included, and that the token's digest is shared by
+// every reader of the context.
+func TestNewContextOneAllocation(t *testing.T) {
+	parent := context.Background()
+	allocs := testing.AllocsPerRun(100, func() {
+		ctx := middleware.NewContext(parent, "s3cr3t-token")
+		if _, ok := middleware.SubjectFromContext(ctx); !ok {
+			t.Fatal("no subject")
+		}
+	})
+	assert.Equal(t, 1, int(allocs))
+
+	ctx := middleware.NewContext(parent, "s3cr3t-token")
+	a, _ := middleware.SubjectFromContext(ctx)
+	b, _ := middleware.SubjectFromContext(ctx)
+	assert.Equal(t, sha256.Sum256([]byte("s3cr3t-token")), a.Digest())
+	assert.Equal(t, a.Digest(), b.Digest())
+}
+
+// digestValidator accepts every token and remembers the digest it saw.
+type digestValidator struct{ seen [sha256.Size]byte }
+
+func (v *digestValidator) Validate(_ context.Context, tok authority.SubjectToken) (*middleware.Claims, error) {
+	v.seen = tok.Digest()
+	return &middleware.Claims{Subject: "alice"}, nil
+}
+
+// TestBearerSharesSubjectWithValidator checks that the handler sees the
+// SubjectToken the validator saw (the same token and digest) and the
+// validator's claims.
+func TestBearerSharesSubjectWithValidator(t *testing.T) {
+	tests := []struct {
+		name      string
+		validator *digestValidator
+	}{
+		{"no validator", nil},
+		{"validator", &digestValidator{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := middleware.Options{}
+			if tc.validator != nil {
+				opts.Validator = tc.validator
+			}
+			var (
+				got    authority.SubjectToken
+				claims *middleware.Claims
+			)
+			h := middleware.Bearer(opts)(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				got, _ = middleware.SubjectFromContext(r.Context())
+				claims, _ = middleware.ClaimsFromContext(r.Context())
+			}))
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set("Authorization", "Bearer s3cr3t-token")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			require.Equal(t, http.StatusOK, w.Code)
+			assert.Equal(t, "s3cr3t-token", got.Value())
+			assert.Equal(t, sha256.Sum256([]byte("s3cr3t-token")), got.Digest())
+			if tc.validator == nil {
+				assert.Nil(t, claims)
+				return
+			}
+			assert.Equal(t, tc.validator.seen, got.Digest())
+			require.NotNil(t, claims)
+			assert.Equal(t, "alice", claims.Subject)
+		})
+	}
+}

@@ -31,7 +31,10 @@ import (
 //
 // token carries the raw token ([authority.SubjectToken.Value]) and its
 // SHA-256 ([authority.SubjectToken.Digest]), computed once for the whole
-// request, for a Validator that caches its answers by token.
+// request, for a Validator that caches its answers by token. A cache
+// keeps the digest (an array), not the SubjectToken: the middleware's token
+// lives in the request's context value, which a kept SubjectToken would
+// keep alive.
 type Validator interface {
 	Validate(ctx context.Context, token authority.SubjectToken) (*Claims, error)
 }
