@@ -17,14 +17,6 @@ import (
 	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
-// libraryTelemetry says whether the library's packages report their
-// instruments through the MeterProvider the gateway passes them. The
-// option fields exist on main but are wired by the observability work in
-// authority, outbound, exchange and middleware; set it to true once that
-// is merged, and [testMetricsLibrary] asserts their names in the scrape,
-// and [testAccessLog] the cache results the exchanger records.
-const libraryTelemetry = true
-
 // accessLogFields are the keys of an access log line, in order (the text
 // handler's time, level and msg first).
 var accessLogFields = []string{"time", "level", "msg", "method", "route", "status", "duration", "cache"}
@@ -71,9 +63,6 @@ func testMetricsLibrary(t *testing.T, e *Env) {
 	resp, _ = e.Do(t, http.MethodGet, "/api/billing/1", e.UserToken(), "") // exchange failed
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 
-	if !libraryTelemetry {
-		t.Skip("the library's instruments are asserted once its telemetry is merged (libraryTelemetry)")
-	}
 	resp, body := e.Do(t, http.MethodGet, "/metrics", "", "")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	for _, want := range []string{
@@ -148,9 +137,7 @@ func testAccessLog(t *testing.T, e *Env) {
 			assert.Equal(t, tc.status, got["status"], name)
 		}
 		assert.Equal(t, resp.Status[:3], got["status"], name)
-		if tc.cache == "none" || libraryTelemetry { // the exchanger records lookups once merged
-			assert.Equal(t, tc.cache, got["cache"], name)
-		}
+		assert.Equal(t, tc.cache, got["cache"], name)
 		_, err := time.ParseDuration(got["duration"])
 		assert.NoError(t, err, name)
 		for _, bad := range []string{"/api", "/summary", "/nowhere", "query-secret", "?", tok[len(tok)-20:], "Bearer"} {
