@@ -111,18 +111,31 @@ func TestBackgroundRefresh(t *testing.T) {
 	}, 5*time.Second, 5*time.Millisecond)
 }
 
-// gatedJWKS serves the authority's JWKS through a gate that can hold requests,
-// or fail them with 503; it counts the requests it receives.
+// gatedJWKS serves the authority's JWKS through a gate that can hold requests
+// (until gate is closed), or fail them with 503; it counts the requests it
+// receives, signals each arrival on arrived when that is not nil, and
+// records the traceparent header of each.
 type gatedJWKS struct {
-	a     *testutil.Authority
-	hold  atomic.Bool
-	fail  atomic.Bool
-	gate  chan struct{}
-	count atomic.Int32
+	a       *testutil.Authority
+	hold    atomic.Bool
+	fail    atomic.Bool
+	gate    chan struct{}
+	arrived chan struct{}
+	count   atomic.Int32
+
+	mu           sync.Mutex // guards traceparents
+	traceparents []string
 }
 
 func (g *gatedJWKS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.count.Add(1)
+	g.mu.Lock()
+	g.traceparents = append(g.traceparents, r.Header.Get("traceparent"))
+	g.mu.Unlock()
+	select {
+	case g.arrived <- struct{}{}:
+	default:
+	}
 	if g.fail.Load() {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 		return
@@ -136,12 +149,19 @@ func (g *gatedJWKS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := g.a.Client().Get(g.a.JWKSURL())
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
+		http.Error(w, "upstream", http.StatusBadGateway)
 		return
 	}
 	defer resp.Body.Close()
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = io.Copy(w, resp.Body)
+}
+
+// lastTraceparent is the traceparent header of the latest request.
+func (g *gatedJWKS) lastTraceparent() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.traceparents[len(g.traceparents)-1]
 }
 
 // newGated returns an authority and a validator that fetches its keys

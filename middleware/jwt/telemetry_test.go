@@ -3,7 +3,6 @@ package jwt_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,59 +62,10 @@ func (c fetchEnds) next(t *testing.T) sdktrace.ReadOnlySpan {
 	}
 }
 
-// jwksProxy serves the authority's JWKS; it can fail (503) or hold
-// requests until gate is closed, signals each arrival on arrived and
-// records the traceparent header of each request.
-type jwksProxy struct {
-	a       *testutil.Authority
-	fail    atomic.Bool
-	hold    atomic.Bool
-	gate    chan struct{}
-	arrived chan struct{}
-
-	mu           sync.Mutex // guards traceparents
-	traceparents []string
-}
-
-func (p *jwksProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p.mu.Lock()
-	p.traceparents = append(p.traceparents, r.Header.Get("traceparent"))
-	p.mu.Unlock()
-	select {
-	case p.arrived <- struct{}{}:
-	default:
-	}
-	if p.fail.Load() {
-		http.Error(w, "down", http.StatusServiceUnavailable)
-		return
-	}
-	if p.hold.Load() {
-		select {
-		case <-p.gate:
-		case <-r.Context().Done():
-			return
-		}
-	}
-	resp, err := p.a.Client().Get(p.a.JWKSURL())
-	if err != nil {
-		http.Error(w, "upstream", http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.Copy(w, resp.Body)
-}
-
-func (p *jwksProxy) lastTraceparent() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.traceparents[len(p.traceparents)-1]
-}
-
 // observed is a validator with its telemetry read by the test.
 type observed struct {
 	a       *testutil.Authority
-	proxy   *jwksProxy
+	proxy   *gatedJWKS
 	srv     *httptest.Server
 	v       *jwt.Validator
 	metrics *oteltest.Metrics
@@ -139,7 +88,7 @@ func newObserved(t *testing.T, ctx context.Context, cfg jwt.Config) *observed {
 		logs:    &testutil.LogBuffer{},
 		clock:   testutil.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
 	}
-	o.proxy = &jwksProxy{a: o.a, gate: make(chan struct{}), arrived: make(chan struct{}, 1)}
+	o.proxy = &gatedJWKS{a: o.a, gate: make(chan struct{}), arrived: make(chan struct{}, 1)}
 	o.srv = httptest.NewServer(o.proxy)
 	t.Cleanup(o.srv.Close)
 	o.traces.Provider.RegisterSpanProcessor(o.ends)
