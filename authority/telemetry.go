@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/go-tokenexchange/tokenexchange/internal/semconv"
 )
 
 // instrumentationScope names the meter and the tracer of this package.
@@ -32,12 +34,12 @@ const (
 // Attribute keys. Their values come from closed sets or from the
 // configuration, never from a token, a secret or the network.
 const (
-	attrGrant      attribute.Key = "tokenexchange.grant"
-	attrOutcome    attribute.Key = "tokenexchange.outcome"
-	attrOAuthError attribute.Key = "tokenexchange.oauth.error"
-	attrBackground attribute.Key = "tokenexchange.background"
-	attrStatusCode attribute.Key = "http.response.status_code"
-	attrServerAddr attribute.Key = "server.address"
+	attrGrant      = semconv.Grant
+	attrOutcome    = semconv.Outcome
+	attrOAuthError = semconv.OAuthError
+	attrBackground = semconv.Background
+	attrStatusCode = semconv.HTTPStatusCode
+	attrServerAddr = semconv.ServerAddress
 )
 
 // Outcomes of a request or a renewal (tokenexchange.outcome).
@@ -47,10 +49,6 @@ const (
 	outcomeError    = "error"
 	outcomeCanceled = "canceled"
 )
-
-// durationBuckets are the explicit bucket boundaries, in seconds, of every
-// duration histogram of this module.
-var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
 // telemetry is a Client's meter, tracer, propagator and logger, resolved
 // once by [New].
@@ -90,7 +88,7 @@ func newTelemetry(cfg Config) telemetry {
 	t.duration, err = meter.Float64Histogram(metricRequestDuration,
 		metric.WithDescription("Duration of requests to the token endpoint, by grant, outcome and OAuth error code; discovery, when a request runs it first, is included."),
 		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(durationBuckets...))
+		metric.WithExplicitBucketBoundaries(semconv.DurationBuckets()...))
 	if err != nil {
 		otel.Handle(err)
 		t.duration = noop.Float64Histogram{}

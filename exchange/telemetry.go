@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/internal/ratelog"
+	"github.com/go-tokenexchange/tokenexchange/internal/semconv"
 )
 
 // instrumentationName is the name of the package's meter and tracer.
@@ -41,14 +42,14 @@ const maxFlightLinks = 128
 // Attribute keys. Their values come from a closed set or from the
 // configuration (Target.Name), never from a token or the network.
 const (
-	attrTarget    attribute.Key = "tokenexchange.target"
-	attrOutcome   attribute.Key = "tokenexchange.outcome"
-	attrOAuthErr  attribute.Key = "tokenexchange.oauth.error"
-	attrRefresh   attribute.Key = "tokenexchange.refresh"
-	attrReason    attribute.Key = "tokenexchange.reason"
-	attrLookup    attribute.Key = "tokenexchange.lookup"
-	attrCoalesced attribute.Key = "tokenexchange.exchange.coalesced"
-	attrOperation attribute.Key = "tokenexchange.operation"
+	attrTarget    = semconv.Target
+	attrOutcome   = semconv.Outcome
+	attrOAuthErr  = semconv.OAuthError
+	attrRefresh   = semconv.Refresh
+	attrReason    = semconv.Reason
+	attrLookup    = semconv.Lookup
+	attrCoalesced = semconv.Coalesced
+	attrOperation = semconv.Operation
 )
 
 // Outcomes, the values of attrOutcome.
@@ -60,11 +61,6 @@ const (
 	outcomeClosed   = "closed"
 	outcomeBusy     = "busy"
 )
-
-// durationBounds are the histogram buckets of every duration, in seconds.
-func durationBounds() []float64 {
-	return []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
-}
 
 // telemetry is what an Exchanger reports through, resolved once by New.
 type telemetry struct {
@@ -108,7 +104,7 @@ func (x *Exchanger) initTelemetry(opts Options) {
 	if t.duration, err = m.Float64Histogram("tokenexchange.exchange.duration",
 		metric.WithDescription("Duration of each exchange with the authority, a caller's flight or a background refresh."),
 		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(durationBounds()...)); err != nil {
+		metric.WithExplicitBucketBoundaries(semconv.DurationBuckets()...)); err != nil {
 		otel.Handle(err)
 		t.duration, _ = fallback.Float64Histogram("tokenexchange.exchange.duration")
 	}

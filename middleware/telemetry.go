@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/go-tokenexchange/tokenexchange/internal/semconv"
 )
 
 // scopeName is the instrumentation scope of the middleware's meter.
@@ -15,8 +17,8 @@ const scopeName = "github.com/go-tokenexchange/tokenexchange/middleware"
 
 // Attribute keys of the middleware's instruments and span events.
 const (
-	reasonKey  attribute.Key = "tokenexchange.reason"
-	outcomeKey attribute.Key = "tokenexchange.outcome"
+	reasonKey  = semconv.Reason
+	outcomeKey = semconv.Outcome
 )
 
 // refusedEvent names the event a refusal adds to the span of the request's

@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/go-tokenexchange/tokenexchange/internal/semconv"
 )
 
 // instrumentationScope names the meter of this package.
@@ -23,11 +25,11 @@ const (
 // Attribute keys. Their values come from closed sets or from the
 // configuration (a route's name), never from a request or a token.
 const (
-	attrRoute   attribute.Key = "tokenexchange.route"
-	attrOutcome attribute.Key = "tokenexchange.outcome"
-	attrReason  attribute.Key = "tokenexchange.reason"
+	attrRoute   = semconv.Route
+	attrOutcome = semconv.Outcome
+	attrReason  = semconv.Reason
 	// attrOperation is the key exchange/rediscache uses for its calls.
-	attrOperation attribute.Key = "tokenexchange.operation"
+	attrOperation = semconv.Operation
 )
 
 // retryOutcome is what became of a downstream 401 (tokenexchange.outcome

@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/go-tokenexchange/tokenexchange/internal/semconv"
 )
 
 // scopeName is the instrumentation scope of the package's meter.
@@ -16,9 +18,9 @@ const scopeName = "github.com/go-tokenexchange/tokenexchange/exchange/rediscache
 
 // Attribute keys of the package's instruments.
 const (
-	operationKey attribute.Key = "tokenexchange.operation"
-	outcomeKey   attribute.Key = "tokenexchange.outcome"
-	reasonKey    attribute.Key = "tokenexchange.reason"
+	operationKey = semconv.Operation
+	outcomeKey   = semconv.Outcome
+	reasonKey    = semconv.Reason
 )
 
 // Instrument names.
@@ -29,9 +31,6 @@ const (
 	metricState      = "tokenexchange.rediscache.breaker.state"
 	metricOpenings   = "tokenexchange.rediscache.breaker.openings"
 )
-
-// durationBuckets are the module's bucket boundaries for durations.
-var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
 // op is an operation of the Cache: an index into opNames.
 type op int
@@ -134,7 +133,7 @@ func newTelemetry(mp metric.MeterProvider, b *breaker) *telemetry {
 	if t.duration, err = m.Float64Histogram(metricDuration,
 		metric.WithDescription("Duration of the Redis cache operations that reached Redis, by operation and outcome."),
 		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(durationBuckets...)); err != nil {
+		metric.WithExplicitBucketBoundaries(semconv.DurationBuckets()...)); err != nil {
 		otel.Handle(err)
 		t.duration = noop.Float64Histogram{}
 	}

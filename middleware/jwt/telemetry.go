@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/go-tokenexchange/tokenexchange/internal/ratelog"
+	"github.com/go-tokenexchange/tokenexchange/internal/semconv"
 )
 
 // scopeName is the instrumentation scope of the validator's meter and tracer.
@@ -30,11 +31,11 @@ const (
 
 // Attribute keys of the validator's instruments and spans.
 const (
-	outcomeKey       attribute.Key = "tokenexchange.outcome"
-	triggerKey       attribute.Key = "tokenexchange.trigger"
-	statusCodeKey    attribute.Key = "http.response.status_code"
-	serverAddressKey attribute.Key = "server.address"
-	serverPortKey    attribute.Key = "server.port"
+	outcomeKey       = semconv.Outcome
+	triggerKey       = semconv.Trigger
+	statusCodeKey    = semconv.HTTPStatusCode
+	serverAddressKey = semconv.ServerAddress
+	serverPortKey    = semconv.ServerPort
 )
 
 // logInterval is the least time between two log records of one kind.

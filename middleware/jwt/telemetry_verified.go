@@ -8,10 +8,12 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/go-tokenexchange/tokenexchange/internal/semconv"
 )
 
 // lookupKey is the attribute of tokenexchange.jwt.verified_cache.lookups.
-const lookupKey attribute.Key = "tokenexchange.lookup"
+const lookupKey = semconv.Lookup
 
 // verifiedTelemetry reports the verified-token cache through observable
 // instruments fed by the cache's atomic counters: a lookup costs an
