@@ -183,8 +183,12 @@ func (te *telEnv) herd(t *testing.T, n int, subject string, p *exchange.Prepared
 	for i := 1; i < n; i++ {
 		start(i)
 	}
-	// A caller's wait span starts once it has joined the flight.
+	// A caller's wait span starts once it has joined the flight, and is
+	// linked to and from the flight's span just after: release the
+	// authority only once every link is made, or the flight's span may
+	// end before the last caller links it.
 	await(t, te.events.started, spanWait, n)
+	waitFor(t, "the flight to link every waiting caller", func() bool { return te.x.FlightLinks() == n })
 	te.hold.release <- struct{}{}
 	results := make([]result, n)
 	for i, ch := range chans {
