@@ -136,6 +136,18 @@ func (c *Client) introspect(ctx context.Context, span trace.Span, token, hint st
 	return in, resp.StatusCode, nil
 }
 
+// IntrospectionEndpoint returns the URL [Client.Introspect] posts to:
+// [Config.IntrospectionURL], or the discovered "introspection_endpoint",
+// running discovery if it has not run yet. A validator calls it at startup
+// to report a misconfiguration early.
+//
+// Errors: [ErrNoIntrospectionEndpoint], or a discovery failure as
+// [Client.Metadata] returns it.
+func (c *Client) IntrospectionEndpoint(ctx context.Context) (string, error) {
+	u, _, err := c.introspectionEndpoint(ctx)
+	return u, err
+}
+
 // introspectionEndpoint returns the introspection endpoint, configured or
 // discovered, and the resolved token endpoint (for the authentication
 // method and the assertion's audience).
