@@ -46,7 +46,8 @@ func newEnv(t *testing.T, adjust func(*Config)) *env {
 	a := testutil.NewAuthority(t, testutil.Options{Now: clock.Now})
 	a.AddClient(testutil.Client{ID: "gateway", Secret: gatewaySecret, ExchangeAudiences: []string{"orders"}})
 	e := &env{a: a, clock: clock, metrics: oteltest.NewMetrics(t), traces: oteltest.NewTraces(t), logs: &syncBuffer{}}
-	e.client = newClient(t, a, authority.Config{Issuer: a.Issuer(), ClientID: "gateway", ClientSecret: gatewaySecret})
+	e.client = newClient(t, a, authority.Config{Issuer: a.Issuer(), ClientID: "gateway", ClientSecret: gatewaySecret,
+		MeterProvider: e.metrics.Provider, TracerProvider: e.traces.Provider})
 	cfg := Config{
 		Client:         e.client,
 		Audience:       []string{"gateway"},
