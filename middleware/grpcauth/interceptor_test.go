@@ -2,11 +2,11 @@ package grpcauth_test
 
 import (
 	"context"
-	"strings"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
