@@ -41,6 +41,13 @@ type grpcServer struct {
 // the handler.
 func startServer(t testing.TB, opts grpcauth.Options, svc healthpb.HealthServer) *grpcServer {
 	t.Helper()
+	return startServerWith(t, opts, svc)
+}
+
+// startServerWith is startServer with more unary interceptors after the
+// recording one.
+func startServerWith(t testing.TB, opts grpcauth.Options, svc healthpb.HealthServer, more ...grpc.UnaryServerInterceptor) *grpcServer {
+	t.Helper()
 	s := &grpcServer{calls: make(chan received, 256)}
 	auth := grpcauth.New(opts)
 	record := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
@@ -52,7 +59,7 @@ func startServer(t testing.TB, opts grpcauth.Options, svc healthpb.HealthServer)
 		s.calls <- r
 		return h(ctx, req)
 	}
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(auth.Unary, record), grpc.StreamInterceptor(auth.Stream))
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{auth.Unary, record}, more...)...), grpc.StreamInterceptor(auth.Stream))
 	var hs *health.Server
 	if svc == nil {
 		hs = health.NewServer()
