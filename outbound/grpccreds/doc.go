@@ -1,8 +1,9 @@
 // Package grpccreds attaches to outgoing gRPC calls the token that a
 // destination of an [outbound.Transport] calls for: the caller's token
 // (from the call's context, put there by package middleware/grpcauth or
-// the HTTP middleware) exchanged for the destination's [exchange.Target],
-// the service's own token, or the caller's token unchanged, as the
+// the HTTP middleware) exchanged for the destination's
+// [github.com/go-tokenexchange/tokenexchange/exchange.Target], the
+// service's own token, or the caller's token unchanged, as the
 // Transport does for HTTP requests. The exchanger, its cache and single
 // flight, the refusal windows and the error mapping are the Transport's.
 //

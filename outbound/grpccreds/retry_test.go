@@ -141,3 +141,26 @@ func TestCallerGone(t *testing.T) {
 	assert.Equal(t, codes.Canceled, status.Code(err))
 	assert.Equal(t, 1, e.a.ExchangesFor("alice"))
 }
+
+// TestRetryOwnToken: on an own-token route the refused token is dropped
+// from the token source and the call sent again with a new one.
+func TestRetryOwnToken(t *testing.T) {
+	a := testutil.NewAuthority(t, testutil.Options{})
+	a.AddClient(testutil.Client{ID: "gateway", Secret: gatewaySecret})
+	v := &refusing{}
+	srv := startServer(t, grpcauth.Options{Validator: v}, nil)
+	tr, err := outbound.New(outbound.Options{Routes: []outbound.Route{{URL: srv.routeURL(), Mode: outbound.ModeOwnToken,
+		Tokens: exchangeFreeSource(newClient(t, a, "gateway", gatewaySecret))}}})
+	require.NoError(t, err)
+	client, _ := srv.dial(t, tr)
+
+	_, err = client.Check(context.Background(), &healthpb.HealthCheckRequest{})
+	require.NoError(t, err)
+	first := (<-srv.calls).token
+	v.refuse(first)
+	_, err = client.Check(context.Background(), &healthpb.HealthCheckRequest{})
+	require.NoError(t, err)
+	assert.NotEqual(t, first, (<-srv.calls).token)
+	assert.Equal(t, 2, a.Issued("client_credentials"))
+	assert.Equal(t, uint64(1), tr.Stats().Retries)
+}
