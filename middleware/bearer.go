@@ -155,34 +155,10 @@ func (b *bearer) serve(w http.ResponseWriter, r *http.Request, next http.Handler
 		next.ServeHTTP(w, r.WithContext(withAuth(r.Context(), authority.SubjectToken{}, nil)))
 		return
 	}
-	tok, e := parseAuthorization(values, b.maxSize)
+	ctx, e, why := b.authenticate(r.Context(), values)
 	if e != nil {
-		b.refuse(w, r, e, reasonOf(e))
+		b.refuse(w, r, e, why)
 		return
-	}
-	// One allocation for the context and the SubjectToken; on a refusal
-	// it is garbage, but that path is not the hot one.
-	ctx, subject := newAuthContext(r.Context(), tok)
-	if b.validator != nil {
-		claims, err := b.validator.Validate(r.Context(), subject)
-		if err == nil && claims == nil {
-			err = errNoClaims
-		}
-		if err != nil {
-			b.refuse(w, r, asError(err), reasonOf(err))
-			return
-		}
-		if len(b.scopes) > 0 && !claims.HasScopes(b.scopes...) {
-			b.refuse(w, r, &Error{
-				Code:        CodeInsufficientScope,
-				Description: "token lacks a required scope",
-				Status:      http.StatusForbidden,
-				Scope:       b.scopeList,
-				Err:         ErrInsufficientScope,
-			}, reasonInsufficientScope)
-			return
-		}
-		ctx.info.claims = claims
 	}
 	b.tel.requests.Add(r.Context(), 1, b.tel.requestOpts[outcomeAccepted]...)
 	next.ServeHTTP(w, r.WithContext(ctx))

@@ -1,0 +1,225 @@
+package outbound
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/middleware"
+)
+
+// Destination is one route of a [Transport] for calls that the Transport
+// does not send itself, such as the gRPC calls of package
+// outbound/grpccreds. It gives a call the token its route calls for, as
+// RoundTrip gives a request, and runs the one retry after the
+// destination refused a token (HTTP 401, gRPC Unauthenticated) under the
+// Transport's refusal windows ([Options.RefusalWindow],
+// [Options.RefusalMemory]). Its errors, counters ([Transport.Stats]) and
+// metrics are the Transport's, under the route's name. It is safe for
+// concurrent use.
+type Destination struct {
+	t *Transport
+	r *route
+}
+
+// Destination returns the Destination of t's route whose [Route.URL] is
+// routeURL, as configured (compared exactly). The URL names the
+// destination in refusal keys, errors, logs and metrics: for a gRPC
+// server, "https://host:port" (or "http://..." for a plaintext
+// connection). Its error names routeURL when no route has it.
+func (t *Transport) Destination(routeURL string) (*Destination, error) {
+	for _, rs := range t.routes {
+		for _, r := range rs {
+			if r.name == routeURL {
+				return &Destination{t: t, r: r}, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("outbound: no route with URL %q", routeURL)
+}
+
+// Mode returns the route's mode.
+func (d *Destination) Mode() Mode { return d.r.mode }
+
+// Token returns the token for a call made with ctx: on a [ModeExchange]
+// route the subject token of ctx ([middleware.SubjectFromContext])
+// exchanged for the route's Target, on a [ModeOwnToken] route the
+// service's own token, on a [ModePassThrough] route the subject token
+// itself; nil on a [ModeNone] route. Errors are [*TokenError] values, as
+// RoundTrip's: [ErrNoSubjectToken] (an anonymous caller),
+// [ErrNoInboundContext] (a context that did not come from an inbound
+// request) or the exchanger's or token source's error. [StatusFor] maps
+// them.
+func (d *Destination) Token(ctx context.Context) (*authority.Token, error) {
+	t, r := d.t, d.r
+	if r.mode == ModeNone {
+		return nil, nil
+	}
+	subject, hasSubject := middleware.SubjectFromContext(ctx)
+	if r.mode != ModeOwnToken && !hasSubject {
+		return nil, d.noSubject(ctx)
+	}
+	if r.mode == ModePassThrough {
+		return &authority.Token{AccessToken: subject.Value(), TokenType: "Bearer"}, nil
+	}
+	tok, err := r.token(ctx, subject)
+	if err != nil {
+		return nil, t.contextTokenError(ctx, r, err)
+	}
+	return tok, nil
+}
+
+// Authorization returns the Authorization value for tok, a token Token
+// returned: "Bearer " and the access token, made once per token for a
+// token served from the cache again and again.
+func (d *Destination) Authorization(tok *authority.Token) string {
+	return d.r.bearer(tok, tok.AccessToken)
+}
+
+// Retry handles the refusal of a call sent with sent, a token Token
+// returned for ctx, as RoundTrip handles a 401: it gets a fresh token
+// (dropping sent from the exchanger's cache or the token source) and calls
+// resend with it, once; resend sends the call again and reports whether
+// the destination refused the fresh token too, which opens a refusal
+// window for the route and subject. It returns resent false, without
+// calling resend, when the refusal must reach the caller as it is: a
+// refusal window is open (here, or in the shared [RefusalMemory]), the
+// token source has no other token, ctx has ended, or the route's mode
+// does not retry ([ModePassThrough], [ModeNone]). When the fresh token
+// cannot be had, err is the [*TokenError] naming why.
+func (d *Destination) Retry(ctx context.Context, sent *authority.Token, resend func(fresh *authority.Token) (refused bool)) (resent bool, err error) {
+	t, r := d.t, d.r
+	if (r.mode != ModeExchange && r.mode != ModeOwnToken) || sent == nil || ctx.Err() != nil {
+		return false, nil
+	}
+	subject, _ := middleware.SubjectFromContext(ctx)
+	g := t.refusals
+	var (
+		key   [32]byte
+		st    *refusal
+		owner bool
+	)
+	if g != nil {
+		var ok bool
+		if key, ok = r.refusalKey(ctx, subject); !ok {
+			g = nil
+		}
+	}
+	for g != nil {
+		v, s, done := g.begin(key, sent.AccessToken)
+		if v == passOn {
+			t.passOnCall(ctx, r, key, false)
+			return false, nil
+		}
+		if v != wait {
+			st, owner = s, v == retryOwner
+			break
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return false, nil
+		}
+	}
+	if owner {
+		defer g.release(st)
+		if t.shared != nil {
+			if ttl := t.recall(ctx, key); ttl > 0 {
+				g.adopt(key, st, ttl)
+				t.stats.sharedWindows.Add(1)
+				t.passOnCall(ctx, r, key, false)
+				return false, nil
+			}
+		}
+	}
+	tok, err := r.fresh(ctx, subject, sent)
+	if errors.Is(err, errSameToken) {
+		if g == nil {
+			t.logAttrs(ctx, slog.LevelWarn, "outbound: refused call not retried: no fresh token", slog.String("route", r.label), slog.Any("error", err))
+			return false, nil
+		}
+		t.passOnCall(ctx, r, key, g.refuse(key))
+		return false, nil
+	}
+	if err != nil {
+		if owner {
+			g.end(key, st)
+		}
+		return false, t.contextTokenError(ctx, r, err)
+	}
+	if g != nil && g.freshToken(key, st, tok.AccessToken) {
+		t.passOnCall(ctx, r, key, false)
+		return false, nil
+	}
+	t.logAttrs(ctx, slog.LevelDebug, "outbound: refused call: sending it again once with a fresh token", slog.String("route", r.label))
+	t.stats.retries.Add(1)
+	t.countRetry(ctx, r, retryResent)
+	refused := resend(tok)
+	switch {
+	case g == nil:
+	case refused:
+		if g.refuse(key) {
+			t.callWindowOpened(ctx, r, key)
+		}
+	default:
+		g.end(key, st)
+	}
+	return true, nil
+}
+
+// noSubject is the TokenError of a call on a route that needs the caller's
+// token when ctx has none: [ErrNoSubjectToken] for an inbound context (an
+// anonymous caller), otherwise [ErrNoInboundContext], logged at Error.
+func (d *Destination) noSubject(ctx context.Context) error {
+	t, r := d.t, d.r
+	if middleware.IsInbound(ctx) {
+		return t.contextTokenError(ctx, r, ErrNoSubjectToken)
+	}
+	t.countError(ctx, r, reasonNoInboundContext)
+	t.logAttrs(ctx, slog.LevelError, "outbound: the call's context does not come from an inbound request (make the call with the handler's context); call refused",
+		slog.String("route", r.label))
+	return &TokenError{Route: r.name, Mode: r.mode, Actor: r.actor, Err: ErrNoInboundContext}
+}
+
+// contextTokenError is tokenError for a call made with ctx.
+func (t *Transport) contextTokenError(ctx context.Context, r *route, cause error) error {
+	err := &TokenError{
+		Route:          r.name,
+		Mode:           r.mode,
+		Actor:          r.actor,
+		Err:            cause,
+		callerDeadline: errors.Is(ctx.Err(), context.DeadlineExceeded) && errors.Is(cause, context.DeadlineExceeded),
+	}
+	reason := tokenReason(r.mode)
+	if cause == ErrNoSubjectToken {
+		reason = reasonNoSubjectToken
+	}
+	t.countError(ctx, r, reason)
+	t.logAttrs(ctx, slog.LevelDebug, "outbound: call refused", slog.String("route", r.label), slog.Any("error", err))
+	return err
+}
+
+// passOnCall counts a refusal passed to the caller without a resend, as
+// passOn does for a 401; opened reports that it opened the window.
+func (t *Transport) passOnCall(ctx context.Context, r *route, key [32]byte, opened bool) {
+	t.stats.passedOn.Add(1)
+	t.countRetry(ctx, r, retryPassedOn)
+	if opened {
+		t.callWindowOpened(ctx, r, key)
+		return
+	}
+	t.logAttrs(ctx, slog.LevelDebug, "outbound: refused call passed on: the destination refused a fresh token in the refusal window", slog.String("route", r.label))
+}
+
+// callWindowOpened is windowOpened for a call made with ctx.
+func (t *Transport) callWindowOpened(ctx context.Context, r *route, key [32]byte) {
+	if t.shared != nil {
+		t.remember(ctx, key, t.refusals.window)
+	}
+	t.stats.freshRefused.Add(1)
+	t.countWindow(ctx, r)
+	t.logAttrs(ctx, slog.LevelWarn, "outbound: the destination refused a fresh token (or the token source had no other); its refusals for this route and subject are passed on without a new token for the refusal window (is the route's Target right for it?)",
+		slog.String("route", r.label), slog.Duration("window", t.refusals.window))
+}
