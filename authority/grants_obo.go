@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 )
 
 // GrantJWTBearer is the grant_type of RFC 7523 §2.1, which Microsoft Entra
@@ -57,7 +58,7 @@ func (c *Client) OnBehalfOf(ctx context.Context, r OnBehalfOfRequest) (*Token, e
 		"assertion":           {r.Assertion},
 		"requested_token_use": {"on_behalf_of"},
 	}
-	setScope(form, r.Scopes)
+	setScope(form, strings.Fields(strings.Join(r.Scopes, " ")))
 	if form.Get("scope") == "" {
 		return nil, errors.New("authority: on-behalf-of: OnBehalfOfRequest.Scopes is required")
 	}
