@@ -73,7 +73,8 @@ func TestDialectFlag(t *testing.T) {
 // authority: RFC 8693 with a client secret; On-Behalf-Of with the client
 // certificate (private_key_jwt with x5t#S256, -client-key and
 // -client-cert), its claims challenge and consent refusal passed to the
-// caller. Neither leaks the caller's token into the gateway's logs.
+// caller. Neither leaks the caller's token into the gateway's logs or
+// /metrics.
 func TestDialectsEndToEnd(t *testing.T) {
 	a := testutil.NewAuthority(t, testutil.Options{Algorithm: testutil.ES256})
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -183,9 +184,17 @@ func TestDialectsEndToEnd(t *testing.T) {
 			if n := a.Issued(grant); n != 1 {
 				t.Errorf("%d tokens issued by %s, want 1 (the second call is a cache hit)", n, grant)
 			}
+			rec := httptest.NewRecorder()
+			g.Metrics(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+			if !strings.Contains(rec.Body.String(), "tokenexchange_") {
+				t.Errorf("no library metrics in /metrics: %.300s", rec.Body.String())
+			}
 			for _, tok := range []string{alice, forOther} {
 				if strings.Contains(logs.String(), tok) {
 					t.Error("the gateway logged a caller's token")
+				}
+				if strings.Contains(rec.Body.String(), tok) || strings.Contains(rec.Body.String(), testutil.StepUpClaims("c1")) {
+					t.Error("/metrics holds a caller's token or a claims challenge")
 				}
 			}
 		})
