@@ -18,6 +18,10 @@ type Metadata struct {
 	Issuer string `json:"issuer"`
 	// TokenEndpoint is the URL of the token endpoint ("token_endpoint").
 	TokenEndpoint string `json:"token_endpoint"`
+	// AuthorizationEndpoint is the URL of the authorization endpoint
+	// ("authorization_endpoint"); a claims challenge names it
+	// ([Error.AuthorizationURI]).
+	AuthorizationEndpoint string `json:"authorization_endpoint,omitempty"`
 	// JWKSURI is the URL of the server's JWK Set ("jwks_uri").
 	JWKSURI string `json:"jwks_uri,omitempty"`
 	// IntrospectionEndpoint is the URL of the RFC 7662 token introspection

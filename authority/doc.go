@@ -51,6 +51,12 @@
 // any request with an error that names the field. No error holds a token
 // or a secret.
 //
+// Microsoft Entra ID's refusals of [Client.OnBehalfOf] add to the *Error
+// its AADSTS numbers ([Error.ErrorCodes]), trace and correlation IDs, and,
+// for a Conditional Access step-up ([ErrInteractionRequired]), the claims
+// challenge ([Error.Claims], a bounded JSON object checked to hold no
+// credential) with the authorization endpoint a caller steps up at.
+//
 // # Telemetry
 //
 // A Client reports through the OpenTelemetry API, to the providers of

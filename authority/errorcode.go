@@ -4,7 +4,8 @@ import "errors"
 
 // ErrorCodeOf returns the OAuth error code of the [*Error] in err's chain
 // when it is one of the codes this package names (the [ErrorCode]
-// constants: RFC 6749 §5.2 and §4.1.2.1, RFC 8693 §2.2.2), "other" for an
+// constants: RFC 6749 §5.2 and §4.1.2.1, RFC 8693 §2.2.2, and the
+// OpenID Connect codes Microsoft Entra ID answers On-Behalf-Of with), "other" for an
 // *Error with any other code, and "" when err holds no *Error (a network
 // failure, a timeout, or no error) or an *Error without a code (such as a
 // bare 503 or an HTML page).
@@ -19,7 +20,7 @@ func ErrorCodeOf(err error) string {
 	switch c := ErrorCode(e.Code); c {
 	case ErrInvalidRequest, ErrInvalidClient, ErrInvalidGrant, ErrUnauthorizedClient,
 		ErrUnsupportedGrantType, ErrInvalidScope, ErrInvalidTarget, ErrAccessDenied,
-		ErrServerError, ErrTemporarilyUnavailable:
+		ErrServerError, ErrTemporarilyUnavailable, ErrConsentRequired, ErrInteractionRequired:
 		return string(c)
 	}
 	return "other"

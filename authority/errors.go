@@ -31,6 +31,15 @@ const (
 	ErrAccessDenied           ErrorCode = "access_denied"
 	ErrServerError            ErrorCode = "server_error"
 	ErrTemporarilyUnavailable ErrorCode = "temporarily_unavailable"
+	// ErrConsentRequired (OpenID Connect Core §3.1.2.6): Microsoft Entra
+	// ID's answer to an On-Behalf-Of request for a scope nobody has
+	// consented to.
+	ErrConsentRequired ErrorCode = "consent_required"
+	// ErrInteractionRequired (OpenID Connect Core §3.1.2.6): Microsoft
+	// Entra ID's answer to an On-Behalf-Of request whose assertion does not
+	// satisfy a Conditional Access policy; [Error.Claims] then holds the
+	// claims challenge the caller must step up with.
+	ErrInteractionRequired ErrorCode = "interaction_required"
 )
 
 // Error returns the code with the package prefix, so that an ErrorCode can
@@ -72,6 +81,28 @@ type Error struct {
 	Excerpt string
 	// Malformed is set when a 2xx reply could not be used as a token.
 	Malformed bool
+
+	// Claims is the claims challenge of a Microsoft Entra ID refusal
+	// ("claims", most often with interaction_required): a JSON object
+	// naming the claims a new token of the caller must carry. It is set
+	// only when the server's value is a JSON object of at most 2 KiB
+	// that holds no credential of the request, no string that looks like
+	// a JWT and no credential-named member with a string value; it is
+	// then re-encoded compactly (members sorted), else it is empty. It
+	// is what a gateway passes to its caller, base64-encoded, in a
+	// WWW-Authenticate "insufficient_claims" challenge.
+	Claims string
+	// AuthorizationURI is the authority's authorization_endpoint from its
+	// discovery metadata (configuration, not the reply), set with Claims
+	// when discovery named one: where the caller steps up.
+	AuthorizationURI string
+	// ErrorCodes are Microsoft Entra ID's "error_codes" (the AADSTS
+	// numbers), at most 8, for the operator; Microsoft documents that
+	// they change over time, so nothing should branch on them.
+	ErrorCodes []int
+	// TraceID and CorrelationID are Microsoft Entra ID's "trace_id" and
+	// "correlation_id", sanitized, which Microsoft's support asks for.
+	TraceID, CorrelationID string
 }
 
 // Error describes the refusal without any token or secret.
@@ -116,6 +147,9 @@ func (e *Error) Error() string {
 		if e.Excerpt != "" {
 			fmt.Fprintf(&b, ": %q", e.Excerpt)
 		}
+	}
+	if e.Claims != "" {
+		b.WriteString("; claims challenge")
 	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, "; retry after %s", e.RetryAfter)
@@ -218,6 +252,8 @@ func grantName(grant string) string {
 		return "password grant"
 	case GrantRefreshToken:
 		return "refresh"
+	case GrantJWTBearer:
+		return "on-behalf-of"
 	}
 	return grant
 }

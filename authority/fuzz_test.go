@@ -2,6 +2,7 @@ package authority
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -35,8 +36,17 @@ func FuzzTokenResponse(f *testing.F) {
 			if !errors.As(err, &ae) {
 				t.Fatalf("error %T is not *Error", err)
 			}
-			if strings.Contains(err.Error(), secret) {
-				t.Fatalf("error leaks the secret: %s", err)
+			if strings.Contains(err.Error(), secret) || strings.Contains(fmt.Sprintf("%#v", ae), secret) {
+				t.Fatalf("error leaks the secret: %#v", ae)
+			}
+			if ae.Claims != "" {
+				var obj map[string]any
+				if len(ae.Claims) > maxClaims || json.Unmarshal([]byte(ae.Claims), &obj) != nil || obj == nil {
+					t.Fatalf("claims challenge %q is not a bounded JSON object", ae.Claims)
+				}
+			}
+			if len(ae.ErrorCodes) > maxErrorCodes {
+				t.Fatalf("%d error codes", len(ae.ErrorCodes))
 			}
 			return
 		}

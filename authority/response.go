@@ -41,11 +41,16 @@ type tokenJSON struct {
 	Scope           string          `json:"scope"`
 }
 
-// errorJSON is the wire form of RFC 6749 §5.2.
+// errorJSON is the wire form of RFC 6749 §5.2, with the members Microsoft
+// Entra ID adds.
 type errorJSON struct {
 	Error            any `json:"error"`
 	ErrorDescription any `json:"error_description"`
 	ErrorURI         any `json:"error_uri"`
+	Claims           any `json:"claims"`
+	ErrorCodes       any `json:"error_codes"`
+	TraceID          any `json:"trace_id"`
+	CorrelationID    any `json:"correlation_id"`
 }
 
 // token turns the reply into a Token or an error. sentAt is when the request
@@ -101,6 +106,7 @@ func (r response) refusal(now func() time.Time, forms []string) *Error {
 		e.Description = sanitize(desc, maxDescription, forms)
 		uri, _ := ej.ErrorURI.(string)
 		e.URI = sanitize(uri, maxDescription, forms)
+		e.readEntra(ej, forms)
 		return e
 	}
 	e.ContentType = mt

@@ -115,14 +115,11 @@ func grantAttr(grant string) string {
 		return "password"
 	case GrantRefreshToken:
 		return "refresh_token"
-	case grantJWTBearer:
+	case GrantJWTBearer:
 		return "jwt_bearer"
 	}
 	return "other"
 }
-
-// grantJWTBearer is the RFC 7523 §2.1 grant_type.
-const grantJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 // outcomeOf classifies err for tokenexchange.outcome: success, canceled
 // (the caller's context), refused (a permanent refusal, [IsPermanent]) or

@@ -83,6 +83,9 @@ func (c *Client) post(ctx context.Context, span trace.Span, grant string, form u
 	if err != nil {
 		if ae, ok := err.(*Error); ok {
 			ae.Grant = grant
+			if ae.Claims != "" {
+				ae.AuthorizationURI = challengeURI(ep.meta.AuthorizationEndpoint)
+			}
 		}
 		return nil, resp.StatusCode, err
 	}

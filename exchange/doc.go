@@ -20,6 +20,12 @@
 //
 // (package outbound does this in an http.RoundTripper, for every route.)
 //
+// A Target speaks RFC 8693 by default; with Dialect [DialectEntraOBO] it
+// speaks Microsoft Entra ID's On-Behalf-Of flow instead
+// ([authority.Client.OnBehalfOf]: the subject token as the jwt-bearer
+// assertion, the API named by scope), with the same cache, single flight,
+// refresh-ahead and refusal cache; the dialect is part of the key.
+//
 // An [Exchanger] turns the bearer token a request arrived with (the subject
 // token) into a token issued for a downstream service (a [Target]: its
 // audiences, resources, scopes and requested token type, optionally with the

@@ -258,7 +258,7 @@ func (x *Exchanger) acquire(cs *callers) error {
 func (x *Exchanger) exchange(ctx context.Context, key Key, subject, actor string, p *Prepared, refresh bool) (tok *authority.Token, cached bool, err error) {
 	x.stats.exchanges.Add(1)
 	start := time.Now()
-	tok, err = x.client.Exchange(ctx, p.request(subject, actor))
+	tok, err = p.send(ctx, x.client, subject, actor)
 	if err == nil && tok == nil {
 		err = errors.New("authority returned no token")
 	}

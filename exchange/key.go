@@ -30,7 +30,8 @@ const keyInputSize = 8 + sha256.Size + sha256.Size + sha256.Size + 1 + sha256.Si
 
 // makeKey hashes, length-prefixed: the subject token's SHA-256, the digest
 // of the target fields (key version, subject token type, sorted audiences,
-// resources and scopes, requested token type, actor token type), the
+// resources and scopes, requested token type, actor token type, and the
+// dialect unless it is the default), the
 // digest of the authority and client identity, and a flag followed by the
 // actor token's hash when there is an actor. Every field after the first
 // has a fixed length, so the encoding is unambiguous. It does not allocate.
@@ -63,6 +64,15 @@ func targetDigest(p *Prepared) [32]byte {
 		writeField(h, p.actorTokenType)
 	} else {
 		writeField(h, "")
+	}
+	if p.dialect != DialectRFC8693 {
+		// Only after the fields above, so that an RFC 8693 target keeps
+		// the digest it had before dialects existed (and replicas of the
+		// previous version share its entries in a second tier); the extra
+		// fields make every other dialect's encoding longer, so no
+		// digest of one dialect equals one of another.
+		writeField(h, "dialect")
+		writeField(h, p.dialect.String())
 	}
 	var d [32]byte
 	h.Sum(d[:0])

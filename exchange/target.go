@@ -43,6 +43,10 @@ type Target struct {
 	// ActorTokenType is the type of the actor token. Default
 	// [authority.TokenTypeAccessToken]. Only valid with Actor.
 	ActorTokenType string
+	// Dialect is the protocol of the exchange: [DialectRFC8693] (the zero
+	// value) or [DialectEntraOBO], which allows Scopes only (at least
+	// one). It is part of the cache key.
+	Dialect Dialect
 }
 
 // Prepared is a [Target] validated, normalised and hashed once, for use on
@@ -58,6 +62,7 @@ type Prepared struct {
 	subjectType    string
 	actor          authority.TokenSource
 	actorTokenType string
+	dialect        Dialect
 	// digest covers every field above except the actor's token.
 	digest [32]byte
 	// lastActor remembers the hash of the most recent actor token, so that
@@ -75,10 +80,15 @@ type actorHash struct {
 func (p *Prepared) Name() string { return p.name }
 
 // Prepare validates t and returns its precomputed form. It returns an
-// error (no sentinel; the message names the field) when ActorTokenType is
-// set without Actor, or when a Resources element is not an absolute URI
-// without a fragment.
+// error whose message names the field when ActorTokenType is set without
+// Actor, when a Resources element is not an absolute URI without a
+// fragment, or when Dialect is unknown; and one that wraps
+// [ErrDialectField] for a [DialectEntraOBO] target with no scope or with
+// Audiences, Resources, Actor or a token type set.
 func (t Target) Prepare() (*Prepared, error) {
+	if err := t.checkDialect(); err != nil {
+		return nil, err
+	}
 	if t.Actor == nil && t.ActorTokenType != "" {
 		return nil, errors.New("exchange: Target.ActorTokenType set without Target.Actor")
 	}
@@ -96,6 +106,11 @@ func (t Target) Prepare() (*Prepared, error) {
 		requestedType: orDefault(t.RequestedTokenType, authority.TokenTypeAccessToken),
 		subjectType:   orDefault(t.SubjectTokenType, authority.TokenTypeAccessToken),
 		actor:         t.Actor,
+		dialect:       t.Dialect,
+	}
+	if t.Dialect == DialectEntraOBO {
+		// On-Behalf-Of sends neither type.
+		p.requestedType, p.subjectType = "", ""
 	}
 	if t.Actor != nil {
 		p.actorTokenType = orDefault(t.ActorTokenType, authority.TokenTypeAccessToken)

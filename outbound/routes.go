@@ -97,7 +97,8 @@ func compile(rt Route, x Exchanger) (origin, *route, error) {
 			return o, nil, errors.New("exchange route without an Exchanger (set Route.Exchanger or Options.Exchanger)")
 		}
 		r.invalidator, _ = r.exchange.(ExchangeInvalidator)
-		if len(rt.Target.Audiences) == 0 && len(rt.Target.Resources) == 0 {
+		// An On-Behalf-Of target names its API by scope; Prepare checks it.
+		if rt.Target.Dialect == exchange.DialectRFC8693 && len(rt.Target.Audiences) == 0 && len(rt.Target.Resources) == 0 {
 			return o, nil, errors.New("Target names no audience or resource")
 		}
 		r.actor = rt.Target.Actor != nil

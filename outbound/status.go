@@ -38,6 +38,17 @@ const (
 //     (the caller's JWT has an "exp" that is not a NumericDate): 401 with
 //     `WWW-Authenticate: Bearer error="invalid_token"`.
 //   - Such an exchange refused with access_denied: 403.
+//   - A ModeExchange route whose Target speaks Microsoft Entra ID's
+//     On-Behalf-Of ([exchange.DialectEntraOBO]): invalid_grant (an
+//     expired or refused assertion, AADSTS code in the description) is
+//     401 with `WWW-Authenticate: Bearer error="invalid_token"`;
+//     consent_required and access_denied are 403; interaction_required
+//     with a claims challenge ([authority.Error.Claims]) is 401 with
+//     `WWW-Authenticate: Bearer realm="", authorization_uri="...",
+//     error="insufficient_claims", claims="<base64 of the claims JSON>"`,
+//     Microsoft's step-up convention (authorization_uri only when the
+//     authority's discovery named its authorization endpoint), and
+//     without a usable claims challenge 401 invalid_token.
 //   - The authority unreachable, timing out on the exchange's own
 //     deadline, answering 5xx, 429 or an unusable reply
 //     ([authority.IsTemporary]): 503, with Retry-After when the authority
@@ -110,6 +121,9 @@ func StatusFor(err error) (int, http.Header) {
 			case errors.Is(ae, authority.ErrAccessDenied):
 				return http.StatusForbidden, nil
 			}
+		}
+		if te.Mode == ModeExchange && ae.Grant == authority.GrantJWTBearer {
+			return onBehalfOfStatus(ae)
 		}
 		return http.StatusBadGateway, nil
 	}

@@ -53,6 +53,7 @@ var _ http.RoundTripper = (*Transport)(nil)
 // URL that is not a clean http or https URL (see [Route.URL]), two routes
 // for the same destination, a missing or unknown Mode, an exchange route
 // without an [Exchanger] or whose Target names no audience or resource
+// (an RFC 8693 one; an [exchange.DialectEntraOBO] one needs a scope)
 // (or that [exchange.Target.Prepare] refuses), an own-token route without
 // Tokens, Target, Exchanger or Tokens on a route of a mode that does not
 // use them; and, unless [Options.AllowPlaintextProxy], an "http" route

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 )
 
 // WriteError answers a request whose outbound call failed with err: the
@@ -20,7 +21,8 @@ import (
 //		return
 //	}
 //
-// The "error" member is missing_token or invalid_token (401),
+// The "error" member is missing_token, invalid_token or
+// insufficient_claims (401),
 // access_denied (403), invalid_request (400), server_error (500),
 // temporarily_unavailable (503), gateway_timeout (504) or bad_gateway
 // (502). Headers already set on w are kept, except Content-Type,
@@ -79,6 +81,9 @@ func errorCode(status int, h http.Header) string {
 	case http.StatusUnauthorized:
 		if h.Get("WWW-Authenticate") == challengeMissing {
 			return "missing_token"
+		}
+		if strings.Contains(h.Get("WWW-Authenticate"), `error="insufficient_claims"`) {
+			return "insufficient_claims"
 		}
 		return "invalid_token"
 	case http.StatusForbidden:

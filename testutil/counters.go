@@ -46,7 +46,8 @@ func (a *Authority) Issued(grantType string) int {
 	return a.issued[grantType]
 }
 
-// ExchangesFor returns how many token exchanges succeeded for a subject
+// ExchangesFor returns how many token exchanges (RFC 8693 and
+// On-Behalf-Of) succeeded for a subject
 // token whose sub claim is subject.
 func (a *Authority) ExchangesFor(subject string) int {
 	a.mu.Lock()

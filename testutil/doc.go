@@ -46,6 +46,9 @@ const (
 	GrantPassword          = "password"
 	GrantRefreshToken      = "refresh_token"
 	GrantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange"
+	// GrantJWTBearer is RFC 7523 §2.1's grant, which the token endpoint
+	// answers as Microsoft Entra ID's On-Behalf-Of flow.
+	GrantJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 )
 
 // Token type identifiers from RFC 8693 §3.

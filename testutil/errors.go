@@ -12,6 +12,8 @@ type oauthError struct {
 	code   string
 	desc   string
 	basic  bool // add WWW-Authenticate: Basic (client tried HTTP Basic)
+	// entra, when set, adds Microsoft Entra ID's members (see entraError).
+	entra *entraMembers
 }
 
 func errorf(status int, code, format string, args ...any) *oauthError {
@@ -43,6 +45,10 @@ func invalidTarget(format string, args ...any) *oauthError {
 func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 	if e.basic {
 		w.Header().Set("WWW-Authenticate", `Basic realm="testutil"`)
+	}
+	if e.entra != nil {
+		writeJSON(w, e.status, e.entra.body(e.code, e.desc))
+		return
 	}
 	writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": e.desc})
 }

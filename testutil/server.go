@@ -42,6 +42,8 @@ type Authority struct {
 	// faults waiting to be served, FIFO
 	tokenFaults     []Fault
 	discoveryFaults []Fault
+	// On-Behalf-Of requirements by scope (RequireConsent, RequireStepUp)
+	oboRules map[string]oboRule
 	// counters and log
 	counts       map[string]int
 	issued       map[string]int
@@ -158,7 +160,8 @@ func (a *Authority) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		"issuer":                   a.Issuer(),
 		"token_endpoint":           a.TokenURL(),
 		"jwks_uri":                 a.JWKSURL(),
-		"grant_types_supported":    []string{GrantClientCredentials, GrantPassword, GrantRefreshToken, GrantTokenExchange},
+		"grant_types_supported":    []string{GrantClientCredentials, GrantPassword, GrantRefreshToken, GrantTokenExchange, GrantJWTBearer},
+		"authorization_endpoint":   a.URL + "/authorize",
 		"response_types_supported": []string{"token"},
 		"token_endpoint_auth_methods_supported": []string{
 			AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT, AuthNone,

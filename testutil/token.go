@@ -26,6 +26,8 @@ func grantFor(grantType string) grantHandler {
 		return (*Authority).grantRefreshToken
 	case GrantTokenExchange:
 		return (*Authority).grantTokenExchange
+	case GrantJWTBearer:
+		return (*Authority).grantOnBehalfOf
 	}
 	return nil
 }

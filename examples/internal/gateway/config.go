@@ -14,6 +14,8 @@ import (
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/go-tokenexchange/tokenexchange/exchange"
 )
 
 // DefaultListen is the gateway's listen address unless Config.Listen says
@@ -72,8 +74,14 @@ type Config struct {
 	// Audiences are the inbound "aud" values accepted. Default ClientID.
 	Audiences []string
 	// SubjectTokenType is the type of the inbound tokens exchanged.
-	// Default the access token type.
+	// Default the access token type. Not with DialectEntraOBO.
 	SubjectTokenType string
+	// Dialect is how the gateway's client exchanges tokens on every
+	// exchange route: exchange.DialectRFC8693 (the default) or
+	// exchange.DialectEntraOBO, Microsoft Entra ID's On-Behalf-Of, whose
+	// routes need a scope (api://APP/.default) and take no audience,
+	// resource or actor. The -dialect flag.
+	Dialect exchange.Dialect
 	// Routes is the route table, one route per service.
 	Routes []Route
 	// Walkthrough runs the demo walkthrough (embedded mode only).
@@ -162,6 +170,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.checkRedis(); err != nil {
+		return err
+	}
+	if err := c.checkDialect(); err != nil {
 		return err
 	}
 	if c.Embedded() {

@@ -150,6 +150,8 @@ is stripped). Options: audience=A, scope=S (space-separated scopes allowed),
 resource=R (each repeatable), mode=exchange|passthrough|client|none (default
 exchange), actor=true (exchange only: the gateway's token as actor token).
 Routes in mode passthrough, client or none need -jwks-url (or -insecure-skip-validation).
+With -dialect entra-obo (Microsoft Entra ID On-Behalf-Of), an exchange route names
+its API by scope=api://APP/.default and takes no audience, resource or actor.
 
 `, name)
 	fs.VisitAll(func(f *flag.Flag) { f.Usage += " [" + EnvName(f.Name) + "]" })
@@ -174,6 +176,7 @@ func newFlagSet(name string, cfg *Config) *flag.FlagSet {
 	fs.StringVar(&cfg.JWKSURL, "jwks-url", "", "JWK Set `URL`; turns inbound token validation on (needs -issuer)")
 	fs.BoolVar(&cfg.InsecureSkipValidation, "insecure-skip-validation", false, "allow passthrough, client and none routes without -jwks-url: any bearer string then reaches them (trials only)")
 	fs.Var((*listValue)(&cfg.Audiences), "audience", "expected inbound aud, comma-separated `list` (default the client id)")
+	fs.Var((*dialectValue)(&cfg.Dialect), "dialect", "`protocol` of every exchange route: rfc8693 (OAuth 2.0 Token Exchange) or entra-obo (Microsoft Entra ID On-Behalf-Of: each exchange route needs scope=api://APP/.default and takes no audience, resource or actor); default rfc8693")
 	fs.Var((*tokenType)(&cfg.SubjectTokenType), "subject-token-type", "`type` of inbound tokens: access_token (Keycloak's only choice), jwt, id_token or a URN")
 	fs.Var(new(routeList), "route", "`route` /api/NAME=URL[;audience=A][;scope=S][;resource=R][;mode=exchange|passthrough|client|none][;actor=true], repeatable; NAME is one path segment of letters, digits and -_.~")
 	fs.BoolVar(&cfg.Walkthrough, "walkthrough", true, "embedded demo: walk through the flow once at start")

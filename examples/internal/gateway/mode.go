@@ -31,6 +31,7 @@ func (r *Route) checkMode() error {
 	case ModeExchange:
 		if len(r.Audiences) == 0 && len(r.Resources) == 0 {
 			r.Audiences = []string{r.Service}
+			r.defaultAudience = true
 		}
 		return nil
 	case ModeClient, ModePassthrough, ModeNone:

@@ -31,6 +31,9 @@ type Route struct {
 	// Actor sends the gateway's own token as the actor token of the
 	// exchange, so that the issued token names the gateway in "act".
 	Actor bool
+	// defaultAudience is set when Audiences is the default, Service,
+	// rather than the route's own: -dialect entra-obo ignores it.
+	defaultAudience bool
 }
 
 // String returns the route in the syntax ParseRoute reads.

@@ -29,13 +29,7 @@ func newTransport(cfg Config, client *authority.Client, x *exchange.Exchanger, m
 		switch r.Mode {
 		case ModeExchange:
 			or.Mode = outbound.ModeExchange
-			or.Target = exchange.Target{
-				Name:             r.Service,
-				Audiences:        r.Audiences,
-				Scopes:           r.Scopes,
-				Resources:        r.Resources,
-				SubjectTokenType: cfg.SubjectTokenType,
-			}
+			or.Target = cfg.exchangeTarget(r)
 			if r.Actor {
 				if actor == nil {
 					actor = authority.NewCachedSource(client, authority.ClientCredentialsRequest{}, authority.CachedSourceOptions{})
