@@ -45,7 +45,10 @@ func newEnv(t testing.TB) *env {
 }
 
 // cache returns a Cache on the env's server from its URL, with its clock,
-// meter provider and a logger into e.logs; mod changes the options.
+// meter provider and a logger into e.logs; mod changes the options. Its
+// OpTimeout is generous, so that a loaded machine (CI runs packages side
+// by side on 2 cores) does not turn a slow reply into a failed call; the
+// outage tests set the short one they measure.
 func (e *env) cache(t testing.TB, mod func(*rediscache.Options)) *rediscache.Cache {
 	t.Helper()
 	opts := rediscache.Options{
@@ -54,6 +57,7 @@ func (e *env) cache(t testing.TB, mod func(*rediscache.Options)) *rediscache.Cac
 		Now:           e.clock.Now,
 		MeterProvider: e.metrics.Provider,
 		Logger:        slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		OpTimeout:     2 * time.Second,
 	}
 	if mod != nil {
 		mod(&opts)
