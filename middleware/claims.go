@@ -53,6 +53,11 @@ type Claims struct {
 // string or an array of strings. Other than a NumericDate, a claim that is
 // null counts as absent.
 //
+// The payload is read in one pass that checks its JSON and picks out
+// those claims; the others are not decoded until [Claims.Decode] asks for
+// them. Claim names match exactly (RFC 7519 §4: they are case-sensitive),
+// and a name given twice counts with its last value.
+//
 // The error is an [*Error], 401 invalid_token, wrapping [ErrInvalidClaim]
 // (for a NumericDate, together with the internal rule's error) with a
 // description that names the claim and the kind of value found, never the
@@ -62,52 +67,38 @@ type Claims struct {
 //
 // payload is kept for [Claims.Decode]: do not modify it afterwards.
 func ParseClaims(payload []byte) (*Claims, error) {
-	if p := bytes.TrimLeft(payload, " \t\r\n"); len(p) == 0 || p[0] != '{' {
-		return nil, tokenError(ErrMalformedToken, "the claims are not a JSON object")
-	}
-	var w struct {
-		Iss   json.RawMessage `json:"iss"`
-		Sub   json.RawMessage `json:"sub"`
-		Aud   json.RawMessage `json:"aud"`
-		Exp   json.RawMessage `json:"exp"`
-		Nbf   json.RawMessage `json:"nbf"`
-		Iat   json.RawMessage `json:"iat"`
-		Jti   json.RawMessage `json:"jti"`
-		Scope json.RawMessage `json:"scope"`
-		Scp   json.RawMessage `json:"scp"`
-	}
-	if err := json.Unmarshal(payload, &w); err != nil {
+	w, err := scanClaims(payload)
+	if err != nil {
 		return nil, tokenError(ErrMalformedToken, "the claims are not a JSON object")
 	}
 	c := &Claims{raw: payload}
-	var err error
-	if c.Issuer, err = stringClaim("iss", w.Iss); err != nil {
+	if c.Issuer, err = stringClaim("iss", w.iss); err != nil {
 		return nil, err
 	}
-	if c.Subject, err = stringClaim("sub", w.Sub); err != nil {
+	if c.Subject, err = stringClaim("sub", w.sub); err != nil {
 		return nil, err
 	}
-	if c.ID, err = stringClaim("jti", w.Jti); err != nil {
+	if c.ID, err = stringClaim("jti", w.jti); err != nil {
 		return nil, err
 	}
-	if c.Audience, err = stringsClaim("aud", w.Aud); err != nil {
+	if c.Audience, err = stringsClaim("aud", w.aud); err != nil {
 		return nil, err
 	}
-	if c.Expiry, err = numericDate("exp", w.Exp); err != nil {
+	if c.Expiry, err = numericDate("exp", w.exp); err != nil {
 		return nil, err
 	}
-	if c.NotBefore, err = numericDate("nbf", w.Nbf); err != nil {
+	if c.NotBefore, err = numericDate("nbf", w.nbf); err != nil {
 		return nil, err
 	}
-	if c.IssuedAt, err = numericDate("iat", w.Iat); err != nil {
+	if c.IssuedAt, err = numericDate("iat", w.iat); err != nil {
 		return nil, err
 	}
-	scope, err := stringClaim("scope", w.Scope)
+	scope, err := stringClaim("scope", w.scope)
 	if err != nil {
 		return nil, err
 	}
 	c.Scopes = strings.Fields(scope)
-	scp, err := stringsClaim("scp", w.Scp)
+	scp, err := stringsClaim("scp", w.scp)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +166,7 @@ func stringsClaim(name string, raw json.RawMessage) ([]string, error) {
 	return list, nil
 }
 
-// plainString reads raw, a JSON value from a document encoding/json has
+// plainString reads raw, a JSON value from a document scanClaims has
 // validated, when it is a string without escapes in valid UTF-8, which
 // json.Unmarshal would read as the bytes between the quotes: a claim
 // read without a second pass of encoding/json. ok is false for anything
@@ -192,7 +183,7 @@ func plainString(raw []byte) (s string, ok bool) {
 	return string(in), true
 }
 
-// plainStrings reads raw, a JSON value from a document encoding/json has
+// plainStrings reads raw, a JSON value from a document scanClaims has
 // validated, when it is an array of strings that plainString reads; ok
 // is false for anything else.
 func plainStrings(raw []byte) (list []string, ok bool) {

@@ -8,19 +8,37 @@ import (
 // withToken returns a shallow copy of req without any Authorization field
 // and, when value is not "", with Authorization: value. req itself is not
 // modified.
+//
+// The copy and the values of its header share one allocation when they
+// fit in a [requestCopy], as they do for most outbound requests; the
+// header's map is the only other.
 func withToken(req *http.Request, value string) *http.Request {
+	n := headerValues(req.Header, value)
+	if n <= inlineValues {
+		c := new(requestCopy)
+		c.req = *req
+		c.req.Header = fillHeader(req.Header, value, c.vals[:n:n])
+		return &c.req
+	}
 	out := new(http.Request)
 	*out = *req
-	out.Header = headerWith(req.Header, value)
+	out.Header = fillHeader(req.Header, value, make([]string, n))
 	return out
 }
 
-// headerWith returns a copy of h without any Authorization field (under
-// any spelling of its name) and, when value is not "", with
-// Authorization: value. Like [http.Header.Clone], the values of every
-// field share one backing array, which also holds the new Authorization
-// value: two allocations in all, whatever the number of fields.
-func headerWith(h http.Header, value string) http.Header {
+// inlineValues is how many header values a requestCopy holds.
+const inlineValues = 4
+
+// requestCopy is a request and room for the values of its header, so that
+// the transport's copy of a request costs one allocation for both.
+type requestCopy struct {
+	req  http.Request
+	vals [inlineValues]string
+}
+
+// headerValues counts the values of a copy of h without its Authorization
+// fields and, when value is not "", with Authorization: value.
+func headerValues(h http.Header, value string) int {
 	n := 0
 	for k, vv := range h {
 		if !isAuthorization(k) {
@@ -30,7 +48,15 @@ func headerWith(h http.Header, value string) http.Header {
 	if value != "" {
 		n++
 	}
-	values := make([]string, n)
+	return n
+}
+
+// fillHeader returns a copy of h without any Authorization field (under
+// any spelling of its name) and, when value is not "", with
+// Authorization: value. Like [http.Header.Clone], the values of every
+// field share one backing array, values, which has room for exactly
+// headerValues(h, value) and also holds the new Authorization value.
+func fillHeader(h http.Header, value string, values []string) http.Header {
 	out := make(http.Header, len(h)+1)
 	for k, vv := range h {
 		if isAuthorization(k) {
