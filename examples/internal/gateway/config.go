@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -70,7 +71,16 @@ type Config struct {
 	// permission: the authority refuses a bad subject token.
 	InsecureSkipValidation bool
 	// Audiences are the inbound "aud" values accepted. Default ClientID.
+	// ProtectedResource is accepted too.
 	Audiences []string
+	// ProtectedResource, when set, is the gateway's RFC 9728 resource
+	// identifier (an https URL; http only on a loopback host): the
+	// gateway serves its metadata at the RFC 9728 well-known path (see
+	// [Gateway.ProtectedResource]), names that URL as resource_metadata
+	// in its 401 and 403 challenges, and accepts it as an inbound
+	// audience (RFC 8707: clients ask for tokens for this resource). It
+	// needs Issuer, the authorization server the document names.
+	ProtectedResource string
 	// SubjectTokenType is the type of the inbound tokens exchanged.
 	// Default the access token type.
 	SubjectTokenType string
@@ -162,6 +172,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.checkRedis(); err != nil {
+		return err
+	}
+	if err := c.checkProtectedResource(); err != nil {
 		return err
 	}
 	if c.Embedded() {
@@ -276,10 +289,15 @@ func checkHTTPURL(s string) error {
 	return nil
 }
 
-// inboundAudiences returns the audiences inbound tokens must carry.
+// inboundAudiences returns the audiences inbound tokens must carry: one
+// of Audiences (default ClientID), or ProtectedResource.
 func (c Config) inboundAudiences() []string {
-	if len(c.Audiences) > 0 {
-		return c.Audiences
+	aud := c.Audiences
+	if len(aud) == 0 {
+		aud = []string{c.ClientID}
 	}
-	return []string{c.ClientID}
+	if c.ProtectedResource != "" && !slices.Contains(aud, c.ProtectedResource) {
+		aud = append(slices.Clip(aud), c.ProtectedResource)
+	}
+	return aud
 }

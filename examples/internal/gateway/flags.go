@@ -182,6 +182,7 @@ func newFlagSet(name string, cfg *Config) *flag.FlagSet {
 	fs.Var(new(secretValue), "cache-key", "`keys` encrypting the values in Redis: comma-separated, each the standard base64 of 32 bytes, the first for new values, any for reading (prefer TX_CACHE_KEY)")
 	fs.DurationVar(&cfg.RedisTimeout, "redis-timeout", 0, "`duration` bounding each Redis call; a slower Redis counts as a miss (default 50ms)")
 	defineLimitFlags(fs, cfg)
+	defineResourceFlags(fs, cfg)
 	return fs
 }
 

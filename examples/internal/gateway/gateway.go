@@ -44,6 +44,7 @@ type Gateway struct {
 	telemetry *telemetry
 	onError   func(http.ResponseWriter, *http.Request, error)
 	log       *slog.Logger
+	metadata  *middleware.ProtectedResourceHandler // nil without -protected-resource
 }
 
 // New checks cfg (see [Config.Validate]) and assembles a gateway from it:
@@ -67,6 +68,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	metadata, err := newMetadata(cfg)
+	if err != nil {
 		return nil, err
 	}
 	tel, err := newTelemetry()
@@ -174,18 +179,23 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 		routes:    cfg.Routes,
 		services:  make(map[string]bool, len(cfg.Routes)),
 		proxies:   make(map[string]routeProxy, len(cfg.Routes)),
-		bearer:    newBearer(cfg, rd, logger, tel.provider),
+		bearer:    newBearer(cfg, rd, metadataURL(metadata), logger, tel.provider),
 		client:    &http.Client{Transport: t},
 		exchanger: x,
 		shared:    shared,
 		ready:     rd,
 		telemetry: tel,
-		onError:   outbound.ErrorHandler(logger),
+		onError:   withResourceMetadata(outbound.ErrorHandler(logger), metadataURL(metadata)),
 		log:       logger,
+		metadata:  metadata,
 	}
 	for _, r := range cfg.Routes {
 		g.services[r.Service] = true
-		g.proxies[r.Service] = routeProxy{prefix: r.Prefix, proxy: outbound.NewReverseProxy(r.URL, t, logger)}
+		rp := outbound.NewReverseProxy(r.URL, t, logger)
+		if metadata != nil {
+			rp.ErrorHandler = g.onError // the same, with resource_metadata in the challenges
+		}
+		g.proxies[r.Service] = routeProxy{prefix: r.Prefix, proxy: rp}
 	}
 	if !ready {
 		rd.start()
@@ -200,9 +210,11 @@ var errNotTried = errors.New("not loaded yet")
 // newBearer returns the inbound middleware, validating tokens when
 // cfg.JWKSURL is set: with the validator rd loaded at startup, or, while
 // rd has not loaded the keys, through rd, which answers 503 until then.
-func newBearer(cfg Config, rd *readiness, logger *slog.Logger, mp metric.MeterProvider) func(http.Handler) http.Handler {
+// Its challenges name metadataURL, when set, as resource_metadata.
+func newBearer(cfg Config, rd *readiness, metadataURL string, logger *slog.Logger, mp metric.MeterProvider) func(http.Handler) http.Handler {
 	opts := middleware.Options{
-		Realm: Realm,
+		Realm:            Realm,
+		ResourceMetadata: metadataURL,
 		OnRefusal: func(r *http.Request, err error) {
 			logger.DebugContext(r.Context(), "inbound token refused", "method", r.Method, "path", r.URL.Path, "error", err)
 		},
