@@ -38,7 +38,7 @@ type endpoint struct {
 //
 // Errors: New returns an error that names the Config field at fault (never
 // an [*Error], and never its secret): no ClientID, neither Issuer nor
-// TokenURL, an Issuer or TokenURL that is not an http(s) URL without
+// TokenURL, an Issuer, TokenURL or IntrospectionURL that is not an http(s) URL without
 // credentials or fragment, an unknown AuthMethod, a method without its
 // credential (ClientSecret, Signer), KeyID, Certificate or
 // SigningAlgorithm without a Signer, or a Signer that cannot sign
@@ -53,7 +53,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Issuer == "" && cfg.TokenURL == "" {
 		return nil, errors.New("authority: Config needs Issuer or TokenURL")
 	}
-	for name, raw := range map[string]string{"Issuer": cfg.Issuer, "TokenURL": cfg.TokenURL} {
+	for name, raw := range map[string]string{"Issuer": cfg.Issuer, "TokenURL": cfg.TokenURL, "IntrospectionURL": cfg.IntrospectionURL} {
 		if raw == "" {
 			continue
 		}
@@ -124,6 +124,10 @@ func New(cfg Config) (*Client, error) {
 // tokens from the same place under the same name.
 // Caches use it as part of their key.
 func (c *Client) Identity() string { return c.identity }
+
+// Issuer returns the configured issuer identifier, "" when the Client was
+// configured with TokenURL alone.
+func (c *Client) Issuer() string { return c.cfg.Issuer }
 
 // ClientID returns the configured client identifier.
 func (c *Client) ClientID() string { return c.cfg.ClientID }

@@ -44,6 +44,11 @@ type Config struct {
 	Issuer string
 	// TokenURL is the token endpoint. When set, no discovery is made.
 	TokenURL string
+	// IntrospectionURL is the RFC 7662 token introspection endpoint for
+	// [Client.Introspect]. If empty, discovery's "introspection_endpoint"
+	// is used (so a Client with TokenURL and no IntrospectionURL cannot
+	// introspect: it makes no discovery).
+	IntrospectionURL string
 	// ClientID is required.
 	ClientID string
 	// ClientSecret is the secret for client_secret_basic and

@@ -65,7 +65,8 @@
 //     tokenexchange.grant, tokenexchange.outcome,
 //     tokenexchange.oauth.error): each request to the token endpoint, by
 //     every grant method and every [CachedSource]; discovery, when the
-//     first request runs it, is included.
+//     first request runs it, is included. Each [Client.Introspect] is
+//     recorded here too, under tokenexchange.grant "introspection".
 //   - tokenexchange.token_source.renewals (int64 counter, "{renewal}";
 //     tokenexchange.grant, tokenexchange.outcome): renewals of a
 //     [CachedSource]'s token that asked the authority, by the grant used
@@ -82,6 +83,11 @@
 //     tokenexchange.outcome, tokenexchange.oauth.error,
 //     http.response.status_code when there was a reply, server.address
 //     (the token endpoint's host).
+//   - tokenexchange.authority.introspect (client): one request to the
+//     introspection endpoint ([Client.Introspect]), with the attributes of
+//     tokenexchange.authority.token (tokenexchange.grant "introspection";
+//     server.address is the introspection endpoint's host); the request
+//     carries its context in the Propagator's headers.
 //   - tokenexchange.authority.discovery (client): the Client's discovery,
 //     with tokenexchange.outcome and server.address (the issuer's host).
 //   - tokenexchange.token_source.renew (internal): a renewal of a

@@ -84,7 +84,7 @@ func (e *Error) Error() string {
 	}
 	switch {
 	case e.Malformed:
-		fmt.Fprintf(&b, "malformed token response (HTTP %d", e.StatusCode)
+		fmt.Fprintf(&b, "malformed %s response (HTTP %d", e.replyKind(), e.StatusCode)
 		if e.ContentType != "" {
 			fmt.Fprintf(&b, ", %s", e.ContentType)
 		}
@@ -105,7 +105,7 @@ func (e *Error) Error() string {
 		}
 		fmt.Fprintf(&b, " (HTTP %d)", e.StatusCode)
 	default:
-		fmt.Fprintf(&b, "token endpoint returned HTTP %d", e.StatusCode)
+		fmt.Fprintf(&b, "%s endpoint returned HTTP %d", e.replyKind(), e.StatusCode)
 		if e.ContentType != "" {
 			fmt.Fprintf(&b, " with %s", e.ContentType)
 		}
@@ -139,11 +139,14 @@ func (e *Error) Is(target error) bool {
 // that arrived whole, as its framing says, is what the server answers every
 // time, and asking again on every request would hammer it. A reply cut off
 // in transit is not an *Error but a read error, which [IsTemporary]
-// counts as temporary.
+// counts as temporary. A Malformed introspection reply ([GrantIntrospection])
+// is temporary: an introspection is never cached as an error, and an
+// HTML page where the answer should be is an outage in front of the
+// endpoint.
 func (e *Error) Temporary() bool {
 	switch {
 	case e.Malformed:
-		return false
+		return e.Grant == GrantIntrospection
 	case e.StatusCode >= 500, e.StatusCode == http.StatusTooManyRequests, e.StatusCode == http.StatusRequestTimeout:
 		return true
 	case e.Code == string(ErrServerError), e.Code == string(ErrTemporarilyUnavailable):

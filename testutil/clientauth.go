@@ -157,8 +157,8 @@ func (a *Authority) checkAssertion(c *registeredClient, typ, assertion string) *
 	if tok.Issuer() != c.ID || tok.Subject() != c.ID {
 		return invalidClient(false, "client assertion iss and sub must both be the client ID")
 	}
-	if !slices.Contains(tok.Audience(), a.TokenURL()) && !slices.Contains(tok.Audience(), a.Issuer()) {
-		return invalidClient(false, "client assertion aud must contain the token endpoint or issuer")
+	if !slices.ContainsFunc(tok.Audience(), a.assertionAudience) {
+		return invalidClient(false, "client assertion aud must contain the issuer or the endpoint's URL")
 	}
 	now := a.now()
 	exp := tok.Expiration()

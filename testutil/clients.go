@@ -56,6 +56,11 @@ type Client struct {
 	// exchange is refused with 403 access_denied "Client is not within the
 	// token audience".
 	RequireSubjectAudience bool
+	// OpaqueTokens makes every access token issued to this client (by a
+	// grant, or by [Authority.IssueToken] with this ClientID) an opaque
+	// random string instead of a JWT, as [Authority.IssueOpaqueToken]
+	// issues: only introspection tells what it is.
+	OpaqueTokens bool
 }
 
 // registeredClient is an immutable, validated copy of a Client.

@@ -21,6 +21,17 @@
 // errors, malformed bodies, dropped connections, delays) can be queued with
 // [Authority.InjectFaults], and counters record what the endpoint saw.
 //
+// The authority also serves RFC 7662 introspection
+// ([Authority.IntrospectionURL]) and RFC 7009 revocation
+// ([Authority.RevocationURL]), both with client authentication as at the
+// token endpoint, and advertised in discovery. It issues opaque tokens on
+// request ([Authority.IssueOpaqueToken], or [Client].OpaqueTokens for
+// everything issued to a client), which introspection describes and the
+// token exchange grant accepts as subjects; [Authority.Revoke] revokes a
+// JWT or an opaque token, [Authority.FailIntrospection] queues faults for
+// the introspection endpoint, and [Fault].Hold holds an answer until the
+// test releases it.
+//
 // [NewResourceServer] starts a downstream API that verifies bearer tokens
 // against an [Authority] and records every request it receives.
 //

@@ -11,7 +11,8 @@ import (
 )
 
 // grantTokenExchange implements RFC 8693 as a strict server: subject and
-// actor tokens must be unexpired JWTs signed by this authority, refused
+// actor tokens must be unexpired, unrevoked JWTs signed by this authority
+// or opaque tokens it issued, refused
 // tokens get invalid_request (§2.2.2), and audiences must be known and
 // permitted for the client (invalid_target).
 func (a *Authority) grantTokenExchange(c *registeredClient, form url.Values) (map[string]any, *oauthError) {
@@ -98,7 +99,7 @@ func (a *Authority) inputToken(form url.Values, name string) (jwt.Token, *oauthE
 	if typ[0] != TokenTypeAccessToken && typ[0] != TokenTypeJWT {
 		return nil, invalidRequest("unsupported %s_type %q", name, typ[0])
 	}
-	tok, err := a.verify(raw)
+	tok, err := a.verifyAny(raw)
 	if err != nil {
 		return nil, invalidRequest("%s rejected: %v", name, err)
 	}

@@ -60,6 +60,11 @@ type Fault struct {
 	// that the request is held. The send does not block (a full channel
 	// gets nothing), so give it room for one value per queued request.
 	Arrived chan<- struct{}
+	// Hold, if not nil, holds the answer (after Delay) until Hold is
+	// closed: a test releases a request it has seen arrive exactly when
+	// it wants. Like Delay, the wait ends early, without an answer, when
+	// the client goes away or the server closes.
+	Hold <-chan struct{}
 }
 
 // InjectFaults queues f for the next n token-endpoint requests. Faults are
@@ -106,7 +111,7 @@ func (a *Authority) serveFault(w http.ResponseWriter, r *http.Request, f Fault) 
 		default:
 		}
 	}
-	if f.Delay > 0 {
+	if f.Delay > 0 || f.Hold != nil {
 		if !drainBody(r) {
 			http.Error(w, "testutil: request body too large to delay", http.StatusRequestEntityTooLarge)
 			return true
@@ -120,6 +125,15 @@ func (a *Authority) serveFault(w http.ResponseWriter, r *http.Request, f Fault) 
 		case <-a.done:
 			// Without an answer: returning would send an empty 200.
 			panic(http.ErrAbortHandler)
+		}
+		if f.Hold != nil {
+			select {
+			case <-f.Hold:
+			case <-r.Context().Done():
+				return true
+			case <-a.done:
+				panic(http.ErrAbortHandler)
+			}
 		}
 	}
 	if f.Kind == FaultDelay {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // Authority is an in-process OAuth 2.0 authorization server backed by an
@@ -48,6 +49,13 @@ type Authority struct {
 	discovery    int
 	faultsServed int
 	log          []TokenRequest
+	// introspection and revocation (introspect.go, revoke.go, opaque.go)
+	opaque             map[[32]byte]jwt.Token // opaque tokens by SHA-256, with their claims
+	revoked            map[string]bool        // jti of revoked tokens
+	introspectFaults   []Fault
+	introspections     map[string]int // by the authenticated client ID ("" if none)
+	introspectionTotal int
+	revocations        int
 }
 
 // NewAuthority starts an authorization server with one signing key, on
@@ -77,6 +85,10 @@ func NewAuthority(tb testing.TB, opts Options) *Authority {
 		counts:    map[string]int{},
 		issued:    map[string]int{},
 		exchanges: map[string]int{},
+
+		opaque:         map[[32]byte]jwt.Token{},
+		revoked:        map[string]bool{},
+		introspections: map[string]int{},
 	}
 	a.rebuildPublicSetLocked()
 
@@ -85,6 +97,8 @@ func NewAuthority(tb testing.TB, opts Options) *Authority {
 	mux.HandleFunc("/.well-known/openid-configuration", a.serveDiscovery)
 	mux.HandleFunc("/jwks", a.serveJWKS)
 	mux.HandleFunc("/token", a.serveToken)
+	mux.HandleFunc("/introspect", a.serveIntrospect)
+	mux.HandleFunc("/revoke", a.serveRevoke)
 	a.srv = httptest.NewServer(mux)
 	a.URL = a.srv.URL
 	if t, ok := a.srv.Client().Transport.(*http.Transport); ok {
@@ -154,6 +168,14 @@ func (a *Authority) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		},
 		"id_token_signing_alg_values_supported": []string{string(a.opts.Algorithm)},
 		"subject_types_supported":               []string{"public"},
+		"introspection_endpoint":                a.IntrospectionURL(),
+		"revocation_endpoint":                   a.RevocationURL(),
+		"introspection_endpoint_auth_methods_supported": []string{
+			AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT,
+		},
+		"revocation_endpoint_auth_methods_supported": []string{
+			AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT,
+		},
 	})
 }
 

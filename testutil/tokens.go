@@ -72,8 +72,27 @@ func (a *Authority) UserToken(username, clientID string, aud ...string) string {
 	})
 }
 
-// sign builds and signs a JWT access token (RFC 9068 shape).
+// sign builds and signs a JWT access token (RFC 9068 shape), or, for a
+// client registered with OpaqueTokens, issues an opaque token with the
+// same claims.
 func (a *Authority) sign(c TokenClaims, lifetime time.Duration) (string, error) {
+	tok := a.buildClaims(c, lifetime)
+	if a.opaqueFor(c.ClientID) {
+		return a.storeOpaque(tok), nil
+	}
+	key := a.activeKey()
+	hdr := jws.NewHeaders()
+	_ = hdr.Set(jws.KeyIDKey, key.kid)
+	_ = hdr.Set(jws.TypeKey, "at+jwt")
+	b, err := jwt.Sign(tok, jwt.WithKey(key.alg, key.priv, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		return "", fmt.Errorf("testutil: sign token: %w", err)
+	}
+	return string(b), nil
+}
+
+// buildClaims builds the claim set of an access token.
+func (a *Authority) buildClaims(c TokenClaims, lifetime time.Duration) jwt.Token {
 	iat := c.IssuedAt
 	if iat.IsZero() {
 		iat = a.now()
@@ -110,15 +129,7 @@ func (a *Authority) sign(c TokenClaims, lifetime time.Duration) (string, error) 
 	for k, v := range c.Extra {
 		set(k, v)
 	}
-	key := a.activeKey()
-	hdr := jws.NewHeaders()
-	_ = hdr.Set(jws.KeyIDKey, key.kid)
-	_ = hdr.Set(jws.TypeKey, "at+jwt")
-	b, err := jwt.Sign(tok, jwt.WithKey(key.alg, key.priv, jws.WithProtectedHeaders(hdr)))
-	if err != nil {
-		return "", fmt.Errorf("testutil: sign token: %w", err)
-	}
-	return string(b), nil
+	return tok
 }
 
 // verify checks that raw is a JWT signed by one of the published keys,
@@ -155,6 +166,9 @@ func (a *Authority) verify(raw string) (jwt.Token, error) {
 	}
 	if nbf := tok.NotBefore(); !nbf.IsZero() && now.Before(nbf) {
 		return nil, fmt.Errorf("token not yet valid (nbf)")
+	}
+	if a.isRevoked(tok.JwtID()) {
+		return nil, fmt.Errorf("token revoked")
 	}
 	return tok, nil
 }
