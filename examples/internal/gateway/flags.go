@@ -149,7 +149,8 @@ of letters, digits and -_.~; /api/NAME/rest goes to URL/api/NAME/rest (nothing
 is stripped). Options: audience=A, scope=S (space-separated scopes allowed),
 resource=R (each repeatable), mode=exchange|passthrough|client|none (default
 exchange), actor=true (exchange only: the gateway's token as actor token).
-Routes in mode passthrough, client or none need -jwks-url (or -insecure-skip-validation).
+Routes in mode passthrough, client or none need validation: -jwks-url, or
+introspection (-introspection-url or -introspect), or both (or -insecure-skip-validation).
 
 `, name)
 	fs.VisitAll(func(f *flag.Flag) { f.Usage += " [" + EnvName(f.Name) + "]" })
@@ -183,6 +184,7 @@ func newFlagSet(name string, cfg *Config) *flag.FlagSet {
 	fs.DurationVar(&cfg.RedisTimeout, "redis-timeout", 0, "`duration` bounding each Redis call; a slower Redis counts as a miss (default 50ms)")
 	defineLimitFlags(fs, cfg)
 	defineResourceFlags(fs, cfg)
+	defineIntrospectionFlags(fs, cfg)
 	return fs
 }
 

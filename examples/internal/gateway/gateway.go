@@ -49,13 +49,14 @@ type Gateway struct {
 
 // New checks cfg (see [Config.Validate]) and assembles a gateway from it:
 // its MeterProvider, the authority client, the exchanger, the outbound
-// transport and, when cfg.JWKSURL is set, the inbound token validator.
+// transport and, when cfg.JWKSURL or introspection is set, the inbound
+// token validator.
 // Logs go to logger; nil means none.
 //
 // It makes one attempt, under ctx with a deadline of a few seconds, to
 // load what it needs from the authority: its metadata (discovery from
-// cfg.Issuer, when cfg.TokenURL is empty) and the signing keys of
-// cfg.JWKSURL. When the authority cannot be reached, New still returns
+// cfg.Issuer, when cfg.TokenURL is empty), the signing keys of
+// cfg.JWKSURL and, with introspection, the introspection endpoint. When the authority cannot be reached, New still returns
 // a gateway, after one Warn: [Gateway.Readyz] answers 503 with the
 // reason, requests that need a validated token 503 with Retry-After,
 // and the gateway retries in the background (1s, doubling up to 30s)
@@ -98,6 +99,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 	client, err := authority.New(authority.Config{
 		Issuer:           cfg.Issuer,
 		TokenURL:         cfg.TokenURL,
+		IntrospectionURL: cfg.IntrospectionURL,
 		ClientID:         cfg.ClientID,
 		ClientSecret:     cfg.ClientSecret,
 		Signer:           cfg.ClientKey,
@@ -130,6 +132,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 			Propagator:     prop,
 			Logger:         logger,
 		}, errNotTried
+	}
+	if rd.intro = introspectionConfig(cfg, client, tel.provider, tp, logger); rd.intro != nil {
+		rd.introErr = errNotTried
 	}
 	cleanup = append(cleanup, rd.stop)
 	ready := rd.load(ctx, startupAttemptTimeout)
@@ -207,9 +212,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 // loaded before the first attempt.
 var errNotTried = errors.New("not loaded yet")
 
-// newBearer returns the inbound middleware, validating tokens when
-// cfg.JWKSURL is set: with the validator rd loaded at startup, or, while
-// rd has not loaded the keys, through rd, which answers 503 until then.
+// newBearer returns the inbound middleware, validating tokens with the
+// key set (cfg.JWKSURL), introspection or both (see inboundValidator):
+// with the validators rd loaded at startup, or, while rd has not loaded
+// them, through rd, which answers 503 until then.
 // Its challenges name metadataURL, when set, as resource_metadata.
 func newBearer(cfg Config, rd *readiness, metadataURL string, logger *slog.Logger, mp metric.MeterProvider) func(http.Handler) http.Handler {
 	opts := middleware.Options{
@@ -220,17 +226,13 @@ func newBearer(cfg Config, rd *readiness, metadataURL string, logger *slog.Logge
 		},
 		MeterProvider: mp,
 	}
-	if cfg.JWKSURL != "" {
-		if v := rd.validator.Load(); v != nil {
-			opts.Validator = v // no indirection once loaded at startup
-		} else {
-			opts.Validator = rd
-		}
+	if v := inboundValidator(cfg, rd); v != nil {
+		opts.Validator = v
 	} else if open := cfg.unvalidated(); len(open) > 0 {
 		logger.Warn("INSECURE: inbound tokens are not validated (-insecure-skip-validation, no -jwks-url): any bearer string reaches these routes",
 			"routes", strings.Join(open, ","))
 	} else {
-		logger.Warn("inbound tokens are not validated here (no -jwks-url): the authority checks them only when it exchanges them, so every new bearer string costs an exchange request")
+		logger.Warn("inbound tokens are not validated here (no -jwks-url, no introspection): the authority checks them only when it exchanges them, so every new bearer string costs an exchange request")
 	}
 	return middleware.Bearer(opts)
 }
