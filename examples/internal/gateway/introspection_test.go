@@ -69,6 +69,19 @@ type introspectingGateway struct {
 	url    string
 	orders *testutil.ResourceServer
 	g      *Gateway
+	logs   *testutil.LogBuffer // the gateway's logs, Debug and up
+}
+
+// checkNoLeak fails the test if a token appears in the gateway's logs or
+// /metrics.
+func (gw introspectingGateway) checkNoLeak(t *testing.T, tokens ...string) {
+	t.Helper()
+	_, metrics := send(t, http.MethodGet, gw.url+"/metrics", "")
+	for _, tok := range tokens {
+		if strings.Contains(gw.logs.String(), tok) || strings.Contains(metrics, tok) {
+			t.Errorf("a token leaked into the logs or /metrics")
+		}
+	}
 }
 
 func startIntrospectingGateway(t *testing.T, a *testutil.Authority, jwks bool, maxAge time.Duration) introspectingGateway {
@@ -96,7 +109,8 @@ func startIntrospectingGateway(t *testing.T, a *testutil.Authority, jwks bool, m
 		}
 		cfg.Routes = append(cfg.Routes, r)
 	}
-	g, err := New(context.Background(), cfg, nil)
+	logs := new(testutil.LogBuffer)
+	g, err := New(context.Background(), cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +123,7 @@ func startIntrospectingGateway(t *testing.T, a *testutil.Authority, jwks bool, m
 	})))
 	srv := httptest.NewServer(g.AccessLog(mux))
 	t.Cleanup(srv.Close)
-	return introspectingGateway{url: srv.URL, orders: orders, g: g}
+	return introspectingGateway{url: srv.URL, orders: orders, g: g, logs: logs}
 }
 
 func newIntrospectionAuthority(t *testing.T) *testutil.Authority {
@@ -160,6 +174,7 @@ func TestGatewayIntrospection(t *testing.T) {
 	if resp, body := send(t, http.MethodGet, gw.url+"/readyz", ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz: %d %s", resp.StatusCode, body)
 	}
+	gw.checkNoLeak(t, alice, "opaque.unknown-to-the-authority")
 }
 
 // TestGatewayIntrospectionRevoked: a token revoked at the authority keeps
@@ -232,6 +247,7 @@ func TestGatewayIntrospectionUnavailable(t *testing.T) {
 			if resp, body := send(t, http.MethodGet, gw.url+"/readyz", ""); resp.StatusCode != http.StatusOK {
 				t.Errorf("/readyz after recovery: %d %q", resp.StatusCode, body)
 			}
+			gw.checkNoLeak(t, tok)
 		})
 	}
 }
