@@ -43,8 +43,18 @@ type Options struct {
 	// refused with 403 insufficient_scope. Requires Validator.
 	RequiredScopes []string
 
+	// ResourceMetadata, when set, is the URL of the RFC 9728 metadata of
+	// the protected resource ([ProtectedResourceHandler.URL], or
+	// [ProtectedResourceMetadataURL] of its identifier): every challenge
+	// the default ErrorResponder writes (401s and 403 insufficient_scope)
+	// then carries it as resource_metadata="<url>" (RFC 9728 §5.1), which
+	// MCP clients require to find the authorization server. It must be an
+	// absolute http or https URL.
+	ResourceMetadata string
+
 	// ErrorResponder writes the response for a refusal; err is an [*Error].
-	// If nil, [WriteError] with Realm is used.
+	// If nil, [Challenge.WriteError] with Realm and ResourceMetadata is
+	// used.
 	ErrorResponder func(w http.ResponseWriter, r *http.Request, err error)
 
 	// OnRefusal, if set, is called for every refusal before the response is
@@ -86,7 +96,8 @@ type Options struct {
 //
 // Bearer panics, with a message starting "middleware:", on options that can
 // only be a programming error: a negative MaxTokenSize, RequiredScopes without
-// a Validator, or a scope that is not a valid RFC 6749 scope-token.
+// a Validator, a scope that is not a valid RFC 6749 scope-token, or a
+// ResourceMetadata that is not an absolute http or https URL.
 func Bearer(opts Options) func(http.Handler) http.Handler {
 	b := newBearer(opts)
 	return func(next http.Handler) http.Handler {
@@ -135,9 +146,15 @@ func newBearer(opts Options) *bearer {
 		onRefusal: opts.OnRefusal,
 		tel:       newTelemetry(opts.MeterProvider),
 	}
+	if opts.ResourceMetadata != "" {
+		u, err := url.Parse(opts.ResourceMetadata)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			panic("middleware: Options.ResourceMetadata must be an absolute http or https URL")
+		}
+	}
 	if b.respond == nil {
-		realm := b.realm
-		b.respond = func(w http.ResponseWriter, _ *http.Request, err error) { WriteError(w, realm, err) }
+		c := Challenge{Realm: b.realm, ResourceMetadata: opts.ResourceMetadata}
+		b.respond = func(w http.ResponseWriter, _ *http.Request, err error) { c.WriteError(w, err) }
 	}
 	return b
 }

@@ -37,6 +37,16 @@
 // Validator, tokens are opaque and pass on unchanged, for the authorization
 // server to judge when it exchanges them.
 //
+// [ByShape] combines two Validators: JWT-shaped tokens to one (package
+// middleware/jwt), any other token to another (RFC 7662 introspection), for
+// an authorization server that issues both kinds.
+//
+// A protected resource can describe itself (RFC 9728): a
+// [ProtectedResourceHandler] serves its [ProtectedResource] metadata at the
+// well-known path of its identifier, and [Options.ResourceMetadata] adds
+// that URL to every challenge as resource_metadata, from which clients
+// (MCP clients, for one) learn where to get a token.
+//
 // [TokenFromContext], [SubjectFromContext] and [ClaimsFromContext] read what
 // the middleware stored; [NewContext] stores a token for code that does not
 // run behind the middleware, such as a queue worker acting for a user.

@@ -62,9 +62,29 @@ func retryAfter(err error) time.Duration {
 // with the description "token could not be validated": its text is never
 // revealed.
 //
-// WriteError is the default [Options.ErrorResponder]; custom responders may call
-// it after doing their own work.
+// WriteError is the default [Options.ErrorResponder] (when
+// [Options.ResourceMetadata] is empty); custom responders may call it after
+// doing their own work. It is [Challenge.WriteError] with only a realm.
 func WriteError(w http.ResponseWriter, realm string, err error) {
+	Challenge{Realm: realm}.WriteError(w, err)
+}
+
+// Challenge holds the parameters of the WWW-Authenticate: Bearer challenge
+// that come from the configuration rather than from the refusal.
+type Challenge struct {
+	// Realm is the realm parameter (RFC 6750 §3), always sent: "" sends
+	// realm="".
+	Realm string
+	// ResourceMetadata, when set, is sent as the resource_metadata
+	// parameter (RFC 9728 §5.1): the URL of the protected resource's
+	// metadata, from which a client (an MCP client, for one) learns which
+	// authorization server to get a token from.
+	ResourceMetadata string
+}
+
+// WriteError writes the answer to err as [WriteError] does, with c's
+// parameters in the challenge.
+func (c Challenge) WriteError(w http.ResponseWriter, err error) {
 	e := asError(err)
 	if errors.Is(e, ErrUnavailable) {
 		writeUnavailable(w, e, err)
@@ -75,7 +95,7 @@ func WriteError(w http.ResponseWriter, realm string, err error) {
 		status = statusFor(e.Code)
 	}
 	h := w.Header()
-	h.Set("WWW-Authenticate", challenge(realm, e))
+	h.Set("WWW-Authenticate", c.header(e))
 	h.Set("Cache-Control", "no-store")
 	if e.Code == "" {
 		w.WriteHeader(status)
@@ -136,11 +156,12 @@ func statusFor(code string) int {
 	return http.StatusUnauthorized
 }
 
-// challenge builds the WWW-Authenticate value of RFC 6750 §3.
-func challenge(realm string, e *Error) string {
+// header builds the WWW-Authenticate value of RFC 6750 §3 for e, with
+// resource_metadata (RFC 9728 §5.1) last, as in the RFC's examples.
+func (c Challenge) header(e *Error) string {
 	var b strings.Builder
 	b.WriteString(`Bearer realm=`)
-	quote(&b, realm)
+	quote(&b, c.Realm)
 	if e.Code != "" {
 		b.WriteString(`, error=`)
 		quote(&b, e.Code)
@@ -152,6 +173,10 @@ func challenge(realm string, e *Error) string {
 			b.WriteString(`, scope=`)
 			quote(&b, e.Scope)
 		}
+	}
+	if c.ResourceMetadata != "" {
+		b.WriteString(`, resource_metadata=`)
+		quote(&b, c.ResourceMetadata)
 	}
 	return b.String()
 }

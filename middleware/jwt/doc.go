@@ -19,6 +19,13 @@
 // name the configured issuer and one of the audiences, and be within their
 // validity period (with [Config.Leeway]).
 //
+// A protected resource with an RFC 9728 resource identifier (see
+// [middleware.ProtectedResource]) is given tokens for it by clients that
+// send that identifier as the RFC 8707 "resource" parameter; authorization
+// servers put it in the token's "aud". Accept such tokens by listing the
+// identifier among the audiences, beside any logical name the resource
+// has: Audience: []string{"orders", "https://api.example/orders"}.
+//
 // An ID token whose "aud" happens to name this service is a valid JWT from
 // the issuer too: refuse it with [Config.Types] (header "typ" "at+jwt",
 // RFC 9068) when the authorization server marks access tokens so, or else

@@ -43,7 +43,9 @@ type Config struct {
 	JWKSURL string
 
 	// Audience lists the audiences this service answers to; a token's "aud"
-	// must contain at least one of them. Required.
+	// must contain at least one of them. Required. A protected resource's
+	// RFC 9728 identifier, which clients send as the RFC 8707 resource
+	// parameter, is accepted by listing it here.
 	Audience []string
 
 	// Algorithms lists the accepted "alg" values. Default [DefaultAlgorithms].

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -65,14 +66,38 @@ type Config struct {
 	// signed by a key of this set, issued by Issuer for Audiences.
 	JWKSURL string
 	// InsecureSkipValidation allows passthrough, client and none routes
-	// without JWKSURL. Without validation the gateway accepts any
+	// without validation (JWKSURL or introspection). Without validation the gateway accepts any
 	// well-formed bearer string, and on those routes nothing else checks
 	// it: a caller with a made-up token reaches them (with the gateway's
 	// own identity on client routes). Exchange routes need no such
 	// permission: the authority refuses a bad subject token.
 	InsecureSkipValidation bool
 	// Audiences are the inbound "aud" values accepted. Default ClientID.
+	// ProtectedResource is accepted too.
 	Audiences []string
+	// ProtectedResource, when set, is the gateway's RFC 9728 resource
+	// identifier (an https URL; http only on a loopback host): the
+	// gateway serves its metadata at the RFC 9728 well-known path (see
+	// [Gateway.ProtectedResource]), names that URL as resource_metadata
+	// in its 401 and 403 challenges, and accepts it as an inbound
+	// audience (RFC 8707: clients ask for tokens for this resource). It
+	// needs Issuer, the authorization server the document names.
+	ProtectedResource string
+	// IntrospectionURL, when set, turns inbound validation by RFC 7662
+	// token introspection on, at this endpoint, with the gateway's client
+	// authentication: answers must be active, issued by Issuer for one of
+	// the inbound audiences. With JWKSURL too, JWT-shaped tokens are
+	// verified with the keys and the others introspected.
+	IntrospectionURL string
+	// Introspect turns introspection on at the endpoint that discovery
+	// from Issuer names ("introspection_endpoint"); it needs Issuer and
+	// no TokenURL (which turns discovery off), unless IntrospectionURL is
+	// set.
+	Introspect bool
+	// IntrospectionMaxAge is the longest an active introspection answer
+	// is reused for the same token, and so the longest a revoked token
+	// keeps passing. Zero means introspect.DefaultMaxAge (30s).
+	IntrospectionMaxAge time.Duration
 	// SubjectTokenType is the type of the inbound tokens exchanged.
 	// Default the access token type. Not with DialectEntraOBO.
 	SubjectTokenType string
@@ -175,6 +200,9 @@ func (c Config) Validate() error {
 	if err := c.checkDialect(); err != nil {
 		return err
 	}
+	if err := c.checkProtectedResource(); err != nil {
+		return err
+	}
 	if c.Embedded() {
 		switch {
 		case c.InsecureSkipValidation:
@@ -183,12 +211,14 @@ func (c Config) Validate() error {
 			return errors.New("-client-id, -client-secret, -client-key, -client-cert and -auth-method need -issuer or -token-url")
 		case c.JWKSURL != "" || len(c.Audiences) > 0:
 			return errors.New("-jwks-url and -audience need -issuer or -token-url")
+		case c.introspects():
+			return errors.New("-introspection-url and -introspect need -issuer")
 		case len(c.Routes) > 0:
 			return errors.New("-route needs -issuer or -token-url (the embedded demo has its own routes)")
 		}
 		return nil
 	}
-	for _, u := range []struct{ flag, v string }{{"issuer", c.Issuer}, {"token-url", c.TokenURL}, {"jwks-url", c.JWKSURL}} {
+	for _, u := range []struct{ flag, v string }{{"issuer", c.Issuer}, {"token-url", c.TokenURL}, {"jwks-url", c.JWKSURL}, {"introspection-url", c.IntrospectionURL}} {
 		if err := checkHTTPURL(u.v); err != nil {
 			return fmt.Errorf("-%s: %w", u.flag, err)
 		}
@@ -219,8 +249,13 @@ func (c Config) Validate() error {
 		return errors.New("-jwks-url needs -issuer, the iss that inbound tokens must carry")
 	case c.JWKSURL != "" && c.InsecureSkipValidation:
 		return errors.New("-insecure-skip-validation and -jwks-url contradict each other")
+	case c.introspects() && c.InsecureSkipValidation:
+		return errors.New("-insecure-skip-validation and introspection contradict each other")
 	case len(c.Routes) == 0:
 		return errors.New("at least one -route is required with -issuer or -token-url")
+	}
+	if err := c.checkIntrospection(); err != nil {
+		return err
 	}
 	seen := make(map[string]bool, len(c.Routes))
 	for _, r := range c.Routes {
@@ -228,17 +263,17 @@ func (c Config) Validate() error {
 			return fmt.Errorf("-route: service %q given twice", r.Service)
 		}
 		seen[r.Service] = true
-		if c.JWKSURL == "" && !c.InsecureSkipValidation && r.Mode != ModeExchange && r.Mode != "" {
-			return fmt.Errorf("-route %s: mode %s needs -jwks-url: without validation any bearer string would reach it (-insecure-skip-validation runs it unvalidated anyway)", r.Prefix, r.Mode)
+		if !c.validates() && !c.InsecureSkipValidation && r.Mode != ModeExchange && r.Mode != "" {
+			return fmt.Errorf("-route %s: mode %s needs -jwks-url or introspection: without validation any bearer string would reach it (-insecure-skip-validation runs it unvalidated anyway)", r.Prefix, r.Mode)
 		}
 	}
 	return nil
 }
 
 // unvalidated returns the prefixes of the routes on which nothing checks
-// inbound tokens: without JWKSURL, those whose mode makes no exchange.
+// inbound tokens: without validation, those whose mode makes no exchange.
 func (c Config) unvalidated() []string {
-	if c.JWKSURL != "" {
+	if c.validates() {
 		return nil
 	}
 	var prefixes []string
@@ -287,10 +322,15 @@ func checkHTTPURL(s string) error {
 	return nil
 }
 
-// inboundAudiences returns the audiences inbound tokens must carry.
+// inboundAudiences returns the audiences inbound tokens must carry: one
+// of Audiences (default ClientID), or ProtectedResource.
 func (c Config) inboundAudiences() []string {
-	if len(c.Audiences) > 0 {
-		return c.Audiences
+	aud := c.Audiences
+	if len(aud) == 0 {
+		aud = []string{c.ClientID}
 	}
-	return []string{c.ClientID}
+	if c.ProtectedResource != "" && !slices.Contains(aud, c.ProtectedResource) {
+		aud = append(slices.Clip(aud), c.ProtectedResource)
+	}
+	return aud
 }

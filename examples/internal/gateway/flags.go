@@ -149,7 +149,8 @@ of letters, digits and -_.~; /api/NAME/rest goes to URL/api/NAME/rest (nothing
 is stripped). Options: audience=A, scope=S (space-separated scopes allowed),
 resource=R (each repeatable), mode=exchange|passthrough|client|none (default
 exchange), actor=true (exchange only: the gateway's token as actor token).
-Routes in mode passthrough, client or none need -jwks-url (or -insecure-skip-validation).
+Routes in mode passthrough, client or none need validation: -jwks-url, or
+introspection (-introspection-url or -introspect), or both (or -insecure-skip-validation).
 With -dialect entra-obo (Microsoft Entra ID On-Behalf-Of), an exchange route names
 its API by scope=api://APP/.default and takes no audience, resource or actor.
 
@@ -185,6 +186,8 @@ func newFlagSet(name string, cfg *Config) *flag.FlagSet {
 	fs.Var(new(secretValue), "cache-key", "`keys` encrypting the values in Redis: comma-separated, each the standard base64 of 32 bytes, the first for new values, any for reading (prefer TX_CACHE_KEY)")
 	fs.DurationVar(&cfg.RedisTimeout, "redis-timeout", 0, "`duration` bounding each Redis call; a slower Redis counts as a miss (default 50ms)")
 	defineLimitFlags(fs, cfg)
+	defineResourceFlags(fs, cfg)
+	defineIntrospectionFlags(fs, cfg)
 	return fs
 }
 

@@ -44,17 +44,19 @@ type Gateway struct {
 	telemetry *telemetry
 	onError   func(http.ResponseWriter, *http.Request, error)
 	log       *slog.Logger
+	metadata  *middleware.ProtectedResourceHandler // nil without -protected-resource
 }
 
 // New checks cfg (see [Config.Validate]) and assembles a gateway from it:
 // its MeterProvider, the authority client, the exchanger, the outbound
-// transport and, when cfg.JWKSURL is set, the inbound token validator.
+// transport and, when cfg.JWKSURL or introspection is set, the inbound
+// token validator.
 // Logs go to logger; nil means none.
 //
 // It makes one attempt, under ctx with a deadline of a few seconds, to
 // load what it needs from the authority: its metadata (discovery from
-// cfg.Issuer, when cfg.TokenURL is empty) and the signing keys of
-// cfg.JWKSURL. When the authority cannot be reached, New still returns
+// cfg.Issuer, when cfg.TokenURL is empty), the signing keys of
+// cfg.JWKSURL and, with introspection, the introspection endpoint. When the authority cannot be reached, New still returns
 // a gateway, after one Warn: [Gateway.Readyz] answers 503 with the
 // reason, requests that need a validated token 503 with Retry-After,
 // and the gateway retries in the background (1s, doubling up to 30s)
@@ -67,6 +69,10 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 		logger = slog.New(slog.DiscardHandler)
 	}
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	metadata, err := newMetadata(cfg)
+	if err != nil {
 		return nil, err
 	}
 	tel, err := newTelemetry()
@@ -93,6 +99,7 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 	client, err := authority.New(authority.Config{
 		Issuer:           cfg.Issuer,
 		TokenURL:         cfg.TokenURL,
+		IntrospectionURL: cfg.IntrospectionURL,
 		ClientID:         cfg.ClientID,
 		ClientSecret:     cfg.ClientSecret,
 		Signer:           cfg.ClientKey,
@@ -125,6 +132,9 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 			Propagator:     prop,
 			Logger:         logger,
 		}, errNotTried
+	}
+	if rd.intro = introspectionConfig(cfg, client, tel.provider, tp, logger); rd.intro != nil {
+		rd.introErr = errNotTried
 	}
 	cleanup = append(cleanup, rd.stop)
 	ready := rd.load(ctx, startupAttemptTimeout)
@@ -174,18 +184,23 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 		routes:    cfg.Routes,
 		services:  make(map[string]bool, len(cfg.Routes)),
 		proxies:   make(map[string]routeProxy, len(cfg.Routes)),
-		bearer:    newBearer(cfg, rd, logger, tel.provider),
+		bearer:    newBearer(cfg, rd, metadataURL(metadata), logger, tel.provider),
 		client:    &http.Client{Transport: t},
 		exchanger: x,
 		shared:    shared,
 		ready:     rd,
 		telemetry: tel,
-		onError:   outbound.ErrorHandler(logger),
+		onError:   withResourceMetadata(outbound.ErrorHandler(logger), metadataURL(metadata)),
 		log:       logger,
+		metadata:  metadata,
 	}
 	for _, r := range cfg.Routes {
 		g.services[r.Service] = true
-		g.proxies[r.Service] = routeProxy{prefix: r.Prefix, proxy: outbound.NewReverseProxy(r.URL, t, logger)}
+		rp := outbound.NewReverseProxy(r.URL, t, logger)
+		if metadata != nil {
+			rp.ErrorHandler = g.onError // the same, with resource_metadata in the challenges
+		}
+		g.proxies[r.Service] = routeProxy{prefix: r.Prefix, proxy: rp}
 	}
 	if !ready {
 		rd.start()
@@ -197,28 +212,27 @@ func New(ctx context.Context, cfg Config, logger *slog.Logger) (g *Gateway, err 
 // loaded before the first attempt.
 var errNotTried = errors.New("not loaded yet")
 
-// newBearer returns the inbound middleware, validating tokens when
-// cfg.JWKSURL is set: with the validator rd loaded at startup, or, while
-// rd has not loaded the keys, through rd, which answers 503 until then.
-func newBearer(cfg Config, rd *readiness, logger *slog.Logger, mp metric.MeterProvider) func(http.Handler) http.Handler {
+// newBearer returns the inbound middleware, validating tokens with the
+// key set (cfg.JWKSURL), introspection or both (see inboundValidator):
+// with the validators rd loaded at startup, or, while rd has not loaded
+// them, through rd, which answers 503 until then.
+// Its challenges name metadataURL, when set, as resource_metadata.
+func newBearer(cfg Config, rd *readiness, metadataURL string, logger *slog.Logger, mp metric.MeterProvider) func(http.Handler) http.Handler {
 	opts := middleware.Options{
-		Realm: Realm,
+		Realm:            Realm,
+		ResourceMetadata: metadataURL,
 		OnRefusal: func(r *http.Request, err error) {
 			logger.DebugContext(r.Context(), "inbound token refused", "method", r.Method, "path", r.URL.Path, "error", err)
 		},
 		MeterProvider: mp,
 	}
-	if cfg.JWKSURL != "" {
-		if v := rd.validator.Load(); v != nil {
-			opts.Validator = v // no indirection once loaded at startup
-		} else {
-			opts.Validator = rd
-		}
+	if v := inboundValidator(cfg, rd); v != nil {
+		opts.Validator = v
 	} else if open := cfg.unvalidated(); len(open) > 0 {
 		logger.Warn("INSECURE: inbound tokens are not validated (-insecure-skip-validation, no -jwks-url): any bearer string reaches these routes",
 			"routes", strings.Join(open, ","))
 	} else {
-		logger.Warn("inbound tokens are not validated here (no -jwks-url): the authority checks them only when it exchanges them, so every new bearer string costs an exchange request")
+		logger.Warn("inbound tokens are not validated here (no -jwks-url, no introspection): the authority checks them only when it exchanges them, so every new bearer string costs an exchange request")
 	}
 	return middleware.Bearer(opts)
 }

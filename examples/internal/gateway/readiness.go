@@ -14,6 +14,7 @@ import (
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/internal/ratelog"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
+	"github.com/go-tokenexchange/tokenexchange/middleware/introspect"
 	"github.com/go-tokenexchange/tokenexchange/middleware/jwt"
 )
 
@@ -42,15 +43,18 @@ var errNotLoaded = errors.New("gateway: the signing keys are not loaded yet")
 // whether it has it. The metadata is needed only without -token-url, the
 // keys only with -jwks-url.
 type readiness struct {
-	client *authority.Client // nil when no metadata is needed
-	keys   *jwt.Config       // nil when inbound tokens are not validated
+	client *authority.Client  // nil when no metadata is needed
+	keys   *jwt.Config        // nil without -jwks-url
+	intro  *introspect.Config // nil without introspection
 	log    *ratelog.Limiter
 
-	validator atomic.Pointer[jwt.Validator] // once loaded
+	validator  atomic.Pointer[jwt.Validator]        // once loaded
+	introspect atomic.Pointer[introspect.Validator] // once loaded
 
 	mu          sync.Mutex
 	metadataErr error // why the metadata is not loaded; nil once it is
 	keysErr     error // why the keys are not loaded; nil once they are
+	introErr    error // why the introspection endpoint is not known; nil once it is
 
 	cancel context.CancelFunc // ends the retries
 	done   chan struct{}      // closed when the retries have returned
@@ -60,7 +64,7 @@ type readiness struct {
 // its own deadline of timeout, and reports whether all is loaded.
 func (rd *readiness) load(ctx context.Context, timeout time.Duration) bool {
 	rd.mu.Lock()
-	needMeta, needKeys := rd.metadataErr != nil, rd.keysErr != nil
+	needMeta, needKeys, needIntro := rd.metadataErr != nil, rd.keysErr != nil, rd.introErr != nil
 	rd.mu.Unlock()
 	if needMeta {
 		actx, cancel := context.WithTimeout(ctx, timeout)
@@ -79,7 +83,17 @@ func (rd *readiness) load(ctx context.Context, timeout time.Duration) bool {
 		rd.set(&rd.keysErr, err)
 		needKeys = err != nil
 	}
-	return !needMeta && !needKeys
+	if needIntro {
+		actx, cancel := context.WithTimeout(ctx, timeout)
+		v, err := introspect.New(actx, *rd.intro)
+		cancel()
+		if err == nil {
+			rd.introspect.Store(v)
+		}
+		rd.set(&rd.introErr, err)
+		needIntro = err != nil
+	}
+	return !needMeta && !needKeys && !needIntro
 }
 
 func (rd *readiness) set(p *error, err error) {
@@ -118,13 +132,16 @@ func (rd *readiness) start() {
 	}()
 }
 
-// stop ends the retries and waits for them, then closes the validator.
+// stop ends the retries and waits for them, then closes the validators.
 func (rd *readiness) stop() {
 	if rd.cancel != nil {
 		rd.cancel()
 		<-rd.done
 	}
 	if v := rd.validator.Load(); v != nil {
+		v.Close()
+	}
+	if v := rd.introspect.Load(); v != nil {
 		v.Close()
 	}
 }
@@ -138,10 +155,17 @@ func (rd *readiness) err() error {
 		return fmt.Errorf("authority metadata: %w", rd.metadataErr)
 	case rd.keysErr != nil:
 		return fmt.Errorf("signing keys: %w", rd.keysErr)
+	case rd.introErr != nil:
+		return fmt.Errorf("introspection endpoint: %w", rd.introErr)
 	}
 	if v := rd.validator.Load(); v != nil {
 		if err := v.Ready(); err != nil {
 			return fmt.Errorf("signing keys: %w", err)
+		}
+	}
+	if v := rd.introspect.Load(); v != nil {
+		if err := v.Ready(); err != nil {
+			return fmt.Errorf("introspection endpoint: %w", err)
 		}
 	}
 	return nil
@@ -164,8 +188,9 @@ func (rd *readiness) Validate(ctx context.Context, token authority.SubjectToken)
 }
 
 // Readyz answers 200 "ready" when the gateway has what it needs from the
-// authority: its metadata (discovery, when there is no -token-url) and,
-// with validation (-jwks-url), its signing keys. Otherwise it answers 503
+// authority: its metadata (discovery, when there is no -token-url),
+// with -jwks-url its signing keys, and with introspection its endpoint,
+// whose last introspection must have been answered. Otherwise it answers 503
 // with one line of plain text saying what is missing and why, such as
 // "not ready: authority metadata: ...". It needs no token and depends on
 // nothing else (no downstream, no cache tier): use it as the readiness

@@ -78,7 +78,7 @@ func Run(ctx context.Context, cfg Config, newRouter func(*Gateway) http.Handler,
 	if err != nil {
 		return err
 	}
-	srv := newServer(cfg, g.AccessLog(newRouter(g)), logger)
+	srv := newServer(cfg, g.AccessLog(g.ProtectedResource(newRouter(g))), logger)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()

@@ -79,7 +79,7 @@ func Start(tb testing.TB, newRouter Router) *Env {
 		tb.Fatalf("gateway.New: %v", err)
 	}
 	tb.Cleanup(g.Close)
-	srv := httptest.NewServer(g.AccessLog(newRouter(g)))
+	srv := httptest.NewServer(g.AccessLog(g.ProtectedResource(newRouter(g))))
 	tb.Cleanup(srv.Close)
 	e.Gateway, e.URL = g, srv.URL
 	return e

@@ -146,7 +146,7 @@ func RunUnvalidated(t *testing.T, newRouter Router) {
 	require.NoError(t, err)
 	var logs testutil.LogBuffer
 	base := runUntilReady(t, cfg, newRouter, nil, debugLogger(&logs))
-	assert.Contains(t, logs.String(), `level=WARN msg="inbound tokens are not validated here (no -jwks-url): the authority checks them only when it exchanges them`)
+	assert.Contains(t, logs.String(), `level=WARN msg="inbound tokens are not validated here (no -jwks-url, no introspection): the authority checks them only when it exchanges them`)
 	resp, _ := do(t, http.MethodGet, base+"/api/orders/1", "garbage", "")
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	assert.Empty(t, orders.Received())
