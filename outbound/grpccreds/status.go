@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -27,6 +28,20 @@ const (
 	msgNotInbound  = "grpccreds: the call's context does not come from an inbound request"
 	msgConfig      = "grpccreds: no token for the destination (check the route's configuration)"
 	msgCanceled    = "grpccreds: call canceled"
+	msgStepUp      = "grpccreds: the caller's token lacks claims the authorization server requires (see the ErrorInfo detail)"
+)
+
+// ErrorInfo of a claims challenge (see [Status]).
+const (
+	// ReasonInsufficientClaims is the Reason of the ErrorInfo detail that
+	// carries a claims challenge.
+	ReasonInsufficientClaims = "INSUFFICIENT_CLAIMS"
+	// ErrorInfoDomain is the Domain of the ErrorInfo details of this
+	// package.
+	ErrorInfoDomain = "tokenexchange"
+	// MetadataWWWAuthenticate is the ErrorInfo metadata key whose value is
+	// the challenge as HTTP sends it in WWW-Authenticate.
+	MetadataWWWAuthenticate = "www_authenticate"
 )
 
 // Status returns the gRPC status for err, an error of an
@@ -43,7 +58,15 @@ const (
 //	503 (the authority down, busy, closed)                               Unavailable, RetryInfo when known
 //	504 (the call's deadline reached while getting a token)              DeadlineExceeded
 //
-// and a canceled context gives Canceled. The message is a fixed text
+// and a canceled context gives Canceled. A 401 whose challenge is a
+// claims challenge (Microsoft Entra ID's interaction_required with
+// claims, from an On-Behalf-Of exchange) is Unauthenticated with an
+// errdetails.ErrorInfo detail: Reason [ReasonInsufficientClaims], Domain
+// [ErrorInfoDomain], and under [MetadataWWWAuthenticate] the challenge as
+// HTTP answers it (`Bearer realm="", authorization_uri="…",
+// error="insufficient_claims", claims="<base64>"`), so that a gRPC
+// handler that returns the status passes the step-up to its own caller.
+// The message is a fixed text
 // naming the case; err's text (which may hold the authority's
 // description) is for logs only. A nil err gives OK.
 //
@@ -63,6 +86,9 @@ func Status(err error) *status.Status {
 		if errors.Is(err, outbound.ErrNoSubjectToken) {
 			return status.New(codes.Unauthenticated, msgNoSubject)
 		}
+		if challenge := header.Get("Www-Authenticate"); strings.Contains(challenge, `error="insufficient_claims"`) {
+			return stepUp(challenge)
+		}
 		return status.New(codes.Unauthenticated, msgRefused)
 	case http.StatusForbidden:
 		return status.New(codes.PermissionDenied, msgDenied)
@@ -76,6 +102,22 @@ func Status(err error) *status.Status {
 		return status.New(codes.Internal, msgNotInbound)
 	}
 	return status.New(codes.Internal, msgConfig)
+}
+
+// stepUp is Unauthenticated with the claims challenge in an ErrorInfo
+// detail. outbound built the challenge: its claims are base64 of a
+// bounded JSON object checked to hold no credential.
+func stepUp(challenge string) *status.Status {
+	st := status.New(codes.Unauthenticated, msgStepUp)
+	info := &errdetails.ErrorInfo{
+		Reason:   ReasonInsufficientClaims,
+		Domain:   ErrorInfoDomain,
+		Metadata: map[string]string{MetadataWWWAuthenticate: challenge},
+	}
+	if withInfo, err := st.WithDetails(info); err == nil {
+		return withInfo
+	}
+	return st
 }
 
 // unavailable is codes.Unavailable with a RetryInfo detail when

@@ -2,6 +2,7 @@ package grpccreds_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"testing"
@@ -26,6 +27,37 @@ func retryDelay(st *status.Status) time.Duration {
 		}
 	}
 	return 0
+}
+
+// TestStatusClaimsChallenge: an On-Behalf-Of refusal with a claims
+// challenge reaches the gRPC caller as Unauthenticated with the challenge
+// HTTP would send, in an ErrorInfo detail; one without claims has none.
+func TestStatusClaimsChallenge(t *testing.T) {
+	const claims = `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`
+	const description = "AADSTS50076: secret-description-xyz"
+	obo := func(c string) error {
+		return &outbound.TokenError{Route: "r", Mode: outbound.ModeExchange, Err: fmt.Errorf("exchange: %w",
+			&authority.Error{Grant: authority.GrantJWTBearer, StatusCode: 400, Code: "interaction_required", Description: description, Claims: c})}
+	}
+	st := grpccreds.Status(obo(claims))
+	assert.Equal(t, codes.Unauthenticated, st.Code())
+	assert.NotContains(t, st.Message(), description)
+	var infos []*errdetails.ErrorInfo
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			infos = append(infos, info)
+		}
+	}
+	if assert.Len(t, infos, 1) {
+		assert.Equal(t, grpccreds.ReasonInsufficientClaims, infos[0].GetReason())
+		assert.Equal(t, grpccreds.ErrorInfoDomain, infos[0].GetDomain())
+		want := `Bearer realm="", error="insufficient_claims", claims="` + base64.StdEncoding.EncodeToString([]byte(claims)) + `"`
+		assert.Equal(t, want, infos[0].GetMetadata()[grpccreds.MetadataWWWAuthenticate])
+	}
+
+	st = grpccreds.Status(obo(""))
+	assert.Equal(t, codes.Unauthenticated, st.Code())
+	assert.Empty(t, st.Details())
 }
 
 // TestStatus pins the mapping from outbound's errors to codes, derived
