@@ -35,8 +35,10 @@ type Received struct {
 }
 
 // ResourceServer is a downstream API that accepts only bearer tokens
-// signed by its [Authority], unexpired per the authority's clock, whose aud
-// contains Audience. Create one with [NewResourceServer]. It is safe for
+// its [Authority] issued (JWTs signed by its keys, or opaque tokens of
+// [Authority.IssueOpaqueToken] and [Client.OpaqueTokens] clients), not
+// revoked, unexpired per the authority's clock, whose aud contains
+// Audience. Create one with [NewResourceServer]. It is safe for
 // concurrent use.
 type ResourceServer struct {
 	// URL is the base URL of the server, with no trailing slash.
@@ -163,7 +165,7 @@ func (rs *ResourceServer) serve(w http.ResponseWriter, r *http.Request) {
 
 // check verifies token and fills rec with its claims.
 func (rs *ResourceServer) check(token string, rec *Received) (int, string) {
-	tok, err := rs.a.verify(token)
+	tok, err := rs.a.verifyAny(token)
 	if err != nil {
 		return http.StatusUnauthorized, err.Error()
 	}

@@ -66,6 +66,23 @@ func TestResourceServer(t *testing.T) {
 	}
 }
 
+// TestResourceServerOpaque: an opaque token of the authority is accepted
+// with its claims, and refused once revoked.
+func TestResourceServerOpaque(t *testing.T) {
+	a := NewAuthority(t, Options{})
+	rs := NewResourceServer(t, a, "api")
+	tok := a.IssueOpaqueToken(TokenClaims{Subject: "alice", Audience: []string{"api"}})
+	get := func() int {
+		req, _ := http.NewRequest(http.MethodGet, rs.URL+"/items/1", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		return do(t, rs.Client(), req).status
+	}
+	require.Equal(t, http.StatusOK, get())
+	assert.Equal(t, "alice", rs.Received()[0].Subject)
+	a.Revoke(tok)
+	assert.Equal(t, http.StatusUnauthorized, get())
+}
+
 func TestResourceServerFailNext(t *testing.T) {
 	a := NewAuthority(t, Options{})
 	rs := NewResourceServer(nil, a, "api")
