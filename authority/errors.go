@@ -151,6 +151,23 @@ func (e *Error) Error() string {
 	if e.Claims != "" {
 		b.WriteString("; claims challenge")
 	}
+	if len(e.ErrorCodes) > 0 {
+		b.WriteString("; error codes")
+		for i, c := range e.ErrorCodes {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, " %d", c)
+		}
+	}
+	if e.TraceID != "" {
+		b.WriteString("; trace id ")
+		b.WriteString(e.TraceID)
+	}
+	if e.CorrelationID != "" {
+		b.WriteString("; correlation id ")
+		b.WriteString(e.CorrelationID)
+	}
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, "; retry after %s", e.RetryAfter)
 	}

@@ -108,6 +108,10 @@ func TestOnBehalfOfErrors(t *testing.T) {
 			assert.Len(t, ae.TraceID, 36)
 			assert.Len(t, ae.CorrelationID, 36)
 			assert.Contains(t, err.Error(), "on-behalf-of: "+string(tt.code))
+			// What the operator and Microsoft's support need reaches the log line.
+			assert.Contains(t, err.Error(), fmt.Sprintf("; error codes %d", tt.aadsts))
+			assert.Contains(t, err.Error(), "; trace id "+ae.TraceID)
+			assert.Contains(t, err.Error(), "; correlation id "+ae.CorrelationID)
 			if tt.claims != "" {
 				assert.JSONEq(t, tt.claims, ae.Claims)
 				assert.Equal(t, a.URL+"/authorize", ae.AuthorizationURI)

@@ -49,7 +49,9 @@ type Options struct {
 	// the default ErrorResponder writes (401s and 403 insufficient_scope)
 	// then carries it as resource_metadata="<url>" (RFC 9728 §5.1), which
 	// MCP clients require to find the authorization server. It must be an
-	// absolute http or https URL.
+	// absolute https URL without user information, as a [ProtectedResource]
+	// identifier is (http only for a loopback host, for tests and local
+	// runs); [Bearer] panics otherwise.
 	ResourceMetadata string
 
 	// ErrorResponder writes the response for a refusal; err is an [*Error].
@@ -147,9 +149,8 @@ func newBearer(opts Options) *bearer {
 		tel:       newTelemetry(opts.MeterProvider),
 	}
 	if opts.ResourceMetadata != "" {
-		u, err := url.Parse(opts.ResourceMetadata)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			panic("middleware: Options.ResourceMetadata must be an absolute http or https URL")
+		if err := checkSecureURL(opts.ResourceMetadata); err != nil {
+			panic("middleware: Options.ResourceMetadata must be an absolute https URL (http only for a loopback host): " + err.Error())
 		}
 	}
 	if b.respond == nil {

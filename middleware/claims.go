@@ -228,6 +228,13 @@ func plainStrings(raw []byte) (list []string, ok bool) {
 //	}
 //	if err := claims.Decode(&extra); err != nil { ... }
 //
+// Decode follows encoding/json's rules, which differ from the fields' in
+// one respect: it matches a struct field to a claim name case-insensitively
+// when no name matches exactly, where the fields match only exact names
+// (RFC 7519 §4). Tag the fields with the claims' exact names, and treat a
+// token whose claim set holds names that differ only in case as its
+// issuer's to answer for: it signed them.
+//
 // The error is encoding/json's (such as a *json.UnmarshalTypeError for a
 // claim of another type than v's field), or, for nil Claims or Claims not
 // made by [ParseClaims], an error saying there are no claims to decode.

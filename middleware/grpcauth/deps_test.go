@@ -14,7 +14,7 @@ func TestCorePackagesDoNotImportGRPC(t *testing.T) {
 		t.Skip("runs the go command")
 	}
 	const module = "github.com/go-tokenexchange/tokenexchange/"
-	pkgs := []string{"middleware", "middleware/jwt", "outbound", "exchange", "authority"}
+	pkgs := []string{"middleware", "middleware/jwt", "middleware/introspect", "outbound", "exchange", "exchange/rediscache", "authority"}
 	args := []string{"list", "-deps"}
 	for _, p := range pkgs {
 		args = append(args, module+p)

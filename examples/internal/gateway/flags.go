@@ -175,7 +175,7 @@ func newFlagSet(name string, cfg *Config) *flag.FlagSet {
 	fs.String("client-cert", "", "PEM `file` holding the certificate registered for -client-key; its SHA-256 thumbprint goes in the client assertion's header as x5t#S256 (Entra ID requires it)")
 	fs.StringVar(&cfg.AuthMethod, "auth-method", "", "client authentication `method`: client_secret_basic, client_secret_post, private_key_jwt (needs -client-key) or none (default: private_key_jwt with -client-key, else client_secret_basic with a secret, else none; discovery from -issuer may choose another method the authority lists)")
 	fs.StringVar(&cfg.JWKSURL, "jwks-url", "", "JWK Set `URL`; turns inbound token validation on (needs -issuer)")
-	fs.BoolVar(&cfg.InsecureSkipValidation, "insecure-skip-validation", false, "allow passthrough, client and none routes without -jwks-url: any bearer string then reaches them (trials only)")
+	fs.BoolVar(&cfg.InsecureSkipValidation, "insecure-skip-validation", false, "allow passthrough, client and none routes without validation (-jwks-url or introspection): any bearer string then reaches them (trials only)")
 	fs.Var((*listValue)(&cfg.Audiences), "audience", "expected inbound aud, comma-separated `list` (default the client id)")
 	fs.Var((*dialectValue)(&cfg.Dialect), "dialect", "`protocol` of every exchange route: rfc8693 (OAuth 2.0 Token Exchange) or entra-obo (Microsoft Entra ID On-Behalf-Of: each exchange route needs scope=api://APP/.default and takes no audience, resource or actor); default rfc8693")
 	fs.Var((*tokenType)(&cfg.SubjectTokenType), "subject-token-type", "`type` of inbound tokens: access_token (Keycloak's only choice), jwt, id_token or a URN")
