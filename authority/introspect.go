@@ -3,11 +3,7 @@ package authority
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -85,55 +81,24 @@ func (c *Client) introspect(ctx context.Context, span trace.Span, token, hint st
 	if hint != "" {
 		form.Set("token_type_hint", hint)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpointURL, nil)
-	if err != nil {
-		return nil, 0, fmt.Errorf("authority: introspection: building request: %w", err)
-	}
 	// The assertion's audience: the issuer, else the token endpoint (see
 	// Introspect). authenticate reads it from the endpoint it is given.
 	aud := ep.meta.Issuer
 	if aud == "" {
 		aud = ep.meta.TokenEndpoint
 	}
-	if err := c.authenticate(req, form, &endpoint{meta: Metadata{TokenEndpoint: aud}, method: ep.method}); err != nil {
-		return nil, 0, err
-	}
-	body := form.Encode()
-	req.Body = io.NopCloser(strings.NewReader(body))
-	req.ContentLength = int64(len(body))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	c.inject(ctx, req.Header)
-
-	resp, err := c.httpClient.Do(req)
+	reply, _, credentials, err := c.send(ctx, "introspection", endpointURL, form, &endpoint{meta: Metadata{TokenEndpoint: aud}, method: ep.method})
 	if err != nil {
-		// *url.Error names the endpoint, which holds no secret; the token
-		// travels in the body and is never part of the message.
-		return nil, 0, fmt.Errorf("authority: introspection: %w", err)
+		return nil, reply.status, err
 	}
-	raw, readErr := readBody(resp)
-	if readErr != nil && ctx.Err() != nil {
-		return nil, resp.StatusCode, fmt.Errorf("authority: introspection: %w", ctx.Err())
-	}
-	auth := req.Header.Get("Authorization")
-	_, basic, _ := strings.Cut(auth, " ")
-	reply := response{
-		status:      resp.StatusCode,
-		contentType: resp.Header.Get("Content-Type"),
-		retryAfter:  resp.Header.Get("Retry-After"),
-		body:        raw,
-		tooLarge:    readErr == errBodyTooLarge,
-		readErr:     readErr,
-	}
-	in, err := reply.introspection(c.now, []string{token, c.cfg.ClientSecret, form.Get("client_assertion"), auth, basic})
+	in, err := reply.introspection(c.now, append([]string{token}, credentials...))
 	if err != nil {
 		if ae, ok := err.(*Error); ok {
 			ae.Grant = GrantIntrospection
 		}
-		return nil, resp.StatusCode, err
+		return nil, reply.status, err
 	}
-	return in, resp.StatusCode, nil
+	return in, reply.status, nil
 }
 
 // IntrospectionEndpoint returns the URL [Client.Introspect] posts to:
@@ -169,17 +134,9 @@ func (c *Client) introspectionEndpoint(ctx context.Context) (string, *endpoint, 
 // token does for token responses. secrets are the credentials the
 // request carried (the introspected token first).
 func (r response) introspection(now func() time.Time, secrets []string) (*Introspection, error) {
-	if r.readErr != nil && !r.tooLarge {
-		return nil, fmt.Errorf("authority: reading introspection response (HTTP %d): %w", r.status, r.readErr)
-	}
-	success := r.status >= 200 && r.status < 300
-	if r.tooLarge {
-		return nil, &Error{StatusCode: r.status, Malformed: success, ContentType: mediaType(r.contentType),
-			Description: fmt.Sprintf("body exceeds %d bytes", maxResponseBytes), RetryAfter: parseRetryAfter(r.retryAfter, now)}
-	}
-	forms := credentialForms(secrets)
-	if !success {
-		return nil, r.refusal(now, forms)
+	forms, err := r.unusable("introspection", now, secrets)
+	if err != nil {
+		return nil, err
 	}
 	in, err := parseIntrospection(r.body, mediaType(r.contentType))
 	if err != nil {

@@ -53,22 +53,36 @@ type errorJSON struct {
 	CorrelationID    any `json:"correlation_id"`
 }
 
-// token turns the reply into a Token or an error. sentAt is when the request
-// was sent: expires_in counts from then. secrets are the credentials the
-// request carried, each as sent; any form of them is redacted from what
-// the reply puts into an error.
-func (r response) token(sentAt time.Time, defaultLifetime time.Duration, now func() time.Time, secrets []string) (*Token, error) {
+// unusable returns the error of a reply that is no body to parse: one
+// that could not be read in full, one over maxResponseBytes, or one whose
+// status is not a success (a refusal, read as RFC 6749 §5.2 describes).
+// kind names the response in errors ("token", "introspection"). Otherwise
+// it returns every form of secrets, to redact from what the body puts into
+// an error.
+func (r response) unusable(kind string, now func() time.Time, secrets []string) (forms []string, _ error) {
 	if r.readErr != nil && !r.tooLarge {
-		return nil, fmt.Errorf("authority: reading token response (HTTP %d): %w", r.status, r.readErr)
+		return nil, fmt.Errorf("authority: reading %s response (HTTP %d): %w", kind, r.status, r.readErr)
 	}
 	success := r.status >= 200 && r.status < 300
 	if r.tooLarge {
 		return nil, &Error{StatusCode: r.status, Malformed: success, ContentType: mediaType(r.contentType),
 			Description: fmt.Sprintf("body exceeds %d bytes", maxResponseBytes), RetryAfter: parseRetryAfter(r.retryAfter, now)}
 	}
-	forms := credentialForms(secrets)
+	forms = credentialForms(secrets)
 	if !success {
 		return nil, r.refusal(now, forms)
+	}
+	return forms, nil
+}
+
+// token turns the reply into a Token or an error. sentAt is when the request
+// was sent: expires_in counts from then. secrets are the credentials the
+// request carried, each as sent; any form of them is redacted from what
+// the reply puts into an error.
+func (r response) token(sentAt time.Time, defaultLifetime time.Duration, now func() time.Time, secrets []string) (*Token, error) {
+	forms, err := r.unusable("token", now, secrets)
+	if err != nil {
+		return nil, err
 	}
 	tok, err := parseTokenBody(r.body, mediaType(r.contentType), sentAt, defaultLifetime)
 	if err != nil {

@@ -39,12 +39,41 @@ func (c *Client) post(ctx context.Context, span trace.Span, grant string, form u
 		span.SetAttributes(attrServerAddr.String(ep.host))
 	}
 	form.Set("grant_type", grant)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.meta.TokenEndpoint, nil)
+	reply, sentAt, sent, err := c.send(ctx, grantName(grant), ep.meta.TokenEndpoint, form, ep)
 	if err != nil {
-		return nil, 0, fmt.Errorf("authority: %s: building request: %w", grantName(grant), err)
+		return nil, reply.status, err
+	}
+	secrets = append(secrets, sent...)
+	tok, err := reply.token(sentAt, c.cfg.DefaultLifetime, c.now, secrets)
+	if err != nil {
+		if ae, ok := err.(*Error); ok {
+			ae.Grant = grant
+			if ae.Claims != "" {
+				ae.AuthorizationURI = challengeURI(ep.meta.AuthorizationEndpoint)
+			}
+		}
+		return nil, reply.status, err
+	}
+	return tok, reply.status, nil
+}
+
+// send posts form to endpointURL, authenticated by ep's method (whose
+// assertions name ep.meta.TokenEndpoint as their audience), with the
+// propagator's headers, and reads the reply; what names the request in
+// errors ("token exchange", "introspection"). It returns the reply, when
+// the request was sent, and every form a credential of the client was
+// sent in: its secret or assertion in the form, and the whole
+// Authorization value with its base64 part (which encodes the secret), for
+// redaction from what the reply puts into an error. The error, when there
+// was no usable reply, names what and wraps the cause; reply.status is the
+// reply's HTTP status, 0 when there was none.
+func (c *Client) send(ctx context.Context, what, endpointURL string, form url.Values, ep *endpoint) (reply response, sentAt time.Time, credentials []string, _ error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpointURL, nil)
+	if err != nil {
+		return reply, sentAt, nil, fmt.Errorf("authority: %s: building request: %w", what, err)
 	}
 	if err := c.authenticate(req, form, ep); err != nil {
-		return nil, 0, err
+		return reply, sentAt, nil, err
 	}
 	body := form.Encode()
 	req.Body = io.NopCloser(strings.NewReader(body))
@@ -54,24 +83,15 @@ func (c *Client) post(ctx context.Context, span trace.Span, grant string, form u
 	req.Header.Set("Accept", "application/json")
 	c.inject(ctx, req.Header)
 
-	sentAt := c.now()
+	sentAt = c.now()
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
-		// *url.Error names the token endpoint, which holds no secret; the
-		// form travels in the body and is never part of the message.
-		return nil, 0, fmt.Errorf("authority: %s: %w", grantName(grant), err)
+		// *url.Error names the endpoint, which holds no secret; the form
+		// travels in the body and is never part of the message.
+		return reply, sentAt, nil, fmt.Errorf("authority: %s: %w", what, err)
 	}
 	raw, readErr := readBody(resp)
-	if readErr != nil && ctx.Err() != nil {
-		return nil, resp.StatusCode, fmt.Errorf("authority: %s: %w", grantName(grant), ctx.Err())
-	}
-	// Every form a credential was sent in: the grant's own, the client's
-	// secret or assertion in the form, and the whole Authorization value
-	// with its base64 part (which encodes the client secret).
-	auth := req.Header.Get("Authorization")
-	_, basic, _ := strings.Cut(auth, " ")
-	secrets = append(secrets, c.cfg.ClientSecret, form.Get("client_assertion"), auth, basic)
-	reply := response{
+	reply = response{
 		status:      resp.StatusCode,
 		contentType: resp.Header.Get("Content-Type"),
 		retryAfter:  resp.Header.Get("Retry-After"),
@@ -79,17 +99,12 @@ func (c *Client) post(ctx context.Context, span trace.Span, grant string, form u
 		tooLarge:    readErr == errBodyTooLarge,
 		readErr:     readErr,
 	}
-	tok, err := reply.token(sentAt, c.cfg.DefaultLifetime, c.now, secrets)
-	if err != nil {
-		if ae, ok := err.(*Error); ok {
-			ae.Grant = grant
-			if ae.Claims != "" {
-				ae.AuthorizationURI = challengeURI(ep.meta.AuthorizationEndpoint)
-			}
-		}
-		return nil, resp.StatusCode, err
+	if readErr != nil && ctx.Err() != nil {
+		return reply, sentAt, nil, fmt.Errorf("authority: %s: %w", what, ctx.Err())
 	}
-	return tok, resp.StatusCode, nil
+	auth := req.Header.Get("Authorization")
+	_, basic, _ := strings.Cut(auth, " ")
+	return reply, sentAt, []string{c.cfg.ClientSecret, form.Get("client_assertion"), auth, basic}, nil
 }
 
 // errBodyTooLarge reports a body over maxResponseBytes.
