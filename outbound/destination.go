@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
@@ -222,4 +223,46 @@ func (t *Transport) callWindowOpened(ctx context.Context, r *route, key [32]byte
 	t.countWindow(ctx, r)
 	t.logAttrs(ctx, slog.LevelWarn, "outbound: the destination refused a fresh token (or the token source had no other); its refusals for this route and subject are passed on without a new token for the refusal window (is the route's Target right for it?)",
 		slog.String("route", r.label), slog.Duration("window", t.refusals.window))
+}
+
+// SameHost reports whether uri, an absolute "https" or "http" URL such as
+// the audience gRPC passes to per-RPC credentials ("https://", the
+// connection's authority, the service's path), names the host and port
+// of the destination's route, compared as the Transport compares a Host
+// header with a request's URL: the host ignoring ASCII case, a missing
+// port being uri's scheme's default (gRPC leaves ":443" out of the
+// authority). The schemes are not compared: gRPC writes "https" for
+// plaintext connections too. A uri with user info, without a host, with
+// an IPv6 address outside brackets, or that is not such a URL reports
+// false. It does not allocate.
+func (d *Destination) SameHost(uri string) bool {
+	scheme, rest, ok := strings.Cut(uri, "://")
+	if !ok {
+		return false
+	}
+	var port string
+	switch {
+	case asciiEqualFold(scheme, "https"):
+		port = "443"
+	case asciiEqualFold(scheme, "http"):
+		port = "80"
+	default:
+		return false
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	if strings.IndexByte(authority, '@') >= 0 {
+		return false
+	}
+	host, p := splitHostPort(authority)
+	if strings.IndexByte(host, ':') >= 0 && !strings.HasPrefix(authority, "[") {
+		return false // an IPv6 address without brackets: which colon ends it?
+	}
+	if p != "" {
+		port = p
+	}
+	o := d.r.origin
+	return host != "" && port == o.port && asciiEqualFold(host, o.host)
 }

@@ -6,7 +6,9 @@ import (
 	"sync/atomic"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/outbound"
@@ -14,6 +16,11 @@ import (
 
 // authorizationKey is the metadata key of the bearer token.
 const authorizationKey = "authorization"
+
+// MsgHostMismatch is the message of the codes.Internal status of a call
+// refused because its connection's authority is not the host and port of
+// the credentials' route (see [Credentials.GetRequestMetadata]).
+const MsgHostMismatch = "grpccreds: the connection's authority is not the host of the credentials' route: no token sent (dial the route's host, or make credentials for the route of the host dialed)"
 
 // Options configures [Credentials]. The zero value is valid.
 type Options struct {
@@ -63,7 +70,21 @@ func (c *Credentials) DialOptions() []grpc.DialOption {
 // whose token the authority refused, codes.Unavailable when the authority
 // is down, ...), whose message is a fixed text: never a token or the
 // authority's description.
-func (c *Credentials) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
+//
+// uri is the audience gRPC passes: "https://", the connection's
+// authority (the target's host and port, or grpc.WithAuthority's;
+// ":443" left out), the service's path. Its host and port must be those
+// of the destination's route ([outbound.Destination.SameHost]), as the
+// Transport refuses a request whose Host header names another
+// destination ([outbound.ErrHostMismatch]): otherwise, and when there is
+// no uri (a direct call), no token is got or sent and the call fails with
+// codes.Internal, the status gRPC lets credentials return for a
+// configuration error (gRFC A54; Unauthenticated would tell the caller
+// that its own token was refused), message [MsgHostMismatch].
+func (c *Credentials) GetRequestMetadata(ctx context.Context, uri ...string) (map[string]string, error) {
+	if len(uri) == 0 || !c.dest.SameHost(uri[0]) {
+		return nil, status.Error(codes.Internal, MsgHostMismatch)
+	}
 	rec, _ := ctx.Value(callKey{}).(*call)
 	var tok *authority.Token
 	if rec != nil {
