@@ -170,6 +170,67 @@ func (d *Destination) Retry(ctx context.Context, sent *authority.Token, resend f
 	return true, nil
 }
 
+// Invalidate handles the refusal (HTTP 401, gRPC Unauthenticated) of a
+// call that is not sent again, such as a gRPC stream, whose messages
+// cannot be replayed: sent, a token Token returned for ctx, is dropped
+// from the exchanger's cache (or the token source, when it is an
+// [authority.Invalidator]) so that the next call gets a fresh token,
+// under the refusal windows Retry keeps. Once a token got after such a
+// drop is refused too within the window ([Options.RefusalWindow]), a
+// refusal window opens for the route and subject (shared through
+// [Options.RefusalMemory], and counted as Retry counts one): until it
+// ends, refusals are passed on and no token is dropped, so a destination
+// that refuses every token costs at most one exchange more per window.
+// Nothing is dropped when a window is open (here or in the shared
+// memory), when ctx has ended, or on a route whose mode does not retry
+// ([ModePassThrough], [ModeNone]). Invalidate gets no token: the next
+// call does. A token refused after a drop whose fresh token had been
+// accepted, within the same window, opens the window too: Invalidate
+// does not learn of acceptances.
+func (d *Destination) Invalidate(ctx context.Context, sent *authority.Token) {
+	t, r := d.t, d.r
+	if (r.mode != ModeExchange && r.mode != ModeOwnToken) || sent == nil || ctx.Err() != nil {
+		return
+	}
+	subject, _ := middleware.SubjectFromContext(ctx)
+	g := t.refusals
+	var key [32]byte
+	if g != nil {
+		var ok bool
+		if key, ok = r.refusalKey(ctx, subject); !ok {
+			g = nil
+		}
+	}
+	for g != nil {
+		v, opened, st, done := g.unsent(key, sent.AccessToken)
+		switch v {
+		case passOn:
+			t.passOnCall(ctx, r, key, opened)
+			return
+		case wait:
+			select {
+			case <-done:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		case retryOwner:
+			defer g.release(st)
+			if t.shared != nil {
+				if ttl := t.recall(ctx, key); ttl > 0 {
+					g.adopt(key, st, ttl)
+					t.stats.sharedWindows.Add(1)
+					t.passOnCall(ctx, r, key, false)
+					return
+				}
+			}
+		}
+		break
+	}
+	t.logAttrs(ctx, slog.LevelDebug, "outbound: refused call not sent again: its token dropped, the next call gets a fresh one", slog.String("route", r.label))
+	r.drop(ctx, subject, sent)
+}
+
 // noSubject is the TokenError of a call on a route that needs the caller's
 // token when ctx has none: [ErrNoSubjectToken] for an inbound context (an
 // anonymous caller), otherwise [ErrNoInboundContext], logged at Error.

@@ -37,7 +37,9 @@ type Options struct {
 // route calls for, taken from the call's context as the Transport takes
 // it from a request's (see [outbound.Destination.Token]). Their Unary
 // method is the client interceptor that retries a call the server refused
-// with codes.Unauthenticated, once. They are safe for concurrent use.
+// with codes.Unauthenticated, once; their Stream method the one that drops
+// the token of a stream the server refused so. They are safe for
+// concurrent use.
 type Credentials struct {
 	dest     *outbound.Destination
 	insecure bool
@@ -58,9 +60,10 @@ func New(dest *outbound.Destination, opts Options) (*Credentials, error) {
 }
 
 // DialOptions returns the options that install c on a client connection:
-// as its per-RPC credentials and, chained, its unary interceptor.
+// as its per-RPC credentials and, chained, its unary and stream
+// interceptors ([Credentials.Unary], [Credentials.Stream]).
 func (c *Credentials) DialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithPerRPCCredentials(c), grpc.WithChainUnaryInterceptor(c.Unary)}
+	return []grpc.DialOption{grpc.WithPerRPCCredentials(c), grpc.WithChainUnaryInterceptor(c.Unary), grpc.WithChainStreamInterceptor(c.Stream)}
 }
 
 // GetRequestMetadata returns the "authorization" metadata of a call made
@@ -108,9 +111,9 @@ func (c *Credentials) RequireTransportSecurity() bool { return !c.insecure }
 // callKey is the context key of a *call.
 type callKey struct{}
 
-// call is what the unary interceptor and GetRequestMetadata share about
-// one attempt of a call: the token to send (the fresh one of a retry)
-// and the token sent.
+// call is what the interceptors and GetRequestMetadata share about one
+// attempt of a call: the token to send (the fresh one of a retry) and the
+// token sent.
 type call struct {
 	fresh *authority.Token
 	sent  atomic.Pointer[authority.Token]
