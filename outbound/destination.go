@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
@@ -169,6 +170,67 @@ func (d *Destination) Retry(ctx context.Context, sent *authority.Token, resend f
 	return true, nil
 }
 
+// Invalidate handles the refusal (HTTP 401, gRPC Unauthenticated) of a
+// call that is not sent again, such as a gRPC stream, whose messages
+// cannot be replayed: sent, a token Token returned for ctx, is dropped
+// from the exchanger's cache (or the token source, when it is an
+// [authority.Invalidator]) so that the next call gets a fresh token,
+// under the refusal windows Retry keeps. Once a token got after such a
+// drop is refused too within the window ([Options.RefusalWindow]), a
+// refusal window opens for the route and subject (shared through
+// [Options.RefusalMemory], and counted as Retry counts one): until it
+// ends, refusals are passed on and no token is dropped, so a destination
+// that refuses every token costs at most one exchange more per window.
+// Nothing is dropped when a window is open (here or in the shared
+// memory), when ctx has ended, or on a route whose mode does not retry
+// ([ModePassThrough], [ModeNone]). Invalidate gets no token: the next
+// call does. A token refused after a drop whose fresh token had been
+// accepted, within the same window, opens the window too: Invalidate
+// does not learn of acceptances.
+func (d *Destination) Invalidate(ctx context.Context, sent *authority.Token) {
+	t, r := d.t, d.r
+	if (r.mode != ModeExchange && r.mode != ModeOwnToken) || sent == nil || ctx.Err() != nil {
+		return
+	}
+	subject, _ := middleware.SubjectFromContext(ctx)
+	g := t.refusals
+	var key [32]byte
+	if g != nil {
+		var ok bool
+		if key, ok = r.refusalKey(ctx, subject); !ok {
+			g = nil
+		}
+	}
+	for g != nil {
+		v, opened, st, done := g.unsent(key, sent.AccessToken)
+		switch v {
+		case passOn:
+			t.passOnCall(ctx, r, key, opened)
+			return
+		case wait:
+			select {
+			case <-done:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		case retryOwner:
+			defer g.release(st)
+			if t.shared != nil {
+				if ttl := t.recall(ctx, key); ttl > 0 {
+					g.adopt(key, st, ttl)
+					t.stats.sharedWindows.Add(1)
+					t.passOnCall(ctx, r, key, false)
+					return
+				}
+			}
+		}
+		break
+	}
+	t.logAttrs(ctx, slog.LevelDebug, "outbound: refused call not sent again: its token dropped, the next call gets a fresh one", slog.String("route", r.label))
+	r.drop(ctx, subject, sent)
+}
+
 // noSubject is the TokenError of a call on a route that needs the caller's
 // token when ctx has none: [ErrNoSubjectToken] for an inbound context (an
 // anonymous caller), otherwise [ErrNoInboundContext], logged at Error.
@@ -222,4 +284,46 @@ func (t *Transport) callWindowOpened(ctx context.Context, r *route, key [32]byte
 	t.countWindow(ctx, r)
 	t.logAttrs(ctx, slog.LevelWarn, "outbound: the destination refused a fresh token (or the token source had no other); its refusals for this route and subject are passed on without a new token for the refusal window (is the route's Target right for it?)",
 		slog.String("route", r.label), slog.Duration("window", t.refusals.window))
+}
+
+// SameHost reports whether uri, an absolute "https" or "http" URL such as
+// the audience gRPC passes to per-RPC credentials ("https://", the
+// connection's authority, the service's path), names the host and port
+// of the destination's route, compared as the Transport compares a Host
+// header with a request's URL: the host ignoring ASCII case, a missing
+// port being uri's scheme's default (gRPC leaves ":443" out of the
+// authority). The schemes are not compared: gRPC writes "https" for
+// plaintext connections too. A uri with user info, without a host, with
+// an IPv6 address outside brackets, or that is not such a URL reports
+// false. It does not allocate.
+func (d *Destination) SameHost(uri string) bool {
+	scheme, rest, ok := strings.Cut(uri, "://")
+	if !ok {
+		return false
+	}
+	var port string
+	switch {
+	case asciiEqualFold(scheme, "https"):
+		port = "443"
+	case asciiEqualFold(scheme, "http"):
+		port = "80"
+	default:
+		return false
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	if strings.IndexByte(authority, '@') >= 0 {
+		return false
+	}
+	host, p := splitHostPort(authority)
+	if strings.IndexByte(host, ':') >= 0 && !strings.HasPrefix(authority, "[") {
+		return false // an IPv6 address without brackets: which colon ends it?
+	}
+	if p != "" {
+		port = p
+	}
+	o := d.r.origin
+	return host != "" && port == o.port && asciiEqualFold(host, o.host)
 }

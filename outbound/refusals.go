@@ -103,6 +103,44 @@ func (g *refusals) begin(key [32]byte, sent string) (v verdict, st *refusal, don
 	return retry, st, nil
 }
 
+// unsent says what to do with a refusal for key of a call that is not
+// sent again (a gRPC stream), sent with the token sent:
+//
+//   - retryOwner: nothing is known of key: drop sent. st is a new entry
+//     recording that sent is replaced, for the window; the caller
+//     releases it (after asking the shared memory, which may turn it into
+//     a window with adopt).
+//   - retry: sent is the token an earlier refusal in the window (or the
+//     retry in progress) replaces: drop it, again (a no-op once the cache
+//     has moved on).
+//   - wait: a retry in progress ([Destination.Retry]) replaces another
+//     token and sent is not its fresh one: wait for its verdict on done,
+//     then ask again.
+//   - passOn: a refusal window is open, or opened now (opened true): sent
+//     was got after an earlier refusal in the window replaced another
+//     token, and is refused too.
+func (g *refusals) unsent(key [32]byte, sent string) (v verdict, opened bool, st *refusal, done <-chan struct{}) {
+	h := digest(sent)
+	now := g.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	st = g.get(now, key)
+	switch {
+	case st == nil:
+		st = &refusal{until: now.Add(g.window), replaced: h, done: make(chan struct{})}
+		g.put(now, key, st)
+		return retryOwner, false, st, nil
+	case st.refused:
+		return passOn, false, nil, nil
+	case h == st.replaced:
+		return retry, false, st, nil
+	case !st.closed && (!st.hasFresh || h != st.fresh):
+		return wait, false, st, st.done
+	}
+	g.open(now, st)
+	return passOn, true, nil, nil
+}
+
 // release ends the retry in progress st, which this caller started, and
 // wakes those waiting for it. It may be called more than once.
 func (g *refusals) release(st *refusal) {

@@ -27,6 +27,7 @@ type route struct {
 	// dest names the destination in refusal keys: mode, scheme, host,
 	// port and prefix, the same on every replica with this route.
 	dest     string
+	origin   origin // scheme, lower-case host and port of the URL
 	prefix   string // clean path prefix without trailing slash; "" matches all
 	mode     Mode
 	target   *exchange.Prepared
@@ -57,6 +58,7 @@ func newTable(routes []Route, x Exchanger) (table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("outbound: Routes[%d] (%q): %w", i, rt.URL, err)
 		}
+		r.origin = o
 		r.dest = r.mode.String() + " " + o.scheme + "://" + o.host + ":" + o.port + r.prefix
 		for _, other := range t[o] {
 			if other.prefix == r.prefix {

@@ -40,6 +40,19 @@ func (r *route) fresh(ctx context.Context, subject authority.SubjectToken, refus
 	if err != nil || tok.AccessToken != refused.AccessToken {
 		return tok, err
 	}
+	r.drop(ctx, subject, refused)
+	tok, err = r.token(ctx, subject)
+	if err == nil && tok.AccessToken == refused.AccessToken {
+		err = errSameToken
+	}
+	return tok, err
+}
+
+// drop removes refused from the exchanger's cache (an exchange route) or
+// the token source (an own-token route), when they can invalidate: only
+// while they still hold it, so a token that has already been replaced
+// stays replaced.
+func (r *route) drop(ctx context.Context, subject authority.SubjectToken, refused *authority.Token) {
 	if r.mode == ModeExchange {
 		if r.invalidator != nil {
 			r.invalidator.InvalidatePrepared(ctx, subject, r.target, refused)
@@ -47,11 +60,6 @@ func (r *route) fresh(ctx context.Context, subject authority.SubjectToken, refus
 	} else if inv, ok := r.tokens.(authority.Invalidator); ok {
 		inv.Invalidate(refused)
 	}
-	tok, err = r.token(ctx, subject)
-	if err == nil && tok.AccessToken == refused.AccessToken {
-		err = errSameToken
-	}
-	return tok, err
 }
 
 // bearerValue is an Authorization value and the token it was made from.

@@ -21,7 +21,11 @@
 // unary or stream, carries "authorization: Bearer <token>", and a call
 // whose token cannot be had is not sent: it fails with the status
 // [Status] gives. RequireTransportSecurity is true unless
-// [Options.AllowInsecure].
+// [Options.AllowInsecure]. Credentials are for their route's host: a call
+// on a connection whose authority (the audience URI gRPC passes) names
+// another host or port gets no token and fails with codes.Internal
+// ([MsgHostMismatch]); dial the route's host and port, or set
+// grpc.WithAuthority to them.
 //
 // [Credentials.Unary], the client interceptor, retries a unary call that
 // the server refused with codes.Unauthenticated once, with a fresh token,
@@ -29,7 +33,10 @@
 // shared through [outbound.Options.RefusalMemory]): once a fresh token
 // has been refused too, the refusals of that destination for that
 // subject reach the caller as they are, without another exchange, for
-// the window. Streams are not retried.
+// the window. Streams are not retried, but [Credentials.Stream], the
+// stream interceptor, drops the token of a stream the server refused with
+// codes.Unauthenticated ([outbound.Destination.Invalidate]), under the
+// same windows, so that the next call gets a fresh one.
 //
 // # Telemetry
 //

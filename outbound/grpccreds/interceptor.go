@@ -22,8 +22,9 @@ import (
 // status [Status] gives for why.
 //
 // Streams are not retried: a stream's messages cannot be replayed. A
-// stream refused with Unauthenticated ends with that status; the next
-// call gets the token the cache holds then.
+// stream refused with Unauthenticated ends with that status, and
+// [Credentials.Stream] drops its token so that the next call gets a fresh
+// one.
 func (c *Credentials) Unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	first := &call{}
 	err := invoker(context.WithValue(ctx, callKey{}, first), method, req, reply, cc, opts...)

@@ -50,7 +50,7 @@ func BenchmarkMetadataRatio(b *testing.B) {
 	call := func(c credentials.PerRPCCredentials) func(int) {
 		return func(n int) {
 			for range n {
-				if err := getMetadata(ctx, c); err != nil {
+				if err := getMetadata(ctx, c, e.uri); err != nil {
 					b.Fatal(err)
 				}
 			}

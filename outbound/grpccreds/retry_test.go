@@ -116,7 +116,8 @@ func TestRetryWithoutFreshToken(t *testing.T) {
 }
 
 // TestStreamsAreNotRetried: a refused stream ends with the server's
-// status; the token is not dropped.
+// status, without another exchange now (see stream_test.go for the
+// dropped token).
 func TestStreamsAreNotRetried(t *testing.T) {
 	e := newRetryEnv(t, outbound.Options{})
 	require.NoError(t, e.check())
