@@ -18,7 +18,8 @@ import (
 // token's SHA-256; it implements [middleware.Validator]. Create one with
 // [New]; it is safe for concurrent use. It starts one goroutine per
 // introspection in flight (at most [Config.MaxInFlight]), which
-// [Validator.Close] ends.
+// [Validator.Close] ends; no other (its caches' maintenance runs on the
+// goroutine of the request that calls for it).
 type Validator struct {
 	client      *authority.Client
 	issuer      string
@@ -172,7 +173,7 @@ func (v *Validator) Ready() error {
 
 // Close ends the introspections in flight (their callers get a 503) and
 // waits for their goroutines, empties the caches and stops the
-// telemetry. Validate afterwards answers 503 unless a cached answer
+// telemetry. No goroutine of the Validator's outlives it. Validate afterwards answers 503 unless a cached answer
 // remains (none does). Close is safe for concurrent use and may be called
 // more than once.
 func (v *Validator) Close() {
