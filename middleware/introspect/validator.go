@@ -130,7 +130,8 @@ func New(ctx context.Context, cfg Config) (*Validator, error) {
 // [ErrInactive], or a sentinel of package middleware for claims the
 // checks refuse (ErrMissingClaim, ErrInvalidIssuer, ErrInvalidAudience,
 // ErrExpired, ErrNotYetValid, ErrInvalidClaim, ErrMalformedToken,
-// ErrRejected); 503 wrapping [ErrIntrospectionUnavailable] when the
+// ErrRejected, and ErrInvalidType for an answer about a refresh or ID
+// token, see [Config.TokenTypeHint]); 503 wrapping [ErrIntrospectionUnavailable] when the
 // introspection failed or ctx ended while waiting for it, or [ErrBusy].
 // No error holds the token.
 func (v *Validator) Validate(ctx context.Context, token authority.SubjectToken) (*middleware.Claims, error) {
