@@ -56,9 +56,10 @@ func (in *Introspection) LogValue() slog.Value {
 
 // parseIntrospection reads a 2xx introspection response body of media
 // type mt, strictly: a JSON media type (or none), one JSON object after
-// an optional UTF-8 byte-order mark, each member name at most once (without regard to case), and a
-// boolean "active". The error says what was wrong, never quoting the
-// body.
+// an optional UTF-8 byte-order mark, each member name at most once
+// (without regard to case), and a boolean "active". The error says what
+// was wrong, never quoting the body, not even a member name (a server
+// could echo the token as one).
 func parseIntrospection(body []byte, mt string) (*Introspection, error) {
 	if mt != "" && !isJSONType(mt) {
 		return nil, errors.New("not JSON")
@@ -86,11 +87,16 @@ func parseIntrospection(body []byte, mt string) (*Introspection, error) {
 		if !ok {
 			return nil, errors.New("body is not valid JSON")
 		}
-		// Names are compared without case: encoding/json, which reads
-		// the claims later, matches them so.
+		// Names are compared without case, as defence in depth: the
+		// registered claims are read later by middleware.ParseClaims,
+		// which matches names exactly (RFC 7519 §4: they are
+		// case-sensitive), but an application's Claims.Decode uses
+		// encoding/json, which matches them without case; refusing
+		// "iss" beside "ISS" leaves no two readings of one answer. The
+		// name is not quoted: it could be the token.
 		folded := strings.ToLower(name)
 		if _, dup := seen[folded]; dup {
-			return nil, fmt.Errorf("member %q appears more than once", sanitize(name, maxCode, nil))
+			return nil, errors.New("a member name appears more than once")
 		}
 		seen[folded] = struct{}{}
 		var v json.RawMessage

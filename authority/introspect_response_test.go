@@ -1,6 +1,8 @@
 package authority
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +29,7 @@ func TestParseIntrospection(t *testing.T) {
 		{name: "active number", mt: "application/json", body: `{"active":1}`, err: "not a boolean"},
 		{name: "duplicate active", mt: "application/json", body: `{"active":false,"active":true}`, err: "more than once"},
 		{name: "duplicate by case", mt: "application/json", body: `{"active":true,"ISS":"x","iss":"y"}`, err: "more than once"},
+		{name: "duplicate token as name", mt: "application/json", body: `{"active":true,"SECRET-introspected":1,"SECRET-introspected":2}`, err: "more than once"},
 		{name: "trailing data", mt: "application/json", body: `{"active":true}{"active":false}`, err: "after the JSON object"},
 		{name: "truncated", mt: "application/json", body: `{"active":true,"sub":"a`, err: "not valid JSON"},
 		{name: "bad member", mt: "application/json", body: `{"active":true,"sub":}`, err: "not valid JSON"},
@@ -37,6 +40,9 @@ func TestParseIntrospection(t *testing.T) {
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				if strings.Contains(err.Error(), "SECRET") {
+					t.Fatalf("error quotes the body: %q", err.Error())
 				}
 				return
 			}
@@ -57,6 +63,36 @@ func TestParseIntrospection(t *testing.T) {
 	}
 }
 
+// TestIntrospectionDuplicateNameIsNotQuoted: a server that echoes the
+// token as a member name, twice, gets an error that does not hold it, in
+// any form (the *Error's text, its Description).
+func TestIntrospectionDuplicateNameIsNotQuoted(t *testing.T) {
+	const token = "tok-0123456789abcdef"
+	for _, name := range []string{token, "tok", strings.ToUpper(token)} {
+		body := `{"active":true,"` + token + `":1,"` + name + `":2}`
+		r := response{status: 200, contentType: "application/json", body: []byte(body)}
+		in, err := r.introspection(func() time.Time { return time.Unix(1_800_000_000, 0) }, []string{token})
+		if name == "tok" {
+			if err != nil {
+				t.Fatalf("distinct names refused: %v", err)
+			}
+			continue
+		}
+		if in != nil || err == nil {
+			t.Fatalf("duplicate %q accepted", name)
+		}
+		var ae *Error
+		if !errors.As(err, &ae) || !ae.Malformed || !strings.Contains(ae.Description, "more than once") {
+			t.Fatalf("err = %#v", err)
+		}
+		for _, text := range []string{err.Error(), ae.Description, fmt.Sprintf("%+v", err)} {
+			if strings.Contains(strings.ToLower(text), strings.ToLower(token)) || strings.Contains(text, "0123456789") {
+				t.Fatalf("error holds the token: %q", text)
+			}
+		}
+	}
+}
+
 // FuzzIntrospectionResponse feeds arbitrary replies to the introspection
 // response reader: it must never panic, must return exactly one of an
 // answer or an error, must answer only a JSON object with a boolean
@@ -67,6 +103,7 @@ func FuzzIntrospectionResponse(f *testing.F) {
 	f.Add(200, "application/json", `{"active":"true"}`)
 	f.Add(200, "text/html", `<html>SECRET-introspected</html>`)
 	f.Add(200, "application/json", `{"active":true,"active":false}`)
+	f.Add(200, "application/json", `{"active":true,"SECRET-introspected":1,"SECRET-introspected":2}`)
 	f.Add(401, "application/json", `{"error":"invalid_client","error_description":"SECRET-introspected"}`)
 	f.Add(503, "text/plain", `down SECRET-introspected`)
 	f.Add(200, "application/json", `{"error":"invalid_request"}`)

@@ -50,7 +50,9 @@ var (
 	// ErrInvalidSignature: the signature does not verify (401 invalid_token).
 	ErrInvalidSignature = errors.New("middleware: invalid token signature")
 	// ErrInvalidType: the JOSE header "typ" is not one of the accepted
-	// types (middleware/jwt's Config.Types) (401 invalid_token).
+	// types (middleware/jwt's Config.Types), or an introspection answer
+	// describes another kind of token than an access token (its
+	// "token_type" or "typ", middleware/introspect) (401 invalid_token).
 	ErrInvalidType = errors.New("middleware: token type not accepted")
 	// ErrRejected: a validator's policy hook (middleware/jwt's
 	// Config.CheckClaims) refused the token with an error that is not an

@@ -43,7 +43,11 @@ func (a *Authority) IntrospectionsBy(clientID string) int {
 // token endpoint (any method but none); an active token is described by
 // its claims (iss, sub, aud, exp, iat, nbf, jti, scope, client_id, act,
 // ...) with active, token_type and, for a user's token, username; an
-// unknown, expired or revoked token is {"active":false}.
+// unknown, expired or revoked token is {"active":false}. token_type is
+// "Bearer" unless the token has a "token_type" claim of its own
+// ([TokenClaims].Extra), which is answered instead: a test can so have
+// the authority describe a refresh token as some servers do, beside a
+// "typ" claim such as Keycloak's "Refresh" or "ID".
 func (a *Authority) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	form, auth, ok := a.protectedEndpoint(w, r, &a.introspectFaults, "introspection")
 	if !ok {
@@ -77,7 +81,9 @@ func (a *Authority) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp["active"] = true
-	resp["token_type"] = "Bearer"
+	if _, own := resp["token_type"]; !own {
+		resp["token_type"] = "Bearer"
+	}
 	if _, user := resp["sid"]; user && tok.Subject() != "" {
 		resp["username"] = tok.Subject()
 	}

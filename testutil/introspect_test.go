@@ -102,6 +102,34 @@ func TestIntrospection(t *testing.T) {
 	assert.Equal(t, len(tests)+2, a.IntrospectionsBy("rs"))
 }
 
+// TestIntrospectionOwnTokenType: a token whose claims name its own
+// token_type (and typ, as Keycloak's refresh and ID tokens do) is
+// described with them; others are "Bearer".
+func TestIntrospectionOwnTokenType(t *testing.T) {
+	a := NewAuthority(t, Options{})
+	a.AddClient(Client{ID: "rs", Secret: "rs-secret"})
+	tests := []struct {
+		name           string
+		extra          map[string]any
+		tokenType, typ string
+	}{
+		{name: "access token", tokenType: "Bearer"},
+		{name: "keycloak access token", extra: map[string]any{"typ": "Bearer"}, tokenType: "Bearer", typ: "Bearer"},
+		{name: "refresh token", extra: map[string]any{"token_type": "refresh_token", "typ": "Refresh"}, tokenType: "refresh_token", typ: "Refresh"},
+		{name: "id token", extra: map[string]any{"typ": "ID"}, tokenType: "Bearer", typ: "ID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok := a.IssueOpaqueToken(TokenClaims{Subject: "alice", Extra: tt.extra})
+			r := postTo(t, a, a.IntrospectionURL(), form("token", tok), withBasic("rs", "rs-secret"))
+			require.Equal(t, http.StatusOK, r.status, "%s", r.raw)
+			assert.Equal(t, true, r.body["active"])
+			assert.Equal(t, tt.tokenType, r.str("token_type"))
+			assert.Equal(t, tt.typ, r.str("typ"))
+		})
+	}
+}
+
 func TestIntrospectionPrivateKeyJWT(t *testing.T) {
 	a := NewAuthority(t, Options{})
 	key := assertionKey(t)

@@ -49,7 +49,9 @@ type caches struct {
 
 // newCaches returns the caches, bounded as cfg says (defaults applied).
 // Their clock has no ticks: expired entries go during the maintenance
-// that reads and writes do, and no goroutine runs.
+// that reads and writes do, on their own goroutine (an executor that
+// runs it inline), and no goroutine of the caches' runs, before Close or
+// after.
 func newCaches(maxEntries int, maxBytes int64, refusalEntries int, now func() time.Time) (*caches, error) {
 	floor := (maxBytes + int64(maxEntries) - 1) / int64(maxEntries)
 	if floor > 1<<31 {
@@ -70,6 +72,13 @@ func newCaches(maxEntries int, maxBytes int64, refusalEntries int, now func() ti
 			}
 		},
 		Clock: clock{now},
+		// Maintenance runs on the writer's goroutine: the default
+		// executor starts a goroutine for it, which slows every miss
+		// and may outlive Close. Nothing here runs under otter's locks
+		// that could call the cache back: the weigher, the expiry and
+		// OnAtomicDeletion read only the entry, the clock and an atomic
+		// counter.
+		Executor: inline,
 	})
 	if err != nil {
 		return nil, err
@@ -81,7 +90,8 @@ func newCaches(maxEntries int, maxBytes int64, refusalEntries int, now func() ti
 			ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[digest, *refusalEntry]) time.Duration {
 				return max(e.Value.until.Sub(now()), 1)
 			}),
-			Clock: clock{now},
+			Clock:    clock{now},
+			Executor: inline, // as the active cache's; the expiry reads only the entry and the clock
 		})
 		if err != nil {
 			return nil, err
@@ -147,7 +157,8 @@ func (cs *caches) len() (active, refusals int) {
 	return cs.active.EstimatedSize(), refusals
 }
 
-// close stops otter's goroutines, if any, and drops every entry.
+// close drops every entry. StopAllGoroutines is a safeguard: with no
+// ticks and an inline executor, the caches start no goroutine.
 func (cs *caches) close() {
 	cs.active.StopAllGoroutines()
 	cs.active.InvalidateAll()
@@ -176,6 +187,10 @@ func later(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// inline is the caches' otter Executor: it runs maintenance on the
+// goroutine of the read or write that asked for it.
+func inline(maintain func()) { maintain() }
 
 // clock adapts a Now function to otter's Clock, without ticks.
 type clock struct{ now func() time.Time }

@@ -42,13 +42,25 @@ type Config struct {
 	// Audience lists the audiences this service answers to: an answer's
 	// "aud" must contain at least one of them ([middleware.ErrInvalidAudience]),
 	// and an answer without "aud" is refused ([middleware.ErrMissingClaim]).
-	// Empty: the audience is not checked at all, and every active token of
-	// the issuer is accepted. Many servers (ZITADEL, Keycloak) include
-	// "aud" in their answers: configure it.
+	// Empty: the audience is not checked at all, and every active access
+	// token of the issuer is accepted. Many servers (ZITADEL, Keycloak)
+	// include "aud" in their answers: configure it. Whatever Audience, an
+	// answer that describes another kind of token is refused (see
+	// TokenTypeHint).
 	Audience []string
 
 	// TokenTypeHint is sent as token_type_hint. Default
 	// [authority.TokenTypeHintAccessToken]; "-" sends none.
+	//
+	// A server may ignore the hint and answer active for a refresh token
+	// or an ID token (Keycloak does). So, whatever the hint, an active
+	// answer is refused (401 invalid_token, [middleware.ErrInvalidType],
+	// cached as a refusal) when its "token_type" is present and is not
+	// "Bearer" (RFC 6749 §7.1 type names), or when it has a "typ" claim
+	// that is not "Bearer" (Keycloak's access tokens; "Refresh", "Offline"
+	// and "ID" are refused) nor "at+jwt" or "application/at+jwt" (RFC 9068
+	// §2.1); each compared without case. An answer with neither is not
+	// refused for its type.
 	TokenTypeHint string
 
 	// Leeway is the clock skew tolerated for "exp", "nbf" and "iat".

@@ -17,7 +17,13 @@
 // or private_key_jwt). The answer must be a JSON object with "active":
 // true, "iss" equal to the configured issuer, "aud" naming one of the
 // configured audiences (when any is configured), and "exp", "nbf" and
-// "iat" that the clock accepts (within [Config.Leeway]); its claims
+// "iat" that the clock accepts (within [Config.Leeway]). It must describe
+// an access token: a server may ignore token_type_hint and answer active
+// for a refresh or ID token (Keycloak does), so an answer whose
+// "token_type" is present and not "Bearer", or whose "typ" claim is
+// present and not "Bearer" (Keycloak), "at+jwt" or "application/at+jwt"
+// (RFC 9068), is refused ([middleware.ErrInvalidType]), with or without
+// an audience check. Its claims
 // become the request's [middleware.Claims] (required scopes are then
 // checked by middleware.Bearer, as for JWTs).
 //
@@ -28,7 +34,7 @@
 // key. An active answer is reused until the earlier of its "exp" and
 // [Config.MaxAge] (default 30 s) after the introspection: a token revoked
 // at the authorization server is refused at most MaxAge later. A refusal
-// (inactive, or claims refused) is reused for [Config.InactiveMaxAge]
+// (inactive, or claims or token type refused) is reused for [Config.InactiveMaxAge]
 // (default 5 s), in a cache of its own bound. A failure (the endpoint
 // unreachable, 5xx, a timeout, malformed JSON, an HTML page, the
 // gateway's credentials refused) is never cached and never lets a token
@@ -60,7 +66,8 @@
 //   - tokenexchange.introspect.introspections (Int64ObservableCounter,
 //     {introspection}; tokenexchange.outcome = active | inactive | refused
 //     | unavailable): the validator's introspections; refused: active, but
-//     the claims were refused; unavailable: the introspection failed.
+//     the claims (or the token's type) were refused; unavailable: the
+//     introspection failed.
 //   - tokenexchange.introspect.duration (Float64Histogram, s;
 //     tokenexchange.outcome): their duration, checks included.
 //   - tokenexchange.introspect.in_flight (Int64ObservableGauge,

@@ -92,6 +92,10 @@ func (v *Validator) introspect(ctx context.Context, d digest, token authority.Su
 		v.caches.putRefusal(d, e, now, v.refusalAge)
 		return nil, outcomeInactive, e
 	}
+	if e := checkTokenType(in.Claims); e != nil {
+		v.caches.putRefusal(d, e, now, v.refusalAge)
+		return nil, outcomeRefused, e
+	}
 	claims, err := middleware.ParseClaims(in.Claims)
 	if err != nil {
 		var e *middleware.Error

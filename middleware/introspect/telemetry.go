@@ -38,7 +38,7 @@ type outcome int
 const (
 	outcomeActive      outcome = iota // active, and the claims passed the checks
 	outcomeInactive                   // "active": false
-	outcomeRefused                    // active, but the claims were refused
+	outcomeRefused                    // active, but the claims or the token's type were refused
 	outcomeUnavailable                // the introspection failed
 	numOutcomes
 )

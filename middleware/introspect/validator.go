@@ -18,7 +18,8 @@ import (
 // token's SHA-256; it implements [middleware.Validator]. Create one with
 // [New]; it is safe for concurrent use. It starts one goroutine per
 // introspection in flight (at most [Config.MaxInFlight]), which
-// [Validator.Close] ends.
+// [Validator.Close] ends; no other (its caches' maintenance runs on the
+// goroutine of the request that calls for it).
 type Validator struct {
 	client      *authority.Client
 	issuer      string
@@ -129,7 +130,8 @@ func New(ctx context.Context, cfg Config) (*Validator, error) {
 // [ErrInactive], or a sentinel of package middleware for claims the
 // checks refuse (ErrMissingClaim, ErrInvalidIssuer, ErrInvalidAudience,
 // ErrExpired, ErrNotYetValid, ErrInvalidClaim, ErrMalformedToken,
-// ErrRejected); 503 wrapping [ErrIntrospectionUnavailable] when the
+// ErrRejected, and ErrInvalidType for an answer about a refresh or ID
+// token, see [Config.TokenTypeHint]); 503 wrapping [ErrIntrospectionUnavailable] when the
 // introspection failed or ctx ended while waiting for it, or [ErrBusy].
 // No error holds the token.
 func (v *Validator) Validate(ctx context.Context, token authority.SubjectToken) (*middleware.Claims, error) {
@@ -172,7 +174,7 @@ func (v *Validator) Ready() error {
 
 // Close ends the introspections in flight (their callers get a 503) and
 // waits for their goroutines, empties the caches and stops the
-// telemetry. Validate afterwards answers 503 unless a cached answer
+// telemetry. No goroutine of the Validator's outlives it. Validate afterwards answers 503 unless a cached answer
 // remains (none does). Close is safe for concurrent use and may be called
 // more than once.
 func (v *Validator) Close() {
