@@ -29,7 +29,11 @@
 // PREFIX is /api/NAME, NAME one path segment of letters, digits and
 // -_.~; a request for /api/NAME/rest goes to URL/api/NAME/rest (nothing
 // is stripped). M is exchange (default), passthrough, client or none;
-// the last three need -jwks-url (or -insecure-skip-validation, for trials).
+// the last three need inbound validation: -jwks-url, introspection
+// (-introspection-url, or -introspect with the issuer's discovery), or
+// both (or -insecure-skip-validation, for trials). -protected-resource URL
+// serves the RFC 9728 metadata of URL and names it in every challenge;
+// -dialect entra-obo exchanges by Microsoft Entra ID On-Behalf-Of.
 //
 // Run with -help for every flag; each is also an environment variable
 // (TX_LISTEN, TX_ISSUER, ...; TX_ROUTE holds one route per line).
