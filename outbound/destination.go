@@ -67,7 +67,7 @@ func (d *Destination) Token(ctx context.Context) (*authority.Token, error) {
 	}
 	tok, err := r.token(ctx, subject)
 	if err != nil {
-		return nil, t.contextTokenError(ctx, r, err)
+		return nil, t.tokenError(ctx, r, nil, err)
 	}
 	return tok, nil
 }
@@ -148,7 +148,7 @@ func (d *Destination) Retry(ctx context.Context, sent *authority.Token, resend f
 		if owner {
 			g.end(key, st)
 		}
-		return false, t.contextTokenError(ctx, r, err)
+		return false, t.tokenError(ctx, r, nil, err)
 	}
 	if g != nil && g.freshToken(key, st, tok.AccessToken) {
 		t.passOnCall(ctx, r, key, false)
@@ -237,30 +237,12 @@ func (d *Destination) Invalidate(ctx context.Context, sent *authority.Token) {
 func (d *Destination) noSubject(ctx context.Context) error {
 	t, r := d.t, d.r
 	if middleware.IsInbound(ctx) {
-		return t.contextTokenError(ctx, r, ErrNoSubjectToken)
+		return t.tokenError(ctx, r, nil, ErrNoSubjectToken)
 	}
 	t.countError(ctx, r, reasonNoInboundContext)
 	t.logAttrs(ctx, slog.LevelError, "outbound: the call's context does not come from an inbound request (make the call with the handler's context); call refused",
 		slog.String("route", r.label))
 	return &TokenError{Route: r.name, Mode: r.mode, Actor: r.actor, Err: ErrNoInboundContext}
-}
-
-// contextTokenError is tokenError for a call made with ctx.
-func (t *Transport) contextTokenError(ctx context.Context, r *route, cause error) error {
-	err := &TokenError{
-		Route:          r.name,
-		Mode:           r.mode,
-		Actor:          r.actor,
-		Err:            cause,
-		callerDeadline: errors.Is(ctx.Err(), context.DeadlineExceeded) && errors.Is(cause, context.DeadlineExceeded),
-	}
-	reason := tokenReason(r.mode)
-	if cause == ErrNoSubjectToken {
-		reason = reasonNoSubjectToken
-	}
-	t.countError(ctx, r, reason)
-	t.logAttrs(ctx, slog.LevelDebug, "outbound: call refused", slog.String("route", r.label), slog.Any("error", err))
-	return err
 }
 
 // passOnCall counts a refusal passed to the caller without a resend, as

@@ -92,7 +92,7 @@ func (t *Transport) retry(req *http.Request, r *route, subject authority.Subject
 		end()
 		discard(resp)
 		t.logAttrs(ctx, slog.LevelDebug, "outbound: 401 not retried: no fresh token; the 401 is replaced by the error", slog.String("route", r.label))
-		return nil, t.tokenError(req, r, err) // req.Body went with the first send
+		return nil, t.tokenError(ctx, r, req, err) // req.Body went with the first send
 	}
 	if g != nil && g.freshToken(key, st, tok.AccessToken) {
 		return t.passOn(req, r, key, false, resp), nil
