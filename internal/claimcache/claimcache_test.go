@@ -1,6 +1,8 @@
 package claimcache_test
 
 import (
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -81,4 +83,77 @@ func TestOtterWithoutGoroutines(t *testing.T) {
 	if ch := (claimcache.Clock{}).Tick(time.Second); ch != nil {
 		t.Fatal("Tick returned a channel")
 	}
+}
+
+// TestNewBounds: a cache from New keeps both bounds, counts the entries
+// it evicts for them, expires entries at Until, and refuses bounds whose
+// bytes per entry exceed a weight.
+func TestNewBounds(t *testing.T) {
+	type entry struct {
+		size  uint32
+		until time.Time
+	}
+	now := time.Unix(1_800_000_000, 0)
+	w := func(maxEntries int, maxBytes int64, evictions *atomic.Int64) claimcache.Weighed[*entry] {
+		return claimcache.Weighed[*entry]{
+			MaxEntries: maxEntries,
+			MaxBytes:   maxBytes,
+			Size:       func(e *entry) uint32 { return e.size },
+			Until:      func(e *entry) time.Time { return e.until },
+			Now:        func() time.Time { return now },
+			Evictions:  evictions,
+		}
+	}
+	for _, tc := range []struct {
+		name       string
+		maxEntries int
+		maxBytes   int64
+		size       uint32
+	}{
+		{"entries bind", 10, 1 << 20, 100},
+		{"bytes bind", 1_000, 10 * 1_000, 1_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var evictions atomic.Int64
+			c, err := claimcache.New[int](w(tc.maxEntries, tc.maxBytes, &evictions))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.InvalidateAll()
+			for i := range 1_000 {
+				c.Set(i, &entry{size: tc.size, until: now.Add(time.Hour)})
+			}
+			c.CleanUp()
+			if n := c.EstimatedSize(); n > 10 || n == 0 {
+				t.Fatalf("%d entries, want 1 to 10", n)
+			}
+			if c.WeightedSize() > uint64(tc.maxBytes) {
+				t.Fatalf("weight %d over %d", c.WeightedSize(), tc.maxBytes)
+			}
+			if evictions.Load() == 0 {
+				t.Fatal("no eviction counted")
+			}
+		})
+	}
+	t.Run("expiry", func(t *testing.T) {
+		var evictions atomic.Int64
+		c, err := claimcache.New[int](w(10, 1<<20, &evictions))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.InvalidateAll()
+		c.Set(1, &entry{size: 1, until: now.Add(time.Minute)})
+		if _, ok := c.GetIfPresent(1); !ok {
+			t.Fatal("entry missing before Until")
+		}
+		now = now.Add(time.Minute)
+		if _, ok := c.GetIfPresent(1); ok {
+			t.Fatal("entry served at Until")
+		}
+	})
+	t.Run("too large", func(t *testing.T) {
+		if _, err := claimcache.New[int](w(1, 1<<32, new(atomic.Int64))); !errors.Is(err, claimcache.ErrTooLarge) {
+			t.Fatalf("err = %v, want ErrTooLarge", err)
+		}
+	})
 }

@@ -49,33 +49,18 @@ type caches struct {
 // runs it inline), and no goroutine of the caches' runs, before Close or
 // after.
 func newCaches(maxEntries int, maxBytes int64, refusalEntries int, now func() time.Time) (*caches, error) {
-	floor := (maxBytes + int64(maxEntries) - 1) / int64(maxEntries)
-	if floor > 1<<31 {
+	cs := &caches{now: now}
+	active, err := claimcache.New[digest](claimcache.Weighed[*activeEntry]{
+		MaxEntries: maxEntries,
+		MaxBytes:   maxBytes,
+		Size:       func(e *activeEntry) uint32 { return e.size },
+		Until:      func(e *activeEntry) time.Time { return e.until },
+		Now:        now,
+		Evictions:  &cs.evictions,
+	})
+	if errors.Is(err, claimcache.ErrTooLarge) {
 		return nil, errors.New("introspect: Config.MaxBytes/MaxEntries is too large")
 	}
-	cs := &caches{now: now}
-	active, err := otter.New(&otter.Options[digest, *activeEntry]{
-		MaximumWeight: uint64(maxBytes),
-		Weigher: func(_ digest, e *activeEntry) uint32 {
-			return uint32(max(int64(e.size), floor))
-		},
-		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[digest, *activeEntry]) time.Duration {
-			return max(e.Value.until.Sub(now()), 1)
-		}),
-		OnAtomicDeletion: func(e otter.DeletionEvent[digest, *activeEntry]) {
-			if e.Cause == otter.CauseOverflow {
-				cs.evictions.Add(1)
-			}
-		},
-		Clock: claimcache.Clock{Now: now},
-		// Maintenance runs on the writer's goroutine: the default
-		// executor starts a goroutine for it, which slows every miss
-		// and may outlive Close. Nothing here runs under otter's locks
-		// that could call the cache back: the weigher, the expiry and
-		// OnAtomicDeletion read only the entry, the clock and an atomic
-		// counter.
-		Executor: claimcache.Inline,
-	})
 	if err != nil {
 		return nil, err
 	}

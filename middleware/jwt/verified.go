@@ -53,32 +53,21 @@ type verifiedCache struct {
 // the maintenance that reads and writes do, on their own goroutine, and
 // no goroutine of the cache's runs.
 func newVerifiedCache(maxEntries int, maxBytes int64, maxAge time.Duration, now func() time.Time) (*verifiedCache, error) {
-	floor := (maxBytes + int64(maxEntries) - 1) / int64(maxEntries)
-	if floor > 1<<31 {
+	vc := &verifiedCache{maxAge: maxAge}
+	// Maintenance runs on the writer's goroutine: the default executor
+	// starts a goroutine for it, which cost a first sight about 8% of its
+	// time.
+	c, err := claimcache.New[[sha256.Size]byte](claimcache.Weighed[*verifiedEntry]{
+		MaxEntries: maxEntries,
+		MaxBytes:   maxBytes,
+		Size:       func(e *verifiedEntry) uint32 { return e.size },
+		Until:      func(e *verifiedEntry) time.Time { return e.until },
+		Now:        now,
+		Evictions:  &vc.evictions,
+	})
+	if errors.Is(err, claimcache.ErrTooLarge) {
 		return nil, errors.New("jwt: Config.VerifiedCacheMaxBytes/VerifiedCacheMaxEntries is too large")
 	}
-	vc := &verifiedCache{maxAge: maxAge}
-	c, err := otter.New(&otter.Options[[sha256.Size]byte, *verifiedEntry]{
-		MaximumWeight: uint64(maxBytes),
-		Weigher: func(_ [sha256.Size]byte, e *verifiedEntry) uint32 {
-			return uint32(max(int64(e.size), floor))
-		},
-		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[[sha256.Size]byte, *verifiedEntry]) time.Duration {
-			return max(e.Value.until.Sub(now()), 1)
-		}),
-		OnAtomicDeletion: func(e otter.DeletionEvent[[sha256.Size]byte, *verifiedEntry]) {
-			if e.Cause == otter.CauseOverflow {
-				vc.evictions.Add(1)
-			}
-		},
-		Clock: claimcache.Clock{Now: now},
-		// Maintenance runs on the writer's goroutine: the default
-		// executor starts a goroutine for it, which cost a first sight
-		// about 8% of its time. Nothing here runs under otter's locks
-		// that could call the cache back: the weigher, the expiry and
-		// OnAtomicDeletion read only the entry and an atomic counter.
-		Executor: claimcache.Inline,
-	})
 	if err != nil {
 		return nil, err
 	}
