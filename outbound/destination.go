@@ -2,7 +2,6 @@ package outbound
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -67,7 +66,7 @@ func (d *Destination) Token(ctx context.Context) (*authority.Token, error) {
 	}
 	tok, err := r.token(ctx, subject)
 	if err != nil {
-		return nil, t.contextTokenError(ctx, r, err)
+		return nil, t.tokenError(ctx, r, nil, err)
 	}
 	return tok, nil
 }
@@ -96,77 +95,16 @@ func (d *Destination) Retry(ctx context.Context, sent *authority.Token, resend f
 		return false, nil
 	}
 	subject, _ := middleware.SubjectFromContext(ctx)
-	g := t.refusals
-	var (
-		key   [32]byte
-		st    *refusal
-		owner bool
-	)
-	if g != nil {
-		var ok bool
-		if key, ok = r.refusalKey(ctx, subject); !ok {
-			g = nil
-		}
-	}
-	for g != nil {
-		v, s, done := g.begin(key, sent.AccessToken)
-		if v == passOn {
-			t.passOnCall(ctx, r, key, false)
-			return false, nil
-		}
-		if v != wait {
-			st, owner = s, v == retryOwner
-			break
-		}
-		select {
-		case <-done:
-		case <-ctx.Done():
-			return false, nil
-		}
-	}
-	if owner {
-		defer g.release(st)
-		if t.shared != nil {
-			if ttl := t.recall(ctx, key); ttl > 0 {
-				g.adopt(key, st, ttl)
-				t.stats.sharedWindows.Add(1)
-				t.passOnCall(ctx, r, key, false)
-				return false, nil
-			}
-		}
-	}
-	tok, err := r.fresh(ctx, subject, sent)
-	if errors.Is(err, errSameToken) {
-		if g == nil {
-			t.logAttrs(ctx, slog.LevelWarn, "outbound: refused call not retried: no fresh token", slog.String("route", r.label), slog.Any("error", err))
-			return false, nil
-		}
-		t.passOnCall(ctx, r, key, g.refuse(key))
-		return false, nil
-	}
+	f, tok, err := t.beginRetry(ctx, r, viaCall, subject, sent)
+	defer f.release()
 	if err != nil {
-		if owner {
-			g.end(key, st)
-		}
-		return false, t.contextTokenError(ctx, r, err)
+		return false, t.tokenError(ctx, r, nil, err)
 	}
-	if g != nil && g.freshToken(key, st, tok.AccessToken) {
-		t.passOnCall(ctx, r, key, false)
+	if tok == nil {
 		return false, nil
 	}
-	t.logAttrs(ctx, slog.LevelDebug, "outbound: refused call: sending it again once with a fresh token", slog.String("route", r.label))
-	t.stats.retries.Add(1)
-	t.countRetry(ctx, r, retryResent)
-	refused := resend(tok)
-	switch {
-	case g == nil:
-	case refused:
-		if g.refuse(key) {
-			t.callWindowOpened(ctx, r, key)
-		}
-	default:
-		g.end(key, st)
-	}
+	f.resending(ctx)
+	f.verdict(ctx, resend(tok))
 	return true, nil
 }
 
@@ -193,19 +131,12 @@ func (d *Destination) Invalidate(ctx context.Context, sent *authority.Token) {
 		return
 	}
 	subject, _ := middleware.SubjectFromContext(ctx)
-	g := t.refusals
-	var key [32]byte
-	if g != nil {
-		var ok bool
-		if key, ok = r.refusalKey(ctx, subject); !ok {
-			g = nil
-		}
-	}
+	g, key := t.refusalGuard(ctx, r, subject)
 	for g != nil {
 		v, opened, st, done := g.unsent(key, sent.AccessToken)
 		switch v {
 		case passOn:
-			t.passOnCall(ctx, r, key, opened)
+			t.passOn(ctx, r, viaCall, key, opened)
 			return
 		case wait:
 			select {
@@ -216,13 +147,8 @@ func (d *Destination) Invalidate(ctx context.Context, sent *authority.Token) {
 			}
 		case retryOwner:
 			defer g.release(st)
-			if t.shared != nil {
-				if ttl := t.recall(ctx, key); ttl > 0 {
-					g.adopt(key, st, ttl)
-					t.stats.sharedWindows.Add(1)
-					t.passOnCall(ctx, r, key, false)
-					return
-				}
+			if t.sharedWindow(ctx, r, viaCall, key, st) {
+				return
 			}
 		}
 		break
@@ -237,53 +163,12 @@ func (d *Destination) Invalidate(ctx context.Context, sent *authority.Token) {
 func (d *Destination) noSubject(ctx context.Context) error {
 	t, r := d.t, d.r
 	if middleware.IsInbound(ctx) {
-		return t.contextTokenError(ctx, r, ErrNoSubjectToken)
+		return t.tokenError(ctx, r, nil, ErrNoSubjectToken)
 	}
 	t.countError(ctx, r, reasonNoInboundContext)
 	t.logAttrs(ctx, slog.LevelError, "outbound: the call's context does not come from an inbound request (make the call with the handler's context); call refused",
 		slog.String("route", r.label))
 	return &TokenError{Route: r.name, Mode: r.mode, Actor: r.actor, Err: ErrNoInboundContext}
-}
-
-// contextTokenError is tokenError for a call made with ctx.
-func (t *Transport) contextTokenError(ctx context.Context, r *route, cause error) error {
-	err := &TokenError{
-		Route:          r.name,
-		Mode:           r.mode,
-		Actor:          r.actor,
-		Err:            cause,
-		callerDeadline: errors.Is(ctx.Err(), context.DeadlineExceeded) && errors.Is(cause, context.DeadlineExceeded),
-	}
-	reason := tokenReason(r.mode)
-	if cause == ErrNoSubjectToken {
-		reason = reasonNoSubjectToken
-	}
-	t.countError(ctx, r, reason)
-	t.logAttrs(ctx, slog.LevelDebug, "outbound: call refused", slog.String("route", r.label), slog.Any("error", err))
-	return err
-}
-
-// passOnCall counts a refusal passed to the caller without a resend, as
-// passOn does for a 401; opened reports that it opened the window.
-func (t *Transport) passOnCall(ctx context.Context, r *route, key [32]byte, opened bool) {
-	t.stats.passedOn.Add(1)
-	t.countRetry(ctx, r, retryPassedOn)
-	if opened {
-		t.callWindowOpened(ctx, r, key)
-		return
-	}
-	t.logAttrs(ctx, slog.LevelDebug, "outbound: refused call passed on: the destination refused a fresh token in the refusal window", slog.String("route", r.label))
-}
-
-// callWindowOpened is windowOpened for a call made with ctx.
-func (t *Transport) callWindowOpened(ctx context.Context, r *route, key [32]byte) {
-	if t.shared != nil {
-		t.remember(ctx, key, t.refusals.window)
-	}
-	t.stats.freshRefused.Add(1)
-	t.countWindow(ctx, r)
-	t.logAttrs(ctx, slog.LevelWarn, "outbound: the destination refused a fresh token (or the token source had no other); its refusals for this route and subject are passed on without a new token for the refusal window (is the route's Target right for it?)",
-		slog.String("route", r.label), slog.Duration("window", t.refusals.window))
 }
 
 // SameHost reports whether uri, an absolute "https" or "http" URL such as

@@ -86,11 +86,9 @@ func (g *refusals) begin(key [32]byte, sent string) (v verdict, st *refusal, don
 	now := g.now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st = g.get(now, key)
+	st, started := g.getOrStart(now, key, h)
 	switch {
-	case st == nil:
-		st = &refusal{until: now.Add(g.window), replaced: h, done: make(chan struct{})}
-		g.put(now, key, st)
+	case started:
 		return retryOwner, st, nil
 	case st.refused:
 		return passOn, nil, nil
@@ -124,11 +122,9 @@ func (g *refusals) unsent(key [32]byte, sent string) (v verdict, opened bool, st
 	now := g.now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st = g.get(now, key)
+	st, started := g.getOrStart(now, key, h)
 	switch {
-	case st == nil:
-		st = &refusal{until: now.Add(g.window), replaced: h, done: make(chan struct{})}
-		g.put(now, key, st)
+	case started:
 		return retryOwner, false, st, nil
 	case st.refused:
 		return passOn, false, nil, nil
@@ -248,6 +244,18 @@ func (g *refusals) get(now time.Time, key [32]byte) *refusal {
 		return nil
 	}
 	return st
+}
+
+// getOrStart returns key's entry or, when there is none, a new retry in
+// progress for the window replacing the token whose digest is replaced
+// (started true). g.mu is held.
+func (g *refusals) getOrStart(now time.Time, key, replaced [32]byte) (st *refusal, started bool) {
+	if st = g.get(now, key); st != nil {
+		return st, false
+	}
+	st = &refusal{until: now.Add(g.window), replaced: replaced, done: make(chan struct{})}
+	g.put(now, key, st)
+	return st, true
 }
 
 // put stores st for key, first removing expired entries (at most once per

@@ -170,7 +170,7 @@ func (t *Transport) send(req *http.Request, replace bool, value string) (*http.R
 // refuse closes req's body, logs and returns the TokenError for cause.
 func (t *Transport) refuse(req *http.Request, r *route, cause error) error {
 	closeBody(req)
-	return t.tokenError(req, r, cause)
+	return t.tokenError(req.Context(), r, req, cause)
 }
 
 // noSubject refuses req, whose route r needs the caller's token and whose
@@ -189,9 +189,10 @@ func (t *Transport) noSubject(req *http.Request, r *route) error {
 	return &TokenError{Route: r.name, Mode: r.mode, Actor: r.actor, Err: ErrNoInboundContext}
 }
 
-// tokenError logs and returns the TokenError for cause.
-func (t *Transport) tokenError(req *http.Request, r *route, cause error) error {
-	ctx := req.Context()
+// tokenError logs and returns the TokenError for cause, of req (an HTTP
+// request the Transport sends) or, when req is nil, of a [Destination]'s
+// call made with ctx.
+func (t *Transport) tokenError(ctx context.Context, r *route, req *http.Request, cause error) error {
 	err := &TokenError{
 		Route:          r.name,
 		Mode:           r.mode,
@@ -204,7 +205,11 @@ func (t *Transport) tokenError(req *http.Request, r *route, cause error) error {
 		reason = reasonNoSubjectToken
 	}
 	t.countError(ctx, r, reason)
-	t.logAttrs(ctx, slog.LevelDebug, "outbound: request refused", slog.String("method", req.Method), slog.String("route", r.label), slog.Any("error", err))
+	if req != nil {
+		t.logAttrs(ctx, slog.LevelDebug, "outbound: request refused", slog.String("method", req.Method), slog.String("route", r.label), slog.Any("error", err))
+	} else {
+		t.logAttrs(ctx, slog.LevelDebug, "outbound: call refused", slog.String("route", r.label), slog.Any("error", err))
+	}
 	return err
 }
 

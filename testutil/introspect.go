@@ -57,13 +57,8 @@ func (a *Authority) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	a.introspectionTotal++
 	a.introspections[auth.clientID]++
 	a.mu.Unlock()
-	if _, oerr := a.authenticateProtected(auth, form); oerr != nil {
-		writeOAuthError(w, oerr)
-		return
-	}
-	token := form.Get("token")
-	if token == "" {
-		writeOAuthError(w, invalidRequest("missing token"))
+	token, ok := a.protectedToken(w, auth, form)
+	if !ok {
 		return
 	}
 	tok, err := a.verifyAny(token)
@@ -118,14 +113,25 @@ func (a *Authority) protectedEndpoint(w http.ResponseWriter, r *http.Request, fa
 	return form, detectClientAuth(r, form), true
 }
 
-// authenticateProtected authenticates a client at the introspection or
+// protectedToken authenticates a client at the introspection or
 // revocation endpoint as the token endpoint does, except that a public
-// client (none) is refused: RFC 7662 §2.1 requires authorization.
-func (a *Authority) authenticateProtected(auth clientAuth, form url.Values) (*registeredClient, *oauthError) {
+// client (none) is refused (RFC 7662 §2.1 requires authorization), and
+// returns the form's "token" parameter. ok is false when it answered w with the error.
+func (a *Authority) protectedToken(w http.ResponseWriter, auth clientAuth, form url.Values) (token string, ok bool) {
 	if auth.err == nil && auth.method == AuthNone {
-		return nil, invalidClient(false, "client authentication required")
+		writeOAuthError(w, invalidClient(false, "client authentication required"))
+		return "", false
 	}
-	return a.authenticate(auth, form)
+	if _, oerr := a.authenticate(auth, form); oerr != nil {
+		writeOAuthError(w, oerr)
+		return "", false
+	}
+	token = form.Get("token")
+	if token == "" {
+		writeOAuthError(w, invalidRequest("missing token"))
+		return "", false
+	}
+	return token, true
 }
 
 // assertionAudience reports whether aud names this authority for a

@@ -24,13 +24,8 @@ func (a *Authority) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, oerr := a.authenticateProtected(auth, form); oerr != nil {
-		writeOAuthError(w, oerr)
-		return
-	}
-	token := form.Get("token")
-	if token == "" {
-		writeOAuthError(w, invalidRequest("missing token"))
+	token, ok := a.protectedToken(w, auth, form)
+	if !ok {
 		return
 	}
 	a.Revoke(token)

@@ -8,13 +8,9 @@ import (
 
 	"github.com/maypok86/otter/v2"
 
+	"github.com/go-tokenexchange/tokenexchange/internal/claimcache"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 )
-
-// entryOverhead is the memory of an entry beyond its claims' variable
-// parts: the entry, the Claims struct, otter's node and its share of the
-// hash table (as middleware/jwt's verified-token cache estimates it).
-const entryOverhead = 512
 
 // digest is a token's SHA-256, the key of both caches.
 type digest = [sha256.Size]byte
@@ -53,33 +49,18 @@ type caches struct {
 // runs it inline), and no goroutine of the caches' runs, before Close or
 // after.
 func newCaches(maxEntries int, maxBytes int64, refusalEntries int, now func() time.Time) (*caches, error) {
-	floor := (maxBytes + int64(maxEntries) - 1) / int64(maxEntries)
-	if floor > 1<<31 {
+	cs := &caches{now: now}
+	active, err := claimcache.New[digest](claimcache.Weighed[*activeEntry]{
+		MaxEntries: maxEntries,
+		MaxBytes:   maxBytes,
+		Size:       func(e *activeEntry) uint32 { return e.size },
+		Until:      func(e *activeEntry) time.Time { return e.until },
+		Now:        now,
+		Evictions:  &cs.evictions,
+	})
+	if errors.Is(err, claimcache.ErrTooLarge) {
 		return nil, errors.New("introspect: Config.MaxBytes/MaxEntries is too large")
 	}
-	cs := &caches{now: now}
-	active, err := otter.New(&otter.Options[digest, *activeEntry]{
-		MaximumWeight: uint64(maxBytes),
-		Weigher: func(_ digest, e *activeEntry) uint32 {
-			return uint32(max(int64(e.size), floor))
-		},
-		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[digest, *activeEntry]) time.Duration {
-			return max(e.Value.until.Sub(now()), 1)
-		}),
-		OnAtomicDeletion: func(e otter.DeletionEvent[digest, *activeEntry]) {
-			if e.Cause == otter.CauseOverflow {
-				cs.evictions.Add(1)
-			}
-		},
-		Clock: clock{now},
-		// Maintenance runs on the writer's goroutine: the default
-		// executor starts a goroutine for it, which slows every miss
-		// and may outlive Close. Nothing here runs under otter's locks
-		// that could call the cache back: the weigher, the expiry and
-		// OnAtomicDeletion read only the entry, the clock and an atomic
-		// counter.
-		Executor: inline,
-	})
 	if err != nil {
 		return nil, err
 	}
@@ -90,8 +71,8 @@ func newCaches(maxEntries int, maxBytes int64, refusalEntries int, now func() ti
 			ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[digest, *refusalEntry]) time.Duration {
 				return max(e.Value.until.Sub(now()), 1)
 			}),
-			Clock:    clock{now},
-			Executor: inline, // as the active cache's; the expiry reads only the entry and the clock
+			Clock:    claimcache.Clock{Now: now},
+			Executor: claimcache.Inline, // as the active cache's; the expiry reads only the entry and the clock
 		})
 		if err != nil {
 			return nil, err
@@ -124,9 +105,9 @@ func (cs *caches) getRefusal(d digest, now time.Time) *middleware.Error {
 func (cs *caches) putActive(d digest, claims *middleware.Claims, payload int, now time.Time, maxAge, leeway time.Duration) {
 	e := &activeEntry{
 		claims: claims,
-		from:   later(claims.NotBefore, claims.IssuedAt).Add(-leeway),
+		from:   claimcache.Later(claims.NotBefore, claims.IssuedAt).Add(-leeway),
 		until:  now.Add(maxAge),
-		size:   uint32(min(entrySize(claims, payload), 1<<31)),
+		size:   uint32(min(claimcache.EntrySize(claims, payload), 1<<31)),
 	}
 	if !claims.Expiry.IsZero() && claims.Expiry.Before(e.until) {
 		e.until = claims.Expiry
@@ -167,33 +148,3 @@ func (cs *caches) close() {
 		cs.refusals.InvalidateAll()
 	}
 }
-
-// entrySize estimates the bytes an entry holds.
-func entrySize(c *middleware.Claims, payload int) int64 {
-	n := int64(entryOverhead + payload + len(c.Issuer) + len(c.Subject) + len(c.ID))
-	for _, s := range c.Audience {
-		n += int64(16 + len(s))
-	}
-	for _, s := range c.Scopes {
-		n += int64(16 + len(s))
-	}
-	return n
-}
-
-// later returns the later of a and b.
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-// inline is the caches' otter Executor: it runs maintenance on the
-// goroutine of the read or write that asked for it.
-func inline(maintain func()) { maintain() }
-
-// clock adapts a Now function to otter's Clock, without ticks.
-type clock struct{ now func() time.Time }
-
-func (c clock) NowNano() int64                      { return c.now().UnixNano() }
-func (c clock) Tick(time.Duration) <-chan time.Time { return nil }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/go-tokenexchange/tokenexchange/internal/claimcache"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 )
 
@@ -21,7 +22,7 @@ func TestCachesMaintainOnTheCallersGoroutine(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	clockNow := func() time.Time { return now }
 	const entries = 4
-	cs, err := newCaches(entries, entries*entryOverhead*2, entries, clockNow)
+	cs, err := newCaches(entries, entries*claimcache.EntryOverhead*2, entries, clockNow)
 	require.NoError(t, err)
 	for i := range 64 {
 		d := sha256.Sum256(fmt.Appendf(nil, "token-%d", i))

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/go-tokenexchange/tokenexchange/internal/claimcheck"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 )
 
@@ -40,7 +41,7 @@ const busyRetryAfter = time.Second
 
 // tokenError is a 401 invalid_token refusal.
 func tokenError(cause error, desc string) *middleware.Error {
-	return &middleware.Error{Code: middleware.CodeInvalidToken, Description: desc, Status: http.StatusUnauthorized, Err: cause}
+	return claimcheck.TokenError(cause, desc)
 }
 
 // unavailableError is a 503 whose cause is in its chain (its text comes

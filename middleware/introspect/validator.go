@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/internal/claimcheck"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 )
 
@@ -142,7 +143,7 @@ func (v *Validator) Validate(ctx context.Context, token authority.SubjectToken) 
 	now := v.now()
 	if e := v.caches.getActive(d); e != nil && e.fresh(now) {
 		v.counts.hits.Add(1)
-		if err := v.policy(ctx, e.claims); err != nil {
+		if err := claimcheck.Policy(ctx, v.check, e.claims); err != nil {
 			return nil, err
 		}
 		return e.claims, nil
@@ -155,7 +156,7 @@ func (v *Validator) Validate(ctx context.Context, token authority.SubjectToken) 
 	if err != nil {
 		return nil, err
 	}
-	if err := v.policy(ctx, claims); err != nil {
+	if err := claimcheck.Policy(ctx, v.check, claims); err != nil {
 		return nil, err
 	}
 	return claims, nil

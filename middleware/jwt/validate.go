@@ -14,6 +14,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
+	"github.com/go-tokenexchange/tokenexchange/internal/claimcheck"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 )
 
@@ -82,7 +83,7 @@ func (v *Validator) Validate(ctx context.Context, token authority.SubjectToken) 
 	digest := token.Digest()
 	if e := v.verified.get(digest); e != nil && e.fresh(v.now(), v.keys.current(ctx)) {
 		v.verified.hits.Add(1)
-		if err := v.policy(ctx, e.claims); err != nil {
+		if err := claimcheck.Policy(ctx, v.check, e.claims); err != nil {
 			return nil, err
 		}
 		return e.claims, nil
@@ -104,7 +105,7 @@ func (v *Validator) validate(ctx context.Context, token string) (*middleware.Cla
 	if err != nil {
 		return nil, keyID{}, 0, err
 	}
-	if err := v.policy(ctx, claims); err != nil {
+	if err := claimcheck.Policy(ctx, v.check, claims); err != nil {
 		return nil, keyID{}, 0, err
 	}
 	return claims, id, n, nil
@@ -182,54 +183,20 @@ func (v *Validator) verify(ctx context.Context, token string) (*middleware.Claim
 	return claims, id, len(payload), nil
 }
 
-// policy calls Config.CheckClaims, if set, on claims.
-func (v *Validator) policy(ctx context.Context, claims *middleware.Claims) *middleware.Error {
-	if v.check == nil {
-		return nil
-	}
-	if err := v.check(ctx, claims); err != nil {
-		var e *middleware.Error
-		if errors.As(err, &e) {
-			return e
-		}
-		return tokenError(fmt.Errorf("%w: %w", middleware.ErrRejected, err), "token rejected by policy")
-	}
-	return nil
-}
-
 // checkClaims validates iss, aud, exp, nbf and iat (RFC 7519 §4.1, RFC 9068 §4).
 func (v *Validator) checkClaims(c *middleware.Claims) *middleware.Error {
-	if c.Issuer == "" {
-		return tokenError(middleware.ErrMissingClaim, "token has no issuer")
+	if e := claimcheck.IssuerAudience(c, v.issuer, v.audiences); e != nil {
+		return e
 	}
-	if c.Issuer != v.issuer {
-		return tokenError(middleware.ErrInvalidIssuer, "issuer mismatch")
-	}
-	if !slices.ContainsFunc(c.Audience, func(a string) bool { return slices.Contains(v.audiences, a) }) {
-		if len(c.Audience) == 0 {
-			return tokenError(middleware.ErrMissingClaim, "token has no audience")
-		}
-		return tokenError(middleware.ErrInvalidAudience, "audience mismatch")
-	}
-	now := v.now()
 	if c.Expiry.IsZero() {
 		return tokenError(middleware.ErrMissingClaim, "token has no expiry")
 	}
-	if !now.Before(c.Expiry.Add(v.leeway)) {
-		return tokenError(middleware.ErrExpired, "token expired")
-	}
-	if !c.NotBefore.IsZero() && now.Add(v.leeway).Before(c.NotBefore) {
-		return tokenError(middleware.ErrNotYetValid, "token not yet valid")
-	}
-	if !c.IssuedAt.IsZero() && now.Add(v.leeway).Before(c.IssuedAt) {
-		return tokenError(middleware.ErrNotYetValid, "token issued in the future")
-	}
-	return nil
+	return claimcheck.Times(c, v.now(), v.leeway)
 }
 
 // tokenError is a 401 invalid_token refusal.
 func tokenError(cause error, desc string) *middleware.Error {
-	return &middleware.Error{Code: middleware.CodeInvalidToken, Description: desc, Status: http.StatusUnauthorized, Err: cause}
+	return claimcheck.TokenError(cause, desc)
 }
 
 // unavailableError is a 503: the key set could not be fetched. retryAfter

@@ -8,6 +8,7 @@ import (
 
 	"github.com/maypok86/otter/v2"
 
+	"github.com/go-tokenexchange/tokenexchange/internal/claimcache"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 )
 
@@ -18,11 +19,6 @@ const (
 	DefaultVerifiedCacheMaxBytes   = 32 << 20
 	DefaultVerifiedCacheMaxAge     = 5 * time.Minute
 )
-
-// entryOverhead is the memory of an entry beyond its claims' variable
-// parts: the entry, the Claims struct, otter's node and its share of
-// the hash table, as measured by BenchmarkVerifiedCacheMemory.
-const entryOverhead = 512
 
 // verifiedEntry is what the verified-token cache remembers of a token that
 // passed every check. It is immutable once stored.
@@ -57,32 +53,21 @@ type verifiedCache struct {
 // the maintenance that reads and writes do, on their own goroutine, and
 // no goroutine of the cache's runs.
 func newVerifiedCache(maxEntries int, maxBytes int64, maxAge time.Duration, now func() time.Time) (*verifiedCache, error) {
-	floor := (maxBytes + int64(maxEntries) - 1) / int64(maxEntries)
-	if floor > 1<<31 {
+	vc := &verifiedCache{maxAge: maxAge}
+	// Maintenance runs on the writer's goroutine: the default executor
+	// starts a goroutine for it, which cost a first sight about 8% of its
+	// time.
+	c, err := claimcache.New[[sha256.Size]byte](claimcache.Weighed[*verifiedEntry]{
+		MaxEntries: maxEntries,
+		MaxBytes:   maxBytes,
+		Size:       func(e *verifiedEntry) uint32 { return e.size },
+		Until:      func(e *verifiedEntry) time.Time { return e.until },
+		Now:        now,
+		Evictions:  &vc.evictions,
+	})
+	if errors.Is(err, claimcache.ErrTooLarge) {
 		return nil, errors.New("jwt: Config.VerifiedCacheMaxBytes/VerifiedCacheMaxEntries is too large")
 	}
-	vc := &verifiedCache{maxAge: maxAge}
-	c, err := otter.New(&otter.Options[[sha256.Size]byte, *verifiedEntry]{
-		MaximumWeight: uint64(maxBytes),
-		Weigher: func(_ [sha256.Size]byte, e *verifiedEntry) uint32 {
-			return uint32(max(int64(e.size), floor))
-		},
-		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[[sha256.Size]byte, *verifiedEntry]) time.Duration {
-			return max(e.Value.until.Sub(now()), 1)
-		}),
-		OnAtomicDeletion: func(e otter.DeletionEvent[[sha256.Size]byte, *verifiedEntry]) {
-			if e.Cause == otter.CauseOverflow {
-				vc.evictions.Add(1)
-			}
-		},
-		Clock: clock{now},
-		// Maintenance runs on the writer's goroutine: the default
-		// executor starts a goroutine for it, which cost a first sight
-		// about 8% of its time. Nothing here runs under otter's locks
-		// that could call the cache back: the weigher, the expiry and
-		// OnAtomicDeletion read only the entry and an atomic counter.
-		Executor: func(maintain func()) { maintain() },
-	})
 	if err != nil {
 		return nil, err
 	}
@@ -103,9 +88,9 @@ func (vc *verifiedCache) put(digest [sha256.Size]byte, claims *middleware.Claims
 	e := &verifiedEntry{
 		claims: claims,
 		key:    id,
-		from:   later(claims.NotBefore, claims.IssuedAt).Add(-leeway),
+		from:   claimcache.Later(claims.NotBefore, claims.IssuedAt).Add(-leeway),
 		until:  claims.Expiry.Add(leeway),
-		size:   uint32(min(entrySize(claims, payload), 1<<31)),
+		size:   uint32(min(claimcache.EntrySize(claims, payload), 1<<31)),
 	}
 	if limit := now.Add(vc.maxAge); limit.Before(e.until) {
 		e.until = limit
@@ -137,30 +122,3 @@ func (vc *verifiedCache) close() {
 	vc.c.StopAllGoroutines()
 	vc.c.InvalidateAll()
 }
-
-// entrySize estimates the bytes an entry holds: the overhead, the claims'
-// JSON (payload bytes, kept for Claims.Decode) and their strings.
-func entrySize(c *middleware.Claims, payload int) int64 {
-	n := int64(entryOverhead + payload + len(c.Issuer) + len(c.Subject) + len(c.ID))
-	for _, s := range c.Audience {
-		n += int64(16 + len(s))
-	}
-	for _, s := range c.Scopes {
-		n += int64(16 + len(s))
-	}
-	return n
-}
-
-// later returns the later of a and b.
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-// clock adapts a Now function to otter's Clock, without ticks.
-type clock struct{ now func() time.Time }
-
-func (c clock) NowNano() int64                      { return c.now().UnixNano() }
-func (c clock) Tick(time.Duration) <-chan time.Time { return nil }

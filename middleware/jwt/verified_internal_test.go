@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-tokenexchange/tokenexchange/internal/claimcache"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
 )
 
@@ -34,7 +35,7 @@ func TestVerifiedCacheBound(t *testing.T) {
 	claims, err := middleware.ParseClaims(claimsPayload(0, now.Add(time.Hour)))
 	require.NoError(t, err)
 	payload := len(claimsPayload(0, now.Add(time.Hour)))
-	size := entrySize(claims, payload)
+	size := claimcache.EntrySize(claims, payload)
 	for _, tc := range []struct {
 		name       string
 		maxEntries int
@@ -118,7 +119,7 @@ func BenchmarkVerifiedCacheMemory(b *testing.B) {
 				b.Fatal(err)
 			}
 			vc.put(digestOf(i), c, keyID{}, len(p), now, 0)
-			estimate += entrySize(c, len(p))
+			estimate += claimcache.EntrySize(c, len(p))
 		}
 		vc.c.CleanUp()
 		b.StopTimer()
