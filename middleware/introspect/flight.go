@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/middleware"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // flight is one introspection that callers with the same token wait on.
@@ -53,13 +54,15 @@ func (v *Validator) await(ctx context.Context, d digest, token authority.Subject
 	}
 }
 
-// run makes the introspection of a flight, detached from the
-// cancellation of the caller that started it (whose trace it joins) but
-// under Timeout and Close, records its answer in the caches, and
-// releases the waiting callers.
+// run makes the introspection of a flight, detached from the caller that
+// started it: it joins that caller's trace, but keeps none of its
+// context's values (the request's token among them) and none of its
+// cancellation; it runs under Timeout and Close, records its answer in
+// the caches, and releases the waiting callers.
 func (v *Validator) run(callerCtx context.Context, d digest, token authority.SubjectToken, f *flight) {
 	defer v.wg.Done()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(callerCtx), v.timeout)
+	detached := trace.ContextWithSpanContext(context.Background(), trace.SpanContextFromContext(callerCtx))
+	ctx, cancel := context.WithTimeout(detached, v.timeout)
 	stopOnClose := context.AfterFunc(v.closing, cancel)
 	ctx, span := v.tel.start(ctx)
 	start := time.Now()
