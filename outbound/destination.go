@@ -73,8 +73,13 @@ func (d *Destination) Token(ctx context.Context) (*authority.Token, error) {
 
 // Authorization returns the Authorization value for tok, a token Token
 // returned: "Bearer " and the access token, made once per token for a
-// token served from the cache again and again.
+// token served from the cache again and again. A pass-through route's
+// token is new on every call: its value is made for the call, as
+// RoundTrip makes it, and not kept as the route's last.
 func (d *Destination) Authorization(tok *authority.Token) string {
+	if d.r.mode == ModePassThrough {
+		return d.r.bearer(nil, tok.AccessToken)
+	}
 	return d.r.bearer(tok, tok.AccessToken)
 }
 

@@ -144,7 +144,7 @@ func TestDelegationChain(t *testing.T) {
 // validated claims of every call to got.
 func startClaimsServer(t *testing.T, opts grpcauth.Options, got func(*middleware.Claims)) *grpcServer {
 	t.Helper()
-	return startServerWith(t, opts, nil, func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	return startServerWith(t, opts, nil, nil, func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		if cl, ok := middleware.ClaimsFromContext(ctx); ok {
 			got(cl)
 		}

@@ -41,12 +41,12 @@ type grpcServer struct {
 // the handler.
 func startServer(t testing.TB, opts grpcauth.Options, svc healthpb.HealthServer) *grpcServer {
 	t.Helper()
-	return startServerWith(t, opts, svc)
+	return startServerWith(t, opts, svc, nil)
 }
 
-// startServerWith is startServer with more unary interceptors after the
-// recording one.
-func startServerWith(t testing.TB, opts grpcauth.Options, svc healthpb.HealthServer, more ...grpc.UnaryServerInterceptor) *grpcServer {
+// startServerWith is startServer with the server options sopts (such as
+// grpc.Creds) and more unary interceptors after the recording one.
+func startServerWith(t testing.TB, opts grpcauth.Options, svc healthpb.HealthServer, sopts []grpc.ServerOption, more ...grpc.UnaryServerInterceptor) *grpcServer {
 	t.Helper()
 	s := &grpcServer{calls: make(chan received, 256)}
 	auth := grpcauth.New(opts)
@@ -61,7 +61,8 @@ func startServerWith(t testing.TB, opts grpcauth.Options, svc healthpb.HealthSer
 		}
 		return h(ctx, req)
 	}
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{auth.Unary, record}, more...)...), grpc.StreamInterceptor(auth.Stream))
+	sopts = append(sopts, grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{auth.Unary, record}, more...)...), grpc.StreamInterceptor(auth.Stream))
+	srv := grpc.NewServer(sopts...)
 	var hs *health.Server
 	if svc == nil {
 		hs = health.NewServer()

@@ -33,9 +33,16 @@ type retryEnv struct {
 
 func newRetryEnv(t *testing.T, opts outbound.Options) *retryEnv {
 	t.Helper()
+	return newRetryEnvServing(t, opts, nil)
+}
+
+// newRetryEnvServing is newRetryEnv whose server serves svc (nil: the
+// health service).
+func newRetryEnvServing(t *testing.T, opts outbound.Options, svc healthpb.HealthServer) *retryEnv {
+	t.Helper()
 	e := &retryEnv{a: testutil.NewAuthority(t, testutil.Options{}), v: &refusing{}, metrics: oteltest.NewMetrics(t)}
 	e.a.AddClient(testutil.Client{ID: "gateway", Secret: gatewaySecret, ExchangeAudiences: []string{"orders"}})
-	e.srv = startServer(t, grpcauth.Options{Validator: e.v}, nil)
+	e.srv = startServer(t, grpcauth.Options{Validator: e.v}, svc)
 	opts.MeterProvider = e.metrics.Provider
 	e.tr = exchangeTransport(t, newExchanger(t, newClient(t, e.a, "gateway", gatewaySecret)), e.srv, "orders", opts)
 	e.client, _ = e.srv.dial(t, e.tr)
@@ -46,6 +53,21 @@ func newRetryEnv(t *testing.T, opts outbound.Options) *retryEnv {
 func (e *retryEnv) check() error {
 	_, err := e.client.Check(userContext(e.user), &healthpb.HealthCheckRequest{})
 	return err
+}
+
+// allUnauthenticated makes n concurrent calls with call (e.check,
+// e.watch) and asserts that each ends with codes.Unauthenticated.
+func allUnauthenticated(t *testing.T, n int, call func() error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.Equal(t, codes.Unauthenticated, status.Code(call()))
+		}()
+	}
+	wg.Wait()
 }
 
 // TestRetryOnce: a token the server refuses is dropped and the call sent
@@ -84,15 +106,7 @@ func TestStormGuard(t *testing.T) {
 	assert.Equal(t, uint64(1), st.FreshRefused)
 
 	const n = 16
-	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			assert.Equal(t, codes.Unauthenticated, status.Code(e.check()))
-		}()
-	}
-	wg.Wait()
+	allUnauthenticated(t, n, e.check)
 	assert.Equal(t, 2, e.a.ExchangesFor("alice"), "no exchange in the window")
 	st = e.tr.Stats()
 	assert.Equal(t, uint64(1), st.Retries)

@@ -2,7 +2,6 @@ package grpccreds_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,9 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/go-tokenexchange/tokenexchange/internal/semconv"
-	"github.com/go-tokenexchange/tokenexchange/middleware/grpcauth"
 	"github.com/go-tokenexchange/tokenexchange/outbound"
-	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
 // watch opens a health Watch stream (server streaming) as alice and
@@ -75,15 +72,7 @@ func TestStreamStormGuard(t *testing.T) {
 	assert.EqualValues(t, 1, e.metrics.Int64(t, "tokenexchange.outbound.refusal_windows", semconv.Route.String(e.srv.routeURL())))
 
 	const n = 16
-	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			assert.Equal(t, codes.Unauthenticated, status.Code(e.watch()))
-		}()
-	}
-	wg.Wait()
+	allUnauthenticated(t, n, e.watch)
 	assert.Equal(t, codes.Unauthenticated, status.Code(e.check()))
 	assert.Equal(t, 2, e.a.ExchangesFor("alice"), "no exchange in the window")
 	st = e.tr.Stats()
@@ -108,14 +97,9 @@ func TestStreamRefusalsWithoutWindows(t *testing.T) {
 // TestStreamOtherErrorsKeepToken: a stream that ends with another code
 // than Unauthenticated (here Unimplemented) keeps its token.
 func TestStreamOtherErrorsKeepToken(t *testing.T) {
-	a := testutil.NewAuthority(t, testutil.Options{})
-	a.AddClient(testutil.Client{ID: "gateway", Secret: gatewaySecret, ExchangeAudiences: []string{"orders"}})
-	srv := startServer(t, grpcauth.Options{Validator: &refusing{}}, healthpb.UnimplementedHealthServer{})
-	tr := exchangeTransport(t, newExchanger(t, newClient(t, a, "gateway", gatewaySecret)), srv, "orders", outbound.Options{})
-	client, _ := srv.dial(t, tr)
-	e := &retryEnv{a: a, client: client, user: a.UserToken("alice", "web", "gateway")}
+	e := newRetryEnvServing(t, outbound.Options{}, healthpb.UnimplementedHealthServer{})
 	for range 3 {
 		assert.Equal(t, codes.Unimplemented, status.Code(e.watch()))
 	}
-	assert.Equal(t, 1, a.ExchangesFor("alice"))
+	assert.Equal(t, 1, e.a.ExchangesFor("alice"))
 }

@@ -1,7 +1,6 @@
 package grpccreds_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,11 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/go-tokenexchange/tokenexchange/exchange"
-	"github.com/go-tokenexchange/tokenexchange/middleware"
 	"github.com/go-tokenexchange/tokenexchange/middleware/grpcauth"
 	"github.com/go-tokenexchange/tokenexchange/outbound"
 	"github.com/go-tokenexchange/tokenexchange/outbound/grpccreds"
@@ -56,30 +53,10 @@ func TestOverTLS(t *testing.T) {
 	a.AddClient(testutil.Client{ID: "gateway", Secret: gatewaySecret, ExchangeAudiences: []string{"orders"}})
 	cert, pool := loopbackTLS(t)
 
-	calls := make(chan string, 1)
-	auth := grpcauth.New(grpcauth.Options{Validator: newJWT(t, a, "orders")})
-	srv := grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&cert)), grpc.ChainUnaryInterceptor(auth.Unary,
-		func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-			c, _ := middleware.ClaimsFromContext(ctx)
-			calls <- c.Subject
-			return h(ctx, req)
-		}))
-	hs := health.NewServer()
-	healthpb.RegisterHealthServer(srv, hs)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(lis)
-	}()
-	t.Cleanup(func() {
-		hs.Shutdown()
-		srv.Stop()
-		<-done
-	})
+	srv := startServerWith(t, grpcauth.Options{Validator: newJWT(t, a, "orders")}, nil,
+		[]grpc.ServerOption{grpc.Creds(credentials.NewServerTLSFromCert(&cert))})
 
-	routeURL := "https://" + lis.Addr().String()
+	routeURL := "https://" + srv.addr
 	tr, err := outbound.New(outbound.Options{Exchanger: newExchanger(t, newClient(t, a, "gateway", gatewaySecret)),
 		Routes: []outbound.Route{{URL: routeURL, Mode: outbound.ModeExchange, Target: exchange.Target{Audiences: []string{"orders"}}}}})
 	require.NoError(t, err)
@@ -87,12 +64,12 @@ func TestOverTLS(t *testing.T) {
 	require.NoError(t, err)
 	creds, err := grpccreds.New(d, grpccreds.Options{})
 	require.NoError(t, err)
-	conn, err := grpc.NewClient(lis.Addr().String(),
+	conn, err := grpc.NewClient(srv.addr,
 		append(creds.DialOptions(), grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})))...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 
 	_, err = healthpb.NewHealthClient(conn).Check(userContext(a.UserToken("alice", "web", "gateway")), &healthpb.HealthCheckRequest{})
 	require.NoError(t, err)
-	assert.Equal(t, "alice", <-calls)
+	assert.Equal(t, "alice", (<-srv.calls).subject)
 }
