@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -64,16 +63,8 @@ type telemetry struct {
 // creates the instruments. An instrument the provider fails to create is
 // replaced by a no-op one, and the error goes to otel.Handle.
 func newTelemetry(cfg Config) telemetry {
-	mp := cfg.MeterProvider
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	tp := cfg.TracerProvider
-	if tp == nil {
-		tp = otel.GetTracerProvider()
-	}
 	t := telemetry{
-		tracer:     tp.Tracer(instrumentationScope),
+		tracer:     semconv.TracerProvider(cfg.TracerProvider).Tracer(instrumentationScope),
 		propagator: cfg.Propagator,
 		logger:     cfg.Logger,
 	}
@@ -83,23 +74,11 @@ func newTelemetry(cfg Config) telemetry {
 	if t.logger == nil {
 		t.logger = slog.Default()
 	}
-	meter := mp.Meter(instrumentationScope)
-	var err error
-	t.duration, err = meter.Float64Histogram(metricRequestDuration,
-		metric.WithDescription("Duration of requests to the token endpoint, by grant, outcome and OAuth error code; discovery, when a request runs it first, is included."),
-		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(semconv.DurationBuckets()...))
-	if err != nil {
-		otel.Handle(err)
-		t.duration = noop.Float64Histogram{}
-	}
-	t.renewals, err = meter.Int64Counter(metricRenewals,
-		metric.WithDescription("Renewals of a CachedSource's token that asked the authority, by the grant used last and outcome."),
-		metric.WithUnit("{renewal}"))
-	if err != nil {
-		otel.Handle(err)
-		t.renewals = noop.Int64Counter{}
-	}
+	meter := semconv.MeterProvider(cfg.MeterProvider).Meter(instrumentationScope)
+	t.duration = semconv.Float64Histogram(meter, metricRequestDuration,
+		"Duration of requests to the token endpoint, by grant, outcome and OAuth error code; discovery, when a request runs it first, is included.")
+	t.renewals = semconv.Int64Counter(meter, metricRenewals, "{renewal}",
+		"Renewals of a CachedSource's token that asked the authority, by the grant used last and outcome.")
 	return t
 }
 

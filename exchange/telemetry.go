@@ -7,11 +7,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/go-tokenexchange/tokenexchange/authority"
@@ -87,106 +85,74 @@ type observed struct {
 // the callback that reports x's counters. Instrument errors are handed to
 // otel.Handle and replaced by no-op instruments: they never fail New.
 func (x *Exchanger) initTelemetry(opts Options) {
-	mp, tp := opts.MeterProvider, opts.TracerProvider
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	if tp == nil {
-		tp = otel.GetTracerProvider()
-	}
 	t := &x.tel
-	t.tracer = tp.Tracer(instrumentationName)
+	t.tracer = semconv.TracerProvider(opts.TracerProvider).Tracer(instrumentationName)
 	t.log = ratelog.New(opts.Logger, time.Minute, opts.Now)
-	m := mp.Meter(instrumentationName)
-	fallback := noop.NewMeterProvider().Meter(instrumentationName)
-
-	var err error
-	if t.duration, err = m.Float64Histogram("tokenexchange.exchange.duration",
-		metric.WithDescription("Duration of each exchange with the authority, a caller's flight or a background refresh."),
-		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(semconv.DurationBuckets()...)); err != nil {
-		otel.Handle(err)
-		t.duration, _ = fallback.Float64Histogram("tokenexchange.exchange.duration")
-	}
+	m := semconv.MeterProvider(opts.MeterProvider).Meter(instrumentationName)
+	t.duration = semconv.Float64Histogram(m, "tokenexchange.exchange.duration",
+		"Duration of each exchange with the authority, a caller's flight or a background refresh.")
 
 	var o observed
-	counter := func(name, unit, desc string) metric.Int64ObservableCounter {
-		c, err := m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		if err != nil {
-			otel.Handle(err)
-			c, _ = fallback.Int64ObservableCounter(name)
-		}
-		return c
-	}
-	upDown := func(name, unit, desc string) metric.Int64ObservableUpDownCounter {
-		c, err := m.Int64ObservableUpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		if err != nil {
-			otel.Handle(err)
-			c, _ = fallback.Int64ObservableUpDownCounter(name)
-		}
-		return c
-	}
-	o.lookups = counter("tokenexchange.exchange.cache.lookups", "{lookup}",
+	counter, upDown := semconv.Int64ObservableCounter, semconv.Int64ObservableUpDownCounter
+	o.lookups = counter(m, "tokenexchange.exchange.cache.lookups", "{lookup}",
 		"Requests for a token by how the cache answered: hit, refresh_ahead (a hit on an entry due for refresh), negative_hit (a refusal remembered), miss (the request started an exchange), coalesced (it joined one another had started) or shared_hit (its exchange's token came from the shared tier).")
-	o.evictions = counter("tokenexchange.exchange.cache.evictions", "{entry}",
+	o.evictions = counter(m, "tokenexchange.exchange.cache.evictions", "{entry}",
 		"Entries evicted to keep the cache's bounds (only when the cache counts them).")
-	o.cacheErrors = counter("tokenexchange.exchange.cache.errors", "{error}",
+	o.cacheErrors = counter(m, "tokenexchange.exchange.cache.errors", "{error}",
 		"Calls of the cache that failed; each was taken for a miss.")
-	o.refreshes = counter("tokenexchange.exchange.refreshes", "{refresh}",
+	o.refreshes = counter(m, "tokenexchange.exchange.refreshes", "{refresh}",
 		"Background refreshes started by hits, by outcome: success, failure, skipped (no free slot, or another replica refreshes), or adopted (another replica's new token taken from the shared tier).")
-	o.rejections = counter("tokenexchange.exchange.rejections", "{request}",
+	o.rejections = counter(m, "tokenexchange.exchange.rejections", "{request}",
 		"Exchanges rejected before reaching the authority, by reason: busy (too many waiting for a slot) or slot_timeout (no slot within the flight timeout).")
-	o.canceled = counter("tokenexchange.exchange.waits.canceled", "{request}",
+	o.canceled = counter(m, "tokenexchange.exchange.waits.canceled", "{request}",
 		"Requests that stopped waiting for an exchange because their context ended.")
-	o.entries = upDown("tokenexchange.exchange.cache.entries", "{entry}",
+	o.entries = upDown(m, "tokenexchange.exchange.cache.entries", "{entry}",
 		"Entries in the cache (only when the cache tells).")
-	o.inFlight = upDown("tokenexchange.exchange.in_flight", "{exchange}",
+	o.inFlight = upDown(m, "tokenexchange.exchange.in_flight", "{exchange}",
 		"Exchanges with the authority holding one of the MaxInFlight slots.")
 
-	set := func(kv ...attribute.KeyValue) []metric.ObserveOption {
-		return []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(kv...))}
-	}
 	for l := LookupHit; l <= LookupSharedHit; l++ {
-		o.lookupOpts[l] = set(attrLookup.String(l.String()))
+		o.lookupOpts[l] = observeSet(attrLookup.String(l.String()))
 	}
-	o.refreshSuccess = set(attrOutcome.String("success"))
-	o.refreshFailure = set(attrOutcome.String("failure"))
-	o.refreshSkipped = set(attrOutcome.String("skipped"))
-	o.refreshAdopted = set(attrOutcome.String("adopted"))
-	o.rejectBusy = set(attrReason.String("busy"))
-	o.rejectSlotTimeout = set(attrReason.String("slot_timeout"))
+	o.refreshSuccess = observeSet(attrOutcome.String("success"))
+	o.refreshFailure = observeSet(attrOutcome.String("failure"))
+	o.refreshSkipped = observeSet(attrOutcome.String("skipped"))
+	o.refreshAdopted = observeSet(attrOutcome.String("adopted"))
+	o.rejectBusy = observeSet(attrReason.String("busy"))
+	o.rejectSlotTimeout = observeSet(attrReason.String("slot_timeout"))
 
-	reg, err := m.RegisterCallback(func(_ context.Context, ob metric.Observer) error {
+	t.reg = semconv.RegisterCallback(m, func(_ context.Context, ob metric.Observer) error {
 		x.observe(ob, &o)
 		return nil
 	}, o.lookups, o.evictions, o.cacheErrors, o.refreshes, o.rejections, o.canceled, o.entries, o.inFlight)
-	if err != nil {
-		otel.Handle(err)
-	} else {
-		t.reg = reg
-	}
 	if x.shared != nil {
-		x.initSharedTelemetry(m, counter, set)
+		x.initSharedTelemetry(m)
 	}
+}
+
+// observeSet returns the observe options of the attribute set of kv.
+func observeSet(kv ...attribute.KeyValue) []metric.ObserveOption {
+	return []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(kv...))}
 }
 
 // initSharedTelemetry registers the callback that reports the shared
 // tier's counters.
-func (x *Exchanger) initSharedTelemetry(m metric.Meter, counter func(name, unit, desc string) metric.Int64ObservableCounter, set func(kv ...attribute.KeyValue) []metric.ObserveOption) {
-	errs := counter("tokenexchange.exchange.shared.errors", "{error}",
+func (x *Exchanger) initSharedTelemetry(m metric.Meter) {
+	counter, set := semconv.Int64ObservableCounter, observeSet
+	errs := counter(m, "tokenexchange.exchange.shared.errors", "{error}",
 		"Calls of the shared tier (its Cache or Coordinator) that failed; each was taken for a miss or a lock not taken.")
-	locks := counter("tokenexchange.exchange.shared.locks", "{lock}",
+	locks := counter(m, "tokenexchange.exchange.shared.locks", "{lock}",
 		"Attempts to take the fleet-wide lock of a key, by outcome: won, lost (another replica holds it) or error.")
-	waits := counter("tokenexchange.exchange.shared.waits", "{wait}",
+	waits := counter(m, "tokenexchange.exchange.shared.waits", "{wait}",
 		"Flights that lost the fleet-wide lock and waited for the holder's token, by outcome: found, or timeout (then they exchanged themselves).")
-	invs := counter("tokenexchange.exchange.shared.invalidations", "{invalidation}",
+	invs := counter(m, "tokenexchange.exchange.shared.invalidations", "{invalidation}",
 		"Fleet-wide invalidations, by operation: publish (sent by this replica), receive (received, its own included) or apply (removed an in-process entry holding the refused token).")
 	won, lost, failed := set(attrOutcome.String("won")), set(attrOutcome.String("lost")), set(attrOutcome.String("error"))
 	found, timeout := set(attrOutcome.String("found")), set(attrOutcome.String("timeout"))
 	pub, recv, applied := set(attrOperation.String("publish")), set(attrOperation.String("receive")), set(attrOperation.String("apply"))
 	val := func(a *atomic.Uint64) int64 { return int64(min(a.Load(), 1<<63-1)) }
 	c := &x.stats
-	reg, err := m.RegisterCallback(func(_ context.Context, ob metric.Observer) error {
+	x.tel.sharedReg = semconv.RegisterCallback(m, func(_ context.Context, ob metric.Observer) error {
 		ob.ObserveInt64(errs, val(&c.sharedErrors))
 		ob.ObserveInt64(locks, val(&c.locksWon), won...)
 		ob.ObserveInt64(locks, val(&c.locksLost), lost...)
@@ -198,11 +164,6 @@ func (x *Exchanger) initSharedTelemetry(m metric.Meter, counter func(name, unit,
 		ob.ObserveInt64(invs, val(&c.invalidationsApplied), applied...)
 		return nil
 	}, errs, locks, waits, invs)
-	if err != nil {
-		otel.Handle(err)
-		return
-	}
-	x.tel.sharedReg = reg
 }
 
 // observe reports the counters.
@@ -238,13 +199,8 @@ func (x *Exchanger) observe(ob metric.Observer, o *observed) {
 
 // closeTelemetry stops reporting the counters.
 func (x *Exchanger) closeTelemetry() {
-	for _, reg := range []metric.Registration{x.tel.reg, x.tel.sharedReg} {
-		if reg != nil {
-			if err := reg.Unregister(); err != nil {
-				otel.Handle(err)
-			}
-		}
-	}
+	semconv.Unregister(x.tel.reg)
+	semconv.Unregister(x.tel.sharedReg)
 }
 
 // outcomeOf classifies the result of an exchange, a flight or a wait.

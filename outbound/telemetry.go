@@ -3,10 +3,8 @@ package outbound
 import (
 	"context"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/go-tokenexchange/tokenexchange/internal/semconv"
 )
@@ -127,17 +125,9 @@ type routeTelemetry struct {
 // the provider fails to create is replaced by a no-op one, and the error
 // goes to otel.Handle.
 func newTelemetry(mp metric.MeterProvider, routes table) *telemetry {
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	meter := mp.Meter(instrumentationScope)
+	meter := semconv.MeterProvider(mp).Meter(instrumentationScope)
 	counter := func(name, unit, desc string) metric.Int64Counter {
-		c, err := meter.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		if err != nil {
-			otel.Handle(err)
-			return noop.Int64Counter{}
-		}
-		return c
+		return semconv.Int64Counter(meter, name, unit, desc)
 	}
 	t := &telemetry{
 		retries: counter(metricRetries, "{retry}",

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/go-tokenexchange/tokenexchange/internal/semconv"
 )
@@ -116,57 +114,26 @@ type telemetry struct {
 
 // newTelemetry creates the instruments on mp (the global provider when
 // nil). An instrument that cannot be created is replaced by a no-op one;
-// the error goes to otel.Handle.
+// the error goes to otel.Handle (see package semconv).
 func newTelemetry(mp metric.MeterProvider, b *breaker) *telemetry {
-	if mp == nil {
-		mp = otel.GetMeterProvider()
+	m := semconv.MeterProvider(mp).Meter(scopeName)
+	t := &telemetry{
+		ops: semconv.Int64Counter(m, metricOperations, "{operation}",
+			"Operations of the Redis cache, by operation and outcome (hit, miss, ok, error, rejected_open while the circuit breaker is open)."),
+		duration: semconv.Float64Histogram(m, metricDuration,
+			"Duration of the Redis cache operations that reached Redis, by operation and outcome."),
+		tampered: semconv.Int64Counter(m, metricTampered, "{entry}",
+			"Values read from Redis that were not served and were deleted: failing authentication under a known key (auth_failed), holding an expired entry (expired), or not a value (malformed)."),
 	}
-	m := mp.Meter(scopeName)
-	t := &telemetry{}
-	var err error
-	if t.ops, err = m.Int64Counter(metricOperations,
-		metric.WithDescription("Operations of the Redis cache, by operation and outcome (hit, miss, ok, error, rejected_open while the circuit breaker is open)."),
-		metric.WithUnit("{operation}")); err != nil {
-		otel.Handle(err)
-		t.ops = noop.Int64Counter{}
-	}
-	if t.duration, err = m.Float64Histogram(metricDuration,
-		metric.WithDescription("Duration of the Redis cache operations that reached Redis, by operation and outcome."),
-		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(semconv.DurationBuckets()...)); err != nil {
-		otel.Handle(err)
-		t.duration = noop.Float64Histogram{}
-	}
-	if t.tampered, err = m.Int64Counter(metricTampered,
-		metric.WithDescription("Values read from Redis that were not served and were deleted: failing authentication under a known key (auth_failed), holding an expired entry (expired), or not a value (malformed)."),
-		metric.WithUnit("{entry}")); err != nil {
-		otel.Handle(err)
-		t.tampered = noop.Int64Counter{}
-	}
-	state, err := m.Int64ObservableGauge(metricState,
-		metric.WithDescription("State of the Redis circuit breaker: 0 closed (Redis used), 1 half-open (one trial call), 2 open (Redis not called)."),
-		metric.WithUnit("1"))
-	if err != nil {
-		otel.Handle(err)
-	}
-	openings, err2 := m.Int64ObservableCounter(metricOpenings,
-		metric.WithDescription("Times the Redis circuit breaker opened after consecutive failures or a failed trial call."),
-		metric.WithUnit("{opening}"))
-	if err2 != nil {
-		otel.Handle(err2)
-	}
-	if err == nil && err2 == nil {
-		reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-			o.ObserveInt64(state, b.state.Load())
-			o.ObserveInt64(openings, b.openings.Load())
-			return nil
-		}, state, openings)
-		if err != nil {
-			otel.Handle(err)
-		} else {
-			t.reg = reg
-		}
-	}
+	state := semconv.Int64ObservableGauge(m, metricState, "1",
+		"State of the Redis circuit breaker: 0 closed (Redis used), 1 half-open (one trial call), 2 open (Redis not called).")
+	openings := semconv.Int64ObservableCounter(m, metricOpenings, "{opening}",
+		"Times the Redis circuit breaker opened after consecutive failures or a failed trial call.")
+	t.reg = semconv.RegisterCallback(m, func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(state, b.state.Load())
+		o.ObserveInt64(openings, b.openings.Load())
+		return nil
+	}, state, openings)
 	for o := range numOps {
 		for oc := range numOutcomes {
 			set := attribute.NewSet(operationKey.String(opNames[o]), outcomeKey.String(outcomeNames[oc]))

@@ -3,10 +3,8 @@ package grpcauth
 import (
 	"context"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/go-tokenexchange/tokenexchange/internal/semconv"
@@ -49,25 +47,12 @@ type telemetry struct {
 // when mp is nil. An instrument that cannot be created is replaced by a
 // no-op one, the error going to otel.Handle.
 func newTelemetry(mp metric.MeterProvider) *telemetry {
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	m := mp.Meter(scopeName)
-	t := &telemetry{}
-	var err error
-	t.requests, err = m.Int64Counter("tokenexchange.inbound.requests",
-		metric.WithUnit("{request}"),
-		metric.WithDescription("Calls the inbound bearer interceptor handled, by outcome: accepted, anonymous (Options.Optional), refused or skipped (Options.Skip)."))
-	if err != nil {
-		otel.Handle(err)
-		t.requests = noop.Int64Counter{}
-	}
-	t.refusals, err = m.Int64Counter("tokenexchange.inbound.refusals",
-		metric.WithUnit("{request}"),
-		metric.WithDescription("Calls the inbound bearer interceptor refused (or answered Unavailable for), by reason."))
-	if err != nil {
-		otel.Handle(err)
-		t.refusals = noop.Int64Counter{}
+	m := semconv.MeterProvider(mp).Meter(scopeName)
+	t := &telemetry{
+		requests: semconv.Int64Counter(m, "tokenexchange.inbound.requests", "{request}",
+			"Calls the inbound bearer interceptor handled, by outcome: accepted, anonymous (Options.Optional), refused or skipped (Options.Skip)."),
+		refusals: semconv.Int64Counter(m, "tokenexchange.inbound.refusals", "{request}",
+			"Calls the inbound bearer interceptor refused (or answered Unavailable for), by reason."),
 	}
 	for o := range numOutcomes {
 		t.outcomeOpts[o] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(semconv.Outcome.String(outcomeNames[o])))}

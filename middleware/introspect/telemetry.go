@@ -5,11 +5,9 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/go-tokenexchange/tokenexchange/internal/ratelog"
@@ -71,46 +69,21 @@ type telemetry struct {
 // instruments over v's counters. An instrument the provider fails to
 // create is replaced by a no-op one, and the error goes to otel.Handle.
 func newTelemetry(cfg Config, v *Validator) *telemetry {
-	mp := cfg.MeterProvider
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	tp := cfg.TracerProvider
-	if tp == nil {
-		tp = otel.GetTracerProvider()
-	}
 	t := &telemetry{
-		tracer: tp.Tracer(instrumentationScope),
+		tracer: semconv.TracerProvider(cfg.TracerProvider).Tracer(instrumentationScope),
 		log:    ratelog.New(cfg.Logger, time.Minute, nil),
 	}
 	for o := range numOutcomes {
 		t.outcomes[o] = metric.WithAttributeSet(attribute.NewSet(semconv.Outcome.String(o.String())))
 	}
-	meter := mp.Meter(instrumentationScope)
-	var err error
-	t.duration, err = meter.Float64Histogram(metricDuration,
-		metric.WithDescription("Duration of the validator's introspections, by outcome (active, inactive, refused, unavailable)."),
-		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(semconv.DurationBuckets()...))
-	if err != nil {
-		otel.Handle(err)
-		t.duration = noop.Float64Histogram{}
-	}
+	meter := semconv.MeterProvider(cfg.MeterProvider).Meter(instrumentationScope)
+	t.duration = semconv.Float64Histogram(meter, metricDuration,
+		"Duration of the validator's introspections, by outcome (active, inactive, refused, unavailable).")
 	counter := func(name, unit, desc string) metric.Int64ObservableCounter {
-		c, err := meter.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		if err != nil {
-			otel.Handle(err)
-			return noop.Int64ObservableCounter{}
-		}
-		return c
+		return semconv.Int64ObservableCounter(meter, name, unit, desc)
 	}
 	gauge := func(name, unit, desc string) metric.Int64ObservableGauge {
-		g, err := meter.Int64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		if err != nil {
-			otel.Handle(err)
-			return noop.Int64ObservableGauge{}
-		}
-		return g
+		return semconv.Int64ObservableGauge(meter, name, unit, desc)
 	}
 	lookups := counter(metricLookups, "{lookup}", "Tokens the introspection validator looked up, by result: hit (an active answer from the cache), negative_hit (a refusal from the cache), miss (an introspection started), coalesced (joined one in flight).")
 	introspections := counter(metricIntrospections, "{introspection}", "Introspections the validator made, by outcome: active, inactive, refused (active, but the claims were refused), unavailable (the endpoint failed).")
@@ -129,7 +102,7 @@ func newTelemetry(cfg Config, v *Validator) *telemetry {
 		byOutcome[o] = set(semconv.Outcome, o.String())
 	}
 	c := &v.counts
-	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	t.reg = semconv.RegisterCallback(meter, func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(lookups, c.hits.Load(), hit)
 		o.ObserveInt64(lookups, c.refusalHits.Load(), negative)
 		o.ObserveInt64(lookups, c.misses.Load(), miss)
@@ -145,11 +118,6 @@ func newTelemetry(cfg Config, v *Validator) *telemetry {
 		o.ObserveInt64(evictions, v.caches.evictions.Load())
 		return nil
 	}, lookups, introspections, inFlight, busy, entries, evictions)
-	if err != nil {
-		otel.Handle(err)
-	} else {
-		t.reg = reg
-	}
 	return t
 }
 
@@ -171,11 +139,5 @@ func (t *telemetry) end(ctx context.Context, span trace.Span, o outcome, seconds
 
 // stop unregisters the observable instruments, once.
 func (t *telemetry) stop() {
-	t.once.Do(func() {
-		if t.reg != nil {
-			if err := t.reg.Unregister(); err != nil {
-				otel.Handle(err)
-			}
-		}
-	})
+	t.once.Do(func() { semconv.Unregister(t.reg) })
 }

@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -117,39 +116,20 @@ type telemetry struct {
 // instruments; one that cannot be created is replaced by a no-op one, the
 // error going to otel.Handle. logNow is the log limiter's clock.
 func newTelemetry(cfg Config, logNow func() time.Time) *telemetry {
-	mp := cfg.MeterProvider
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	tp := cfg.TracerProvider
-	if tp == nil {
-		tp = otel.GetTracerProvider()
-	}
 	t := &telemetry{
-		tracer:     tp.Tracer(scopeName),
+		tracer:     semconv.TracerProvider(cfg.TracerProvider).Tracer(scopeName),
 		prop:       cfg.Propagator,
 		log:        ratelog.New(cfg.Logger, logInterval, logNow),
-		meter:      mp.Meter(scopeName),
+		meter:      semconv.MeterProvider(cfg.MeterProvider).Meter(scopeName),
 		discServer: serverAttributes(cfg.Issuer),
 	}
 	if t.prop == nil {
 		t.prop = otel.GetTextMapPropagator()
 	}
-	var err error
-	t.fetches, err = t.meter.Int64Counter("tokenexchange.jwks.fetches",
-		metric.WithUnit("{fetch}"),
-		metric.WithDescription("Key set (JWKS) fetches of the JWT validator, by trigger (startup, background, unknown_kid) and outcome (success, error, canceled)."))
-	if err != nil {
-		otel.Handle(err)
-		t.fetches = noop.Int64Counter{}
-	}
-	t.keysGauge, err = t.meter.Int64ObservableGauge("tokenexchange.jwks.keys",
-		metric.WithUnit("{key}"),
-		metric.WithDescription("Usable signing keys the JWT validator currently holds."))
-	if err != nil {
-		otel.Handle(err)
-		t.keysGauge = noop.Int64ObservableGauge{}
-	}
+	t.fetches = semconv.Int64Counter(t.meter, "tokenexchange.jwks.fetches", "{fetch}",
+		"Key set (JWKS) fetches of the JWT validator, by trigger (startup, background, unknown_kid) and outcome (success, error, canceled).")
+	t.keysGauge = semconv.Int64ObservableGauge(t.meter, "tokenexchange.jwks.keys", "{key}",
+		"Usable signing keys the JWT validator currently holds.")
 	for tr := range numTriggers {
 		trig := triggerKey.String(triggerNames[tr])
 		for o := range numOutcomes {
