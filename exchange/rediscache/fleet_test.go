@@ -324,6 +324,7 @@ func TestFleetInvalidation(t *testing.T) {
 	// A raw subscriber sees what travels.
 	msgs := make(chan string, 4)
 	rctx, stop := context.WithCancel(ctx)
+	t.Cleanup(stop) // ends the subscriber should the test stop early
 	received := make(chan error, 1)
 	go func() {
 		received <- f.e.raw.Receive(rctx, f.e.raw.B().Subscribe().Channel(rediscache.DefaultNamespace+"invalidations").Build(),
@@ -334,7 +335,12 @@ func TestFleetInvalidation(t *testing.T) {
 	require.True(t, f.xs[0].Invalidate(ctx, sub, f.tgt, refused))
 	assert.Empty(t, f.e.allKeys(t), "the entry left Redis")
 
-	msg := <-msgs
+	var msg string
+	select {
+	case msg = <-msgs:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the raw subscriber received no invalidation")
+	}
 	stop()
 	<-received
 	fp := exchange.FingerprintOf(refused)
