@@ -92,9 +92,10 @@ func TestRedisKilled(t *testing.T) {
 	assert.ErrorIs(t, err, rediscache.ErrUnavailable, "the cool-down doubled")
 
 	e.r.Restart()
+	waitAnswers(t, c)
 	e.clock.Advance(cooldown)
-	// The first trial may still find the client reconnecting; each
-	// failed one waits a longer cool-down, bounded here.
+	// The first trial may still fail on a loaded machine; each failed
+	// one waits a longer cool-down, bounded here.
 	recovered := false
 	for range 5 {
 		if err := c.Set(ctx, k, e.entry("access-2", ""), time.Hour); err == nil {
@@ -202,20 +203,26 @@ func TestStartsWithRedisDown(t *testing.T) {
 	_, err := c.Get(ctx, keyFor("alice"))
 	require.Error(t, err)
 	e.r.Restart()
-	// The client redials with a backoff, which on a busy machine can
-	// outlast any fixed number of retries. Wait for its PING to be
-	// answered (which the breaker does not count: the breaker's clock is
-	// fake, so an opened breaker would never close), then for Set.
-	client := c.Client()
+	waitAnswers(t, c)
 	var last error
 	testutil.WaitFor(t, "Set to succeed once Redis answers", func() bool {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		if client.Do(pctx, client.B().Ping().Build()).Error() != nil {
-			return false
-		}
 		last = c.Set(ctx, keyFor("alice"), e.entry("a", ""), time.Hour)
 		return last == nil
 	})
 	require.NoError(t, last)
+}
+
+// waitAnswers waits (up to 10 s) until c's client, redialling with a
+// backoff after Redis was down, has Redis answer a PING: a busy machine
+// can make that outlast any fixed number of retries of a call. PING
+// bypasses the breaker, whose clock is fake in these tests: failed calls
+// polled in its place could open it for good.
+func waitAnswers(t *testing.T, c *rediscache.Cache) {
+	t.Helper()
+	client := c.Client()
+	testutil.WaitFor(t, "the cache's client to reach Redis", func() bool {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		return client.Do(pctx, client.B().Ping().Build()).Error() == nil
+	})
 }
