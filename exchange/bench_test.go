@@ -90,24 +90,7 @@ func BenchmarkSHA256(b *testing.B) {
 func BenchmarkCacheHit(b *testing.B) {
 	x, subject, p := warm(b)
 	ctx := context.Background()
-	b.Run("serial", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := x.ExchangePrepared(ctx, authority.NewSubjectToken(subject), p); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := x.ExchangePrepared(ctx, authority.NewSubjectToken(subject), p); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	})
+	benchHits(b, x, ctx, subject, p) // serial and parallel
 	b.Run("digested", func(b *testing.B) {
 		// The SubjectToken of a request whose validator (or an earlier
 		// exchange) has computed the digest: the hit hashes only the
@@ -170,7 +153,9 @@ func BenchmarkCacheHitTelemetry(b *testing.B) {
 	})
 }
 
-// benchHits runs the serial and parallel hit benchmarks with ctx.
+// benchHits runs the serial and parallel hit benchmarks with ctx, a new
+// SubjectToken per call: BenchmarkCacheHit's first two, and each of
+// BenchmarkCacheHitTelemetry's.
 func benchHits(b *testing.B, x *exchange.Exchanger, ctx context.Context, subject string, p *exchange.Prepared) {
 	b.Run("serial", func(b *testing.B) {
 		b.ReportAllocs()

@@ -221,7 +221,7 @@ func TestRefreshWithFailingSetWaits(t *testing.T) {
 	tok, err := e.x.Exchange(context.Background(), subject, tgt)
 	require.NoError(t, err)
 	assert.Equal(t, old.AccessToken, tok.AccessToken)
-	waitFor(t, "the refresh to end", func() bool { return e.x.Stats().RefreshFailures == 1 })
+	testutil.WaitFor(t, "the refresh to end", func() bool { return e.x.Stats().RefreshFailures == 1 })
 	for range 20 {
 		tok, err := e.x.Exchange(context.Background(), subject, tgt)
 		require.NoError(t, err)

@@ -229,7 +229,7 @@ func TestCallerCancellation(t *testing.T) {
 		assert.NoError(t, err)
 		second <- tok
 	}()
-	waitFor(t, "the second caller to wait", func() bool { return e.x.Stats().Misses == 2 })
+	testutil.WaitFor(t, "the second caller to wait", func() bool { return e.x.Stats().Misses == 2 })
 
 	cancel()
 	err := <-first // returns while the flight is still held
@@ -305,5 +305,5 @@ func TestStatsAreCounted(t *testing.T) {
 	}
 	st := e.x.Stats()
 	assert.Equal(t, exchange.Stats{Hits: 2, Misses: 1, Exchanges: 1, Entries: st.Entries}, st)
-	waitFor(t, "the entry to be counted", func() bool { return e.x.Stats().Entries == 1 })
+	testutil.WaitFor(t, "the entry to be counted", func() bool { return e.x.Stats().Entries == 1 })
 }

@@ -192,7 +192,7 @@ func TestNoRefreshWhenSubjectEndsTheEntry(t *testing.T) {
 	e.clock.Advance(5 * time.Minute) // half of 10m minus the skew is 4m45s
 	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
-	waitFor(t, "the refresh", func() bool {
+	testutil.WaitFor(t, "the refresh", func() bool {
 		tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 		require.NoError(t, err)
 		return tok.AccessToken != old.AccessToken

@@ -80,7 +80,7 @@ func TestMaxInFlight(t *testing.T) {
 			_, errs[i] = e.x.Exchange(context.Background(), authority.NewSubjectToken(subjects[i]), exchange.Target{})
 		}()
 	}
-	waitFor(t, "the first exchanges", func() bool { return g.arrived.Load() == limit })
+	testutil.WaitFor(t, "the first exchanges", func() bool { return g.arrived.Load() == limit })
 	time.Sleep(50 * time.Millisecond) // give any others the chance to arrive
 	assert.Equal(t, int64(limit), g.arrived.Load(), "at most MaxInFlight requests reach the authority")
 	close(g.release)
@@ -99,7 +99,7 @@ func TestWaitForSlotIsBounded(t *testing.T) {
 	g := newHoldGate(true)
 	e := gatedEnv(t, exchange.Options{MaxInFlight: 1, FlightTimeout: 500 * time.Millisecond}, testutil.Options{}, g)
 	go e.x.Exchange(context.Background(), authority.NewSubjectToken(e.subject("alice")), exchange.Target{}) //nolint:errcheck
-	waitFor(t, "alice's exchange to hold the slot", func() bool { return g.arrived.Load() == 1 })
+	testutil.WaitFor(t, "alice's exchange to hold the slot", func() bool { return g.arrived.Load() == 1 })
 
 	// A caller's own context ends its wait at once.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
@@ -140,7 +140,7 @@ func TestTooManyWaitingIsBusy(t *testing.T) {
 			_, errs[i] = e.x.Exchange(context.Background(), authority.NewSubjectToken(e.subject(fmt.Sprintf("user-%d", i))), exchange.Target{})
 		}()
 	}
-	waitFor(t, "one exchange and four waiting", func() bool {
+	testutil.WaitFor(t, "one exchange and four waiting", func() bool {
 		return g.arrived.Load() == 1 && e.x.WaitingForSlot() == waiting
 	})
 
@@ -168,7 +168,9 @@ func TestSlotWaitHasItsOwnBudget(t *testing.T) {
 	// 1s margin is for a loaded machine under the race detector.)
 	const delay = 2 * time.Second
 	var e *env
+	arrived := make(chan struct{}, 2)
 	slow := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		arrived <- struct{}{}
 		select {
 		case <-time.After(delay):
 		case <-r.Context().Done():
@@ -183,7 +185,7 @@ func TestSlotWaitHasItsOwnBudget(t *testing.T) {
 		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), exchange.Target{})
 		aliceErr <- err
 	}()
-	waitFor(t, "alice's exchange to hold the slot", func() bool { return e.x.Stats().Exchanges == 1 })
+	<-arrived // alice's exchange holds the slot
 	_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(bob), exchange.Target{})
 	require.NoError(t, err)
 	require.NoError(t, <-aliceErr)
@@ -198,7 +200,7 @@ func TestAbandonedFlightStopsWaitingForASlot(t *testing.T) {
 		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(e.subject("alice")), exchange.Target{})
 		aliceErr <- err
 	}()
-	waitFor(t, "alice's exchange to hold the slot", func() bool { return g.arrived.Load() == 1 })
+	testutil.WaitFor(t, "alice's exchange to hold the slot", func() bool { return g.arrived.Load() == 1 })
 
 	// Bob's two callers both leave: his flight stops waiting for the
 	// slot, long before its FlightTimeout and while alice holds it.
@@ -212,13 +214,13 @@ func TestAbandonedFlightStopsWaitingForASlot(t *testing.T) {
 			bobLeft <- err
 		}()
 	}
-	waitFor(t, "bob's flight to wait for the slot", func() bool {
+	testutil.WaitFor(t, "bob's flight to wait for the slot", func() bool {
 		return e.x.WaitingForSlot() == 1 && e.x.Stats().Misses == 3
 	})
 	cancel()
 	require.ErrorIs(t, <-bobLeft, context.Canceled)
 	require.ErrorIs(t, <-bobLeft, context.Canceled)
-	waitFor(t, "bob's flight to give up", func() bool { return e.x.WaitingForSlot() == 0 })
+	testutil.WaitFor(t, "bob's flight to give up", func() bool { return e.x.WaitingForSlot() == 0 })
 
 	// One caller leaving does not abandon a flight another still waits for.
 	carol := e.subject("carol")
@@ -234,7 +236,7 @@ func TestAbandonedFlightStopsWaitingForASlot(t *testing.T) {
 		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(carol), exchange.Target{})
 		stayer <- err
 	}()
-	waitFor(t, "carol's flight to wait for the slot", func() bool {
+	testutil.WaitFor(t, "carol's flight to wait for the slot", func() bool {
 		return e.x.WaitingForSlot() == 1 && e.x.Stats().Misses == 5
 	})
 	cancel()
@@ -246,7 +248,7 @@ func TestAbandonedFlightStopsWaitingForASlot(t *testing.T) {
 		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(bob), exchange.Target{})
 		bobErr <- err
 	}()
-	waitFor(t, "bob's new flight to wait", func() bool { return e.x.WaitingForSlot() == 2 })
+	testutil.WaitFor(t, "bob's new flight to wait", func() bool { return e.x.WaitingForSlot() == 2 })
 
 	close(g.release)
 	require.NoError(t, <-aliceErr)
@@ -278,7 +280,7 @@ func TestFlightsDoNotCarryCallerContextValues(t *testing.T) {
 	e.clock.Advance(refreshDue)
 	_, err = e.x.Exchange(ctx, authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
-	waitFor(t, "the refresh", func() bool {
+	testutil.WaitFor(t, "the refresh", func() bool {
 		tok, err := e.x.Exchange(ctx, authority.NewSubjectToken(subject), tgt)
 		require.NoError(t, err)
 		return tok.AccessToken != old.AccessToken
@@ -304,7 +306,7 @@ func TestRefreshNeverWaitsForASlot(t *testing.T) {
 		_, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(e.subject("bob")), tgt)
 		bob <- err
 	}()
-	waitFor(t, "bob's exchange", func() bool { return g.arrived.Load() == 2 })
+	testutil.WaitFor(t, "bob's exchange", func() bool { return g.arrived.Load() == 2 })
 
 	e.clock.Advance(refreshDue)
 	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), tgt)
@@ -325,7 +327,7 @@ func TestRefreshNeverWaitsForASlot(t *testing.T) {
 
 	// ...then it is.
 	e.clock.Advance(6 * time.Second)
-	waitFor(t, "the refresh", func() bool {
+	testutil.WaitFor(t, "the refresh", func() bool {
 		tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), tgt)
 		require.NoError(t, err)
 		return tok.AccessToken != old.AccessToken
@@ -346,14 +348,14 @@ func TestRefreshesCountsOnlyStartedRefreshes(t *testing.T) {
 	e.clock.Advance(refreshDue)
 	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), tgt)
 	require.NoError(t, err)
-	waitFor(t, "the refresh at the authority", func() bool { return g.arrived.Load() == 2 })
+	testutil.WaitFor(t, "the refresh at the authority", func() bool { return g.arrived.Load() == 2 })
 	// After the retry interval a hit tries again; it joins the refresh
 	// still in flight.
 	e.clock.Advance(6 * time.Second)
 	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), tgt)
 	require.NoError(t, err)
 	close(g.release)
-	waitFor(t, "the refresh", func() bool {
+	testutil.WaitFor(t, "the refresh", func() bool {
 		tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(alice), tgt)
 		require.NoError(t, err)
 		return tok.AccessToken != old.AccessToken
@@ -380,7 +382,7 @@ func TestPermanentRefusalDuringRefresh(t *testing.T) {
 			tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 			require.NoError(t, err)
 			assert.Equal(t, old.AccessToken, tok.AccessToken)
-			waitFor(t, "the refresh to fail", func() bool { return e.x.Stats().RefreshFailures == 1 })
+			testutil.WaitFor(t, "the refresh to fail", func() bool { return e.x.Stats().RefreshFailures == 1 })
 
 			// The old token is no longer served.
 			tok, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
@@ -432,7 +434,7 @@ func TestRefreshBackoffWithCopyingCache(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, old.AccessToken, tok.AccessToken)
 		if i == 0 {
-			waitFor(t, "the refresh to fail", func() bool { return e.x.Stats().RefreshFailures == 1 })
+			testutil.WaitFor(t, "the refresh to fail", func() bool { return e.x.Stats().RefreshFailures == 1 })
 		}
 	}
 	time.Sleep(20 * time.Millisecond)

@@ -154,7 +154,7 @@ func TestOnBehalfOfRefreshAhead(t *testing.T) {
 	tok, err := e.x.Exchange(context.Background(), subject, oboTarget)
 	require.NoError(t, err)
 	assert.Equal(t, old.AccessToken, tok.AccessToken, "the hit that starts the refresh gets the cached token")
-	waitFor(t, "the background refresh", func() bool {
+	testutil.WaitFor(t, "the background refresh", func() bool {
 		tok, err := e.x.Exchange(context.Background(), subject, oboTarget)
 		require.NoError(t, err)
 		return tok.AccessToken != old.AccessToken

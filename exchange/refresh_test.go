@@ -37,7 +37,7 @@ func TestRefreshAhead(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, old.AccessToken, tok.AccessToken, "the hit that starts the refresh gets the cached token")
 
-	waitFor(t, "the background refresh", func() bool {
+	testutil.WaitFor(t, "the background refresh", func() bool {
 		tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 		require.NoError(t, err)
 		return tok.AccessToken != old.AccessToken
@@ -67,7 +67,7 @@ func TestRefreshAheadDoesNotBlockCallers(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, old.AccessToken, tok.AccessToken)
 	}
-	waitFor(t, "the refresh to reach the authority", func() bool { return e.x.Stats().Exchanges == 2 })
+	testutil.WaitFor(t, "the refresh to reach the authority", func() bool { return e.x.Stats().Exchanges == 2 })
 	assert.Equal(t, uint64(1), e.x.Stats().Refreshes)
 }
 
@@ -83,7 +83,7 @@ func TestFailedRefreshKeepsOldTokenUntilExpiry(t *testing.T) {
 	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, old.AccessToken, tok.AccessToken)
-	waitFor(t, "the refresh to fail", func() bool { return e.x.Stats().RefreshFailures == 1 })
+	testutil.WaitFor(t, "the refresh to fail", func() bool { return e.x.Stats().RefreshFailures == 1 })
 
 	// Hits go on with the old token; no new attempt within the retry
 	// interval.
@@ -111,6 +111,6 @@ func TestRefreshJitterBringsRefreshForward(t *testing.T) {
 	e.clock.Advance(refreshDue)
 	_, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
-	waitFor(t, "the refresh", func() bool { return e.exchanges() == 2 })
+	testutil.WaitFor(t, "the refresh", func() bool { return e.exchanges() == 2 })
 	assert.Equal(t, uint64(1), e.x.Stats().Refreshes)
 }

@@ -84,7 +84,7 @@ func TestZeroLifetimeRefreshIsAFailure(t *testing.T) {
 	tok, err := e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)
 	require.NoError(t, err)
 	assert.Equal(t, old.AccessToken, tok.AccessToken)
-	waitFor(t, "the refresh to end", func() bool { return e.x.Stats().RefreshFailures == 1 })
+	testutil.WaitFor(t, "the refresh to end", func() bool { return e.x.Stats().RefreshFailures == 1 })
 
 	for range 50 {
 		tok, err = e.x.Exchange(context.Background(), authority.NewSubjectToken(subject), tgt)

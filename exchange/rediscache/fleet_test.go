@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -109,7 +108,7 @@ func (f *fleet) exchange(t testing.TB, i int, sub authority.SubjectToken) *autho
 // channel.
 func (f *fleet) waitSubscribed(t testing.TB, n int64) {
 	t.Helper()
-	eventually(t, "the replicas' subscriptions", func() bool {
+	testutil.WaitFor(t, "the replicas' subscriptions", func() bool {
 		v, err := f.e.r.Do("PUBSUB", "NUMSUB", rediscache.DefaultNamespace+"invalidations")
 		if err != nil {
 			return false
@@ -144,19 +143,12 @@ func (k *keyedCache) lastKey() exchange.Key {
 	return k.keys[len(k.keys)-1]
 }
 
-// eventually waits until cond holds, for work a goroutine of the code
-// under test does (a subscription delivering, a background refresh): it
-// fails after 10 seconds. Fake time does not pass.
+// eventually is [testutil.WaitFor], under the name fleet_telemetry_test.go
+// (owned by the telemetry work) still calls; other tests call
+// testutil.WaitFor.
 func eventually(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond)
-	}
+	testutil.WaitFor(tb, what, cond)
 }
 
 // TestFleetSingleFlight: 3 replicas × 300 concurrent requests for one new
@@ -283,13 +275,13 @@ func TestFleetRefreshAhead(t *testing.T) {
 	for i := 1; i < 3; i++ {
 		assert.Equal(t, old.AccessToken, f.exchange(t, i, sub).AccessToken, "the current token is served")
 	}
-	eventually(t, "replicas 1 and 2 to skip their refresh", func() bool {
+	testutil.WaitFor(t, "replicas 1 and 2 to skip their refresh", func() bool {
 		return f.xs[1].Stats().RefreshSkipped == 1 && f.xs[2].Stats().RefreshSkipped == 1
 	})
 	g.hold.Store(false)
 	close(g.release)
 	var fresh *authority.Token
-	eventually(t, "replica 0's refresh", func() bool {
+	testutil.WaitFor(t, "replica 0's refresh", func() bool {
 		fresh = f.exchange(t, 0, sub)
 		return fresh.AccessToken != old.AccessToken
 	})
@@ -298,7 +290,7 @@ func TestFleetRefreshAhead(t *testing.T) {
 	}
 	f.e.clock.Advance(refreshRetry)
 	for i := 1; i < 3; i++ {
-		eventually(t, "the new token adopted", func() bool {
+		testutil.WaitFor(t, "the new token adopted", func() bool {
 			return f.exchange(t, i, sub).AccessToken == fresh.AccessToken
 		})
 		st := f.xs[i].Stats()
@@ -332,6 +324,7 @@ func TestFleetInvalidation(t *testing.T) {
 	// A raw subscriber sees what travels.
 	msgs := make(chan string, 4)
 	rctx, stop := context.WithCancel(ctx)
+	t.Cleanup(stop) // ends the subscriber should the test stop early
 	received := make(chan error, 1)
 	go func() {
 		received <- f.e.raw.Receive(rctx, f.e.raw.B().Subscribe().Channel(rediscache.DefaultNamespace+"invalidations").Build(),
@@ -342,7 +335,12 @@ func TestFleetInvalidation(t *testing.T) {
 	require.True(t, f.xs[0].Invalidate(ctx, sub, f.tgt, refused))
 	assert.Empty(t, f.e.allKeys(t), "the entry left Redis")
 
-	msg := <-msgs
+	var msg string
+	select {
+	case msg = <-msgs:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the raw subscriber received no invalidation")
+	}
 	stop()
 	<-received
 	fp := exchange.FingerprintOf(refused)
@@ -351,7 +349,7 @@ func TestFleetInvalidation(t *testing.T) {
 	assert.NotContains(t, msg, refused.AccessToken[:16])
 
 	for i := range 3 {
-		eventually(t, "the invalidation to reach every replica", func() bool {
+		testutil.WaitFor(t, "the invalidation to reach every replica", func() bool {
 			return f.xs[i].Stats().InvalidationsReceived == 1
 		})
 	}
@@ -398,7 +396,7 @@ func TestFleetRedisKilled(t *testing.T) {
 
 	f.e.r.Restart()
 	for i := range 2 {
-		eventually(t, "the breaker to close", func() bool {
+		testutil.WaitFor(t, "the breaker to close", func() bool {
 			f.e.clock.Advance(time.Second)
 			_, err := f.cs[i].Get(ctx, keyFor("probe"))
 			return errors.Is(err, exchange.ErrCacheMiss)

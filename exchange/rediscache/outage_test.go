@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 	"github.com/go-tokenexchange/tokenexchange/exchange/rediscache"
+	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
 // testOpTimeout is the OpTimeout of the outage tests; slack is what a
@@ -91,9 +92,10 @@ func TestRedisKilled(t *testing.T) {
 	assert.ErrorIs(t, err, rediscache.ErrUnavailable, "the cool-down doubled")
 
 	e.r.Restart()
+	waitAnswers(t, c)
 	e.clock.Advance(cooldown)
-	// The first trial may still find the client reconnecting; each
-	// failed one waits a longer cool-down, bounded here.
+	// The first trial may still fail on a loaded machine; each failed
+	// one waits a longer cool-down, bounded here.
 	recovered := false
 	for range 5 {
 		if err := c.Set(ctx, k, e.entry("access-2", ""), time.Hour); err == nil {
@@ -201,12 +203,26 @@ func TestStartsWithRedisDown(t *testing.T) {
 	_, err := c.Get(ctx, keyFor("alice"))
 	require.Error(t, err)
 	e.r.Restart()
+	waitAnswers(t, c)
 	var last error
-	for range 20 { // the client redials with a backoff
-		if last = c.Set(ctx, keyFor("alice"), e.entry("a", ""), time.Hour); last == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.WaitFor(t, "Set to succeed once Redis answers", func() bool {
+		last = c.Set(ctx, keyFor("alice"), e.entry("a", ""), time.Hour)
+		return last == nil
+	})
 	require.NoError(t, last)
+}
+
+// waitAnswers waits (up to 10 s) until c's client, redialling with a
+// backoff after Redis was down, has Redis answer a PING: a busy machine
+// can make that outlast any fixed number of retries of a call. PING
+// bypasses the breaker, whose clock is fake in these tests: failed calls
+// polled in its place could open it for good.
+func waitAnswers(t *testing.T, c *rediscache.Cache) {
+	t.Helper()
+	client := c.Client()
+	testutil.WaitFor(t, "the cache's client to reach Redis", func() bool {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		return client.Do(pctx, client.B().Ping().Build()).Error() == nil
+	})
 }
