@@ -92,13 +92,6 @@ func claims(tb testing.TB, tok *authority.Token) jwt.Token {
 	return parsed
 }
 
-// waitFor is [testutil.WaitFor], under the name telemetry_test.go (owned
-// by the telemetry work) still calls; other tests call testutil.WaitFor.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	testutil.WaitFor(tb, what, cond)
-}
-
 // staticSource is an actor TokenSource with a fixed token.
 type staticSource struct{ tok *authority.Token }
 

@@ -188,7 +188,7 @@ func (te *telEnv) herd(t *testing.T, n int, subject string, p *exchange.Prepared
 	// authority only once every link is made, or the flight's span may
 	// end before the last caller links it.
 	await(t, te.events.started, spanWait, n)
-	waitFor(t, "the flight to link every waiting caller", func() bool { return te.x.FlightLinks() == n })
+	testutil.WaitFor(t, "the flight to link every waiting caller", func() bool { return te.x.FlightLinks() == n })
 	te.hold.release <- struct{}{}
 	results := make([]result, n)
 	for i, ch := range chans {
@@ -408,7 +408,7 @@ func TestBusyTelemetry(t *testing.T) {
 		chans = append(chans, call(te.x, ctx, te.subject(strings.Repeat("w", i+1)), p))
 	}
 	await(t, te.events.started, spanExchange, 4)
-	waitFor(t, "the flights to wait for the slot", func() bool { return te.x.WaitingForSlot() == 4 })
+	testutil.WaitFor(t, "the flights to wait for the slot", func() bool { return te.x.WaitingForSlot() == 4 })
 	for range 2 {
 		r := <-call(te.x, ctx, te.subject("rejected"), p)
 		require.ErrorIs(t, r.err, exchange.ErrBusy)

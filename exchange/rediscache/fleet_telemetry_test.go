@@ -14,6 +14,7 @@ import (
 	"github.com/go-tokenexchange/tokenexchange/authority"
 	"github.com/go-tokenexchange/tokenexchange/exchange"
 	"github.com/go-tokenexchange/tokenexchange/internal/oteltest"
+	"github.com/go-tokenexchange/tokenexchange/testutil"
 )
 
 // eventNames returns the names of the events of the ended spans named
@@ -76,7 +77,7 @@ func TestFleetTelemetry(t *testing.T) {
 				second <- tok
 			}()
 			if tc.want == "" {
-				eventually(t, "replica 1 to lose the lock", func() bool { return f.xs[1].Stats().LocksLost == 1 })
+				testutil.WaitFor(t, "replica 1 to lose the lock", func() bool { return f.xs[1].Stats().LocksLost == 1 })
 			} else {
 				<-second
 			}
@@ -114,7 +115,7 @@ func TestFleetTelemetry(t *testing.T) {
 			}
 
 			require.True(t, f.xs[2].Invalidate(ctx, sub, f.tgt, t0))
-			eventually(t, "the invalidation", func() bool { return f.xs[0].Stats().InvalidationsApplied == 1 })
+			testutil.WaitFor(t, "the invalidation", func() bool { return f.xs[0].Stats().InvalidationsApplied == 1 })
 			assert.Equal(t, int64(1), metrics[2].Int64(t, "tokenexchange.exchange.shared.invalidations", attribute.String("tokenexchange.operation", "publish")))
 			assert.Equal(t, int64(1), metrics[0].Int64(t, "tokenexchange.exchange.shared.invalidations", attribute.String("tokenexchange.operation", "apply")))
 

@@ -143,14 +143,6 @@ func (k *keyedCache) lastKey() exchange.Key {
 	return k.keys[len(k.keys)-1]
 }
 
-// eventually is [testutil.WaitFor], under the name fleet_telemetry_test.go
-// (owned by the telemetry work) still calls; other tests call
-// testutil.WaitFor.
-func eventually(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	testutil.WaitFor(tb, what, cond)
-}
-
 // TestFleetSingleFlight: 3 replicas × 300 concurrent requests for one new
 // subject make exactly one exchange; every caller gets the same token.
 func TestFleetSingleFlight(t *testing.T) {
